@@ -1,0 +1,46 @@
+#!/bin/sh
+# The one place that names the Debian packages mirage needs.  Installs the
+# missing ones (apt-get), or with --list just prints them.
+set -eu
+
+PACKAGES="
+  build-essential clang meson ninja-build pkg-config
+  libclang-rt-14-dev
+  libpixman-1-dev libpng-dev zlib1g-dev
+  xserver-xorg-dev xserver-xorg-core xserver-xorg-video-dummy xvfb
+  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
+  libxcb1-dev libxcb-damage0-dev libxcb-shm0-dev libxcb-xfixes0-dev
+  libxcb-randr0-dev libxcb-xtest0-dev
+  x11-apps x11-utils x11-xserver-utils xterm xdotool netpbm
+  python3
+"
+
+if [ "${1:-}" = "--list" ]; then
+	for p in $PACKAGES; do echo "$p"; done
+	exit 0
+fi
+
+missing=""
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "deps: missing packages:$missing (run this script as root)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

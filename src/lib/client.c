@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: MIT */
+/* The consumer API: connect, map read-only, follow the ring, copy pixels. */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "private.h"
+
+/* How long a control request may take before we give up on the producer. */
+#define REQUEST_TIMEOUT_MS 10000
+
+struct mirage_client {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int fd;
+	uint32_t serial;
+	uint32_t server_version;
+	struct mirage_pipe pipe;
+	bool mapped;
+	uint64_t pos;
+};
+
+/* Finds the socket of a mirror given by name or path. */
+static int resolve(const char *mirror, char *path, size_t size)
+{
+	char dir[200];
+	int ret;
+
+	if (strchr(mirror, '/')) {
+		if (strlen(mirror) >= size)
+			return mirage_fail(ENAMETOOLONG, "socket path %s is too long", mirror);
+		snprintf(path, size, "%s", mirror);
+		return 0;
+	}
+	if (!mirage_name_valid(mirror))
+		return mirage_fail(EINVAL, "\"%s\" is not a valid mirror name", mirror);
+	if ((ret = mirage_runtime_dir(dir, sizeof(dir), false)) < 0)
+		return ret;
+	if ((size_t)snprintf(path, size, "%s/%s.sock", dir, mirror) >= size)
+		return mirage_fail(ENAMETOOLONG, "socket path %s/%s.sock is too long", dir, mirror);
+	if (access(path, F_OK) == 0)
+		return 0;
+	/* A producer without XDG_RUNTIME_DIR (an X server) uses the fallback. */
+	if (!getenv("MIRAGE_DIR")) {
+		char alt[sizeof(((struct sockaddr_un *)0)->sun_path)];
+		snprintf(alt, sizeof(alt), "/tmp/mirage-%u/%s.sock", (unsigned)getuid(), mirror);
+		if (access(alt, F_OK) == 0) {
+			snprintf(path, size, "%s", alt);
+			return 0;
+		}
+	}
+	return mirage_fail(ENOENT, "no mirror named \"%s\" (no %s)", mirror, path);
+}
+
+static int open_socket(struct mirage_client *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_MS / 1000 };
+
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return mirage_fail(errno, "socket: %s", strerror(errno));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+		close(c->fd);
+		c->fd = -1;
+		return mirage_fail(err, "connect %s: %s%s", c->path, strerror(err),
+				   err == ECONNREFUSED ? " (the mirror's producer is gone)" : "");
+	}
+	/* A producer that stops answering must not hang us forever. */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+static const char *escape_name(uint32_t code)
+{
+	switch (code) {
+	case MIRAGE_ESC_POINTER_SHAPE: return "pointer shape";
+	case MIRAGE_ESC_VERSION: return "version query";
+	case MIRAGE_ESC_PIPE_MAP: return "pipe map";
+	case MIRAGE_ESC_PIPE_UNMAP: return "pipe unmap";
+	case MIRAGE_ESC_TEST: return "test";
+	case MIRAGE_ESC_TEST_MAPPED: return "mapping test";
+	case MIRAGE_ESC_ATTACH: return "attach";
+	case MIRAGE_ESC_DETACH: return "detach";
+	case MIRAGE_ESC_SETTINGS_GET: return "settings get";
+	case MIRAGE_ESC_SETTINGS_SET: return "settings set";
+	case MIRAGE_ESC_INFO: return "info";
+	default: return "request";
+	}
+}
+
+/*
+ * Sends one request and waits for its reply.  reply_len gets the payload
+ * size; fds (if any) the descriptors that came with it.  An error reply
+ * becomes the negative errno and the message in mirage_last_error().
+ */
+static int request(struct mirage_client *c, uint32_t code, const void *payload, size_t length,
+		   void *out, size_t out_size, size_t *out_len, int *fds, unsigned max_fds,
+		   unsigned *nfds)
+{
+	uint8_t buf[MIRAGE_MSG_MAX_SIZE];
+	struct mirage_msg rep;
+	unsigned got_fds = 0;
+	int tmp_fds[4];
+	ssize_t n;
+	int ret;
+
+	if (nfds)
+		*nfds = 0;
+	if (c->fd < 0)
+		return mirage_fail(ENOTCONN, "%s: not connected to %s", escape_name(code), c->path);
+	ret = mirage_send_msg(c->fd, code, ++c->serial, 0, payload, length, NULL, 0);
+	if (ret == -EAGAIN)
+		ret = -ETIMEDOUT;
+	if (ret < 0)
+		return mirage_fail(-ret, "%s: sending to %s: %s", escape_name(code), c->path,
+				   strerror(-ret));
+	n = mirage_recv_msg(c->fd, buf, sizeof(buf), tmp_fds, ARRAY_LEN(tmp_fds), &got_fds);
+	if (n == -EAGAIN)
+		n = -ETIMEDOUT;
+	if (n < 0)
+		return mirage_fail((int)-n, "%s: no reply from %s: %s", escape_name(code), c->path,
+				   strerror((int)-n));
+	if (n == 0)
+		return mirage_fail(ENOTCONN, "%s: %s closed the connection", escape_name(code), c->path);
+	if ((size_t)n < sizeof(rep)) {
+		ret = mirage_fail(EPROTO, "%s: short reply (%zd bytes)", escape_name(code), n);
+		goto drop_fds;
+	}
+	memcpy(&rep, buf, sizeof(rep));
+	if (rep.length != (size_t)n - sizeof(rep)) {
+		ret = mirage_fail(EPROTO, "%s: reply length %u does not match its %zd bytes",
+				  escape_name(code), rep.length, n);
+		goto drop_fds;
+	}
+	if (rep.status < 0) {
+		int len = (int)(rep.length > 300 ? 300 : rep.length);
+		ret = mirage_fail(-rep.status, "%s: %.*s", escape_name(code), len,
+				  (const char *)buf + sizeof(rep));
+		goto drop_fds;
+	}
+	if (rep.serial != c->serial || (rep.code != code)) {
+		ret = mirage_fail(EPROTO, "%s: reply is for another request", escape_name(code));
+		goto drop_fds;
+	}
+	if (out) {
+		size_t len = rep.length < out_size ? rep.length : out_size;
+		memcpy(out, buf + sizeof(rep), len);
+	}
+	if (out_len)
+		*out_len = rep.length;
+	for (unsigned i = 0; i < got_fds; i++) {
+		if (fds && i < max_fds)
+			fds[i] = tmp_fds[i];
+		else
+			close(tmp_fds[i]);
+	}
+	if (nfds)
+		*nfds = got_fds < max_fds ? got_fds : max_fds;
+	return 0;
+
+drop_fds:
+	for (unsigned i = 0; i < got_fds; i++)
+		close(tmp_fds[i]);
+	return ret;
+}
+
+static int negotiate(struct mirage_client *c)
+{
+	struct mirage_version_in in = {
+		.client_version = MIRAGE_PROTO_VERSION,
+		.server_min_version = MIRAGE_PROTO_MIN_COMPAT,
+	};
+	struct mirage_version_out out;
+	size_t len = 0;
+	char a[32], b[32];
+	int ret;
+
+	ret = request(c, MIRAGE_ESC_VERSION, &in, sizeof(in), &out, sizeof(out), &len, NULL, 0, NULL);
+	if (ret < 0)
+		return ret;
+	if (len != sizeof(out))
+		return mirage_fail(EPROTO, "version query: reply of %zu bytes", len);
+	/* The producer checked us; now we check it. */
+	if (out.server_version < MIRAGE_PROTO_MIN_COMPAT)
+		return mirage_fail(EPROTONOSUPPORT,
+				   "mirror protocol %s is older than %s, the oldest this client (protocol %s) accepts",
+				   mirage_version_format(out.server_version, a, sizeof(a)),
+				   mirage_version_format(MIRAGE_PROTO_MIN_COMPAT, b, sizeof(b)),
+				   mirage_version_format(MIRAGE_PROTO_VERSION, (char[32]){ 0 }, 32));
+	if (MIRAGE_PROTO_VERSION < out.client_min_version)
+		return mirage_fail(EPROTONOSUPPORT,
+				   "client protocol %s is older than %s, the oldest the mirror (protocol %s) accepts",
+				   mirage_version_format(MIRAGE_PROTO_VERSION, a, sizeof(a)),
+				   mirage_version_format(out.client_min_version, b, sizeof(b)),
+				   mirage_version_format(out.server_version, (char[32]){ 0 }, 32));
+	c->server_version = out.server_version;
+	return 0;
+}
+
+static int map_pipe(struct mirage_client *c)
+{
+	struct mirage_map_out m;
+	int fds[3] = { -1, -1, -1 };
+	unsigned nfds = 0;
+	size_t len = 0;
+	int ret;
+
+	ret = request(c, MIRAGE_ESC_PIPE_MAP, NULL, 0, &m, sizeof(m), &len, fds, 3, &nfds);
+	if (ret < 0)
+		return ret;
+	if (len != sizeof(m) || nfds != 3) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		return mirage_fail(EPROTO, "pipe map: reply of %zu bytes with %u descriptors", len, nfds);
+	}
+	ret = mirage_pipe_map(&c->pipe, fds[0], fds[1], fds[2], &m);
+	if (ret < 0)
+		return ret; /* mirage_pipe_map closed the descriptors */
+	c->mapped = true;
+	/* Start from now: what came before is in the surface already. */
+	c->pos = __atomic_load_n(&c->pipe.ring->counter, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+static int connect_and_map(struct mirage_client *c)
+{
+	int ret;
+
+	if ((ret = open_socket(c)) < 0)
+		return ret;
+	if ((ret = negotiate(c)) < 0 || (ret = map_pipe(c)) < 0) {
+		close(c->fd);
+		c->fd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+MIRAGE_EXPORT int mirage_client_connect(struct mirage_client **out, const char *mirror)
+{
+	struct mirage_client *c;
+	int ret;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return mirage_fail(ENOMEM, "out of memory");
+	c->fd = -1;
+	c->pipe.ring_fd = c->pipe.surface_fd = c->pipe.wait_fd = -1;
+	if ((ret = resolve(mirror, c->path, sizeof(c->path))) < 0 ||
+	    (ret = connect_and_map(c)) < 0) {
+		free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+static void unmap(struct mirage_client *c)
+{
+	if (c->mapped)
+		mirage_pipe_finish(&c->pipe);
+	c->mapped = false;
+}
+
+MIRAGE_EXPORT void mirage_client_destroy(struct mirage_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0 && c->mapped) {
+		/* Courtesy only: a producer also notices the close. */
+		if (request(c, MIRAGE_ESC_PIPE_UNMAP, NULL, 0, NULL, 0, NULL, NULL, 0, NULL) < 0) {
+			/* nothing to do: we are leaving anyway */
+		}
+	}
+	unmap(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+MIRAGE_EXPORT const struct mirage_surface_header *mirage_client_surface(const struct mirage_client *c)
+{
+	return c->pipe.surface;
+}
+
+MIRAGE_EXPORT const uint8_t *mirage_client_pixels(const struct mirage_client *c)
+{
+	return c->pipe.pixels;
+}
+
+MIRAGE_EXPORT const struct mirage_ring_header *mirage_client_ring(const struct mirage_client *c)
+{
+	return c->pipe.ring;
+}
+
+MIRAGE_EXPORT uint32_t mirage_client_server_version(const struct mirage_client *c)
+{
+	return c->server_version;
+}
+
+MIRAGE_EXPORT uint64_t mirage_client_position(const struct mirage_client *c)
+{
+	return c->pos;
+}
+
+MIRAGE_EXPORT int mirage_client_poll(struct mirage_client *c, struct mirage_record *recs, uint32_t max,
+				     uint32_t *count)
+{
+	*count = 0;
+	if (!c->mapped)
+		return mirage_fail(ENOTCONN, "poll: no pipe mapped (reconnect first)");
+	if (max == 0)
+		return MIRAGE_POLL_OK;
+	return mirage_ring_read(&c->pipe, &c->pos, recs, max, count);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+MIRAGE_EXPORT bool mirage_client_connected(struct mirage_client *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	if (c->fd < 0)
+		return false;
+	if (poll(&pfd, 1, 0) < 0)
+		return true;
+	if (pfd.revents & (POLLHUP | POLLERR))
+		return false;
+	if (pfd.revents & POLLIN) {
+		/* Replies are only read inside request(); pending data means EOF or junk. */
+		char b;
+		ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0)
+			return false;
+	}
+	return true;
+}
+
+MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
+{
+	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
+	/* Look at the connection now and then so a dead producer is noticed. */
+	const int slice = 250;
+
+	if (!c->mapped)
+		return mirage_fail(ENOTCONN, "wait: no pipe mapped (reconnect first)");
+	for (;;) {
+		int left = slice, ret;
+
+		if (timeout_ms >= 0) {
+			int64_t rem = deadline - now_ms();
+			if (rem <= 0)
+				return 0;
+			if (rem < left)
+				left = (int)rem;
+		}
+		ret = mirage_ring_wait(&c->pipe, c->pos, left);
+		if (ret > 0)
+			return 1;
+		if (__atomic_load_n(&c->pipe.ring->flags, __ATOMIC_ACQUIRE) & MIRAGE_RING_RETIRED)
+			return 1; /* the ASSERT_OFF is there to poll */
+		if (!mirage_client_connected(c))
+			return mirage_fail(ENOTCONN, "wait: the producer of %s has gone away", c->path);
+	}
+}
+
+MIRAGE_EXPORT int mirage_client_reconnect(struct mirage_client *c)
+{
+	int ret;
+
+	unmap(c);
+	if (c->fd >= 0 && mirage_client_connected(c)) {
+		ret = map_pipe(c);
+		if (ret != -ENOTCONN && ret != -EPIPE && ret != -ECONNRESET)
+			return ret;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	return connect_and_map(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Regions and pixels                                                  */
+/* ------------------------------------------------------------------ */
+
+MIRAGE_EXPORT bool mirage_client_region_add(const struct mirage_client *c, pixman_region32_t *region,
+					    const struct mirage_record *rec)
+{
+	const struct mirage_surface_header *s = c->pipe.surface;
+	struct mirage_rect r = rec->rect;
+
+	switch (rec->type) {
+	case MIRAGE_REC_SCREEN_SCREEN:
+	case MIRAGE_REC_BLIT:
+	case MIRAGE_REC_SOLIDFILL:
+	case MIRAGE_REC_TEXTOUT:
+		break;
+	default:
+		return false;
+	}
+	if (r.left < 0)
+		r.left = 0;
+	if (r.top < 0)
+		r.top = 0;
+	if (r.right > s->width)
+		r.right = s->width;
+	if (r.bottom > s->height)
+		r.bottom = s->height;
+	if (r.left >= r.right || r.top >= r.bottom)
+		return false;
+	pixman_region32_union_rect(region, region, r.left, r.top,
+				   (unsigned)(r.right - r.left), (unsigned)(r.bottom - r.top));
+	return true;
+}
+
+MIRAGE_EXPORT void mirage_client_region_full(const struct mirage_client *c, pixman_region32_t *region)
+{
+	const struct mirage_surface_header *s = c->pipe.surface;
+
+	pixman_region32_fini(region);
+	pixman_region32_init_rect(region, 0, 0, (unsigned)s->width, (unsigned)s->height);
+}
+
+MIRAGE_EXPORT int64_t mirage_client_copy_region(const struct mirage_client *c, const pixman_region32_t *region,
+						 uint8_t *dst, uint32_t dst_stride)
+{
+	const struct mirage_surface_header *s = c->pipe.surface;
+	const uint8_t *src = c->pipe.pixels;
+	uint32_t bypp, stride;
+	const pixman_box32_t *boxes;
+	pixman_region32_t clipped;
+	int64_t total = 0;
+	int n;
+
+	if (!src)
+		return mirage_fail(ENODATA, "copy: this mirror publishes no surface (backing mode 0)");
+	bypp = s->bpp >> 3;
+	stride = s->stride;
+	if (dst_stride < (uint32_t)s->width * bypp)
+		return mirage_fail(EINVAL, "copy: destination stride %u is below %u", dst_stride,
+				   (uint32_t)s->width * bypp);
+
+	pixman_region32_init_rect(&clipped, 0, 0, (unsigned)s->width, (unsigned)s->height);
+	pixman_region32_intersect(&clipped, &clipped, (pixman_region32_t *)region);
+	boxes = pixman_region32_rectangles(&clipped, &n);
+	for (int i = 0; i < n; i++) {
+		size_t off = (size_t)boxes[i].x1 * bypp;
+		size_t len = (size_t)(boxes[i].x2 - boxes[i].x1) * bypp;
+
+		/* Whole lines in one go when the box spans them and strides agree. */
+		if (len == (size_t)s->width * bypp && stride == dst_stride) {
+			size_t bytes = (size_t)stride * (size_t)(boxes[i].y2 - boxes[i].y1);
+			memcpy(dst + (size_t)boxes[i].y1 * dst_stride,
+			       src + (size_t)boxes[i].y1 * stride, bytes);
+			total += (int64_t)len * (boxes[i].y2 - boxes[i].y1);
+			continue;
+		}
+		for (int y = boxes[i].y1; y < boxes[i].y2; y++)
+			memcpy(dst + (size_t)y * dst_stride + off, src + (size_t)y * stride + off, len);
+		total += (int64_t)len * (boxes[i].y2 - boxes[i].y1);
+	}
+	pixman_region32_fini(&clipped);
+	return total;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cursor and monitors                                                 */
+/* ------------------------------------------------------------------ */
+
+MIRAGE_EXPORT int mirage_client_cursor(const struct mirage_client *c, struct mirage_cursor *cursor,
+				       uint32_t *argb, size_t max_pixels)
+{
+	const struct mirage_surface_header *s = c->pipe.surface;
+
+	for (int tries = 0; tries < 1000; tries++) {
+		uint32_t s1 = __atomic_load_n(&s->cursor_serial, __ATOMIC_ACQUIRE), s2;
+		uint32_t w, h;
+
+		if (s1 & 1)
+			continue;
+		w = s->cursor_width;
+		h = s->cursor_height;
+		if (w > MIRAGE_CURSOR_MAX || h > MIRAGE_CURSOR_MAX)
+			continue; /* torn: the producer never stores these */
+		cursor->serial = s1;
+		cursor->width = w;
+		cursor->height = h;
+		cursor->hot_x = s->cursor_hot_x;
+		cursor->hot_y = s->cursor_hot_y;
+		if (argb) {
+			if (max_pixels < (size_t)w * h)
+				return mirage_fail(ENOSPC, "cursor: %ux%u pixels do not fit in %zu",
+						   w, h, max_pixels);
+			memcpy(argb, c->pipe.cursor, (size_t)w * h * 4);
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&s->cursor_serial, __ATOMIC_RELAXED);
+		if (s1 != s2)
+			continue;
+		cursor->visible = __atomic_load_n(&s->cursor_visible, __ATOMIC_ACQUIRE) != 0;
+		cursor->x = __atomic_load_n(&s->cursor_x, __ATOMIC_RELAXED);
+		cursor->y = __atomic_load_n(&s->cursor_y, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return mirage_fail(EAGAIN, "cursor: the shape kept changing while it was read");
+}
+
+MIRAGE_EXPORT int mirage_client_monitors(const struct mirage_client *c,
+					 struct mirage_monitor monitors[MIRAGE_MONITORS_MAX])
+{
+	const struct mirage_surface_header *s = c->pipe.surface;
+
+	for (int tries = 0; tries < 1000; tries++) {
+		uint32_t s1 = __atomic_load_n(&s->monitor_serial, __ATOMIC_ACQUIRE);
+		uint32_t n = s->monitor_count;
+
+		if ((s1 & 1) || n > MIRAGE_MONITORS_MAX)
+			continue;
+		memcpy(monitors, s->monitors, n * sizeof(*monitors));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->monitor_serial, __ATOMIC_RELAXED) == s1)
+			return (int)n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control requests                                                    */
+/* ------------------------------------------------------------------ */
+
+MIRAGE_EXPORT int mirage_client_attach(struct mirage_client *c, uint32_t flags)
+{
+	struct mirage_attach_in in = { .flags = flags };
+
+	return request(c, MIRAGE_ESC_ATTACH, &in, sizeof(in), NULL, 0, NULL, NULL, 0, NULL);
+}
+
+MIRAGE_EXPORT int mirage_client_detach(struct mirage_client *c)
+{
+	return request(c, MIRAGE_ESC_DETACH, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+}
+
+MIRAGE_EXPORT int mirage_client_settings_get(struct mirage_client *c, char *buf, size_t size)
+{
+	size_t len = 0;
+	int ret;
+
+	if (size == 0)
+		return mirage_fail(EINVAL, "settings get: empty buffer");
+	ret = request(c, MIRAGE_ESC_SETTINGS_GET, NULL, 0, buf, size - 1, &len, NULL, 0, NULL);
+	if (ret < 0)
+		return ret;
+	buf[len < size - 1 ? len : size - 1] = '\0';
+	return 0;
+}
+
+MIRAGE_EXPORT int mirage_client_settings_set(struct mirage_client *c, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len > MIRAGE_MSG_MAX_PAYLOAD)
+		return mirage_fail(EMSGSIZE, "settings set: %zu bytes of text; at most %u",
+				   len, MIRAGE_MSG_MAX_PAYLOAD);
+	return request(c, MIRAGE_ESC_SETTINGS_SET, text, len, NULL, 0, NULL, NULL, 0, NULL);
+}
+
+MIRAGE_EXPORT int mirage_client_info(struct mirage_client *c, struct mirage_info_out *info,
+				     char *stats, size_t stats_size)
+{
+	uint8_t buf[MIRAGE_MSG_MAX_PAYLOAD];
+	size_t len = 0, n;
+	int ret;
+
+	ret = request(c, MIRAGE_ESC_INFO, NULL, 0, buf, sizeof(buf), &len, NULL, 0, NULL);
+	if (ret < 0)
+		return ret;
+	if (len < sizeof(*info))
+		return mirage_fail(EPROTO, "info: reply of %zu bytes", len);
+	memcpy(info, buf, sizeof(*info));
+	info->name[sizeof(info->name) - 1] = '\0';
+	info->driver[sizeof(info->driver) - 1] = '\0';
+	if (stats && stats_size) {
+		n = len - sizeof(*info);
+		if (n >= stats_size)
+			n = stats_size - 1;
+		memcpy(stats, buf + sizeof(*info), n);
+		stats[n] = '\0';
+	}
+	return 0;
+}
+
+MIRAGE_EXPORT int mirage_client_test(struct mirage_client *c)
+{
+	return request(c, MIRAGE_ESC_TEST, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+}
+
+MIRAGE_EXPORT int mirage_client_test_mapped(struct mirage_client *c)
+{
+	struct mirage_test_mapped_in in = { .generation = c->pipe.generation };
+
+	if (!c->mapped)
+		return mirage_fail(ESTALE, "mapping test: nothing mapped");
+	return request(c, MIRAGE_ESC_TEST_MAPPED, &in, sizeof(in), NULL, 0, NULL, NULL, 0, NULL);
+}
+
+static int list_dir(const char *dir, mirage_list_fn fn, void *data, char seen[][MIRAGE_NAME_MAX],
+		    int *nseen)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int count = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char name[MIRAGE_NAME_MAX], path[512];
+		size_t len = strlen(de->d_name);
+		bool dup = false;
+
+		if (len < 6 || len - 5 >= sizeof(name) || strcmp(de->d_name + len - 5, ".sock"))
+			continue;
+		memcpy(name, de->d_name, len - 5);
+		name[len - 5] = '\0';
+		if (!mirage_name_valid(name))
+			continue;
+		for (int i = 0; i < *nseen; i++)
+			dup |= strcmp(seen[i], name) == 0;
+		if (dup || *nseen >= 256)
+			continue;
+		snprintf(seen[(*nseen)++], MIRAGE_NAME_MAX, "%s", name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fn(name, path, data);
+		count++;
+	}
+	closedir(d);
+	return count;
+}
+
+MIRAGE_EXPORT int mirage_list_mirrors(mirage_list_fn fn, void *data)
+{
+	static char seen[256][MIRAGE_NAME_MAX];
+	char dir[256], alt[64];
+	int nseen = 0, count;
+	int ret;
+
+	if ((ret = mirage_runtime_dir(dir, sizeof(dir), false)) < 0)
+		return ret;
+	count = list_dir(dir, fn, data, seen, &nseen);
+	snprintf(alt, sizeof(alt), "/tmp/mirage-%u", (unsigned)getuid());
+	if (!getenv("MIRAGE_DIR") && strcmp(alt, dir) != 0)
+		count += list_dir(alt, fn, data, seen, &nseen);
+	return count;
+}
