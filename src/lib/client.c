@@ -656,7 +656,7 @@ static int list_dir(const char *dir, mirage_list_fn fn, void *data, char seen[][
 
 MIRAGE_EXPORT int mirage_list_mirrors(mirage_list_fn fn, void *data)
 {
-	static char seen[256][MIRAGE_NAME_MAX];
+	char seen[256][MIRAGE_NAME_MAX];
 	char dir[256], alt[64];
 	int nseen = 0, count;
 	int ret;
