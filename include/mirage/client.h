@@ -60,8 +60,9 @@ MIRAGE_EXPORT uint64_t mirage_client_position(const struct mirage_client *c);
  * MIRAGE_POLL_OK (more may be pending when *count == max), MIRAGE_POLL_LOST
  * (more than capacity/2 behind, or a slot was overwritten while copied:
  * nothing returned, the position skips to the newest record) or
- * MIRAGE_POLL_OFF (an ASSERT_OFF was reached: the records before it are
- * returned, the last of them the ASSERT_OFF itself).  No syscalls.
+ * MIRAGE_POLL_OFF (the pipe is retired: the records up to and including
+ * its ASSERT_OFF are returned; once that was taken, or when losing track
+ * skipped it, OFF comes with no records).  No syscalls.
  */
 MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_poll(struct mirage_client *c,
 							struct mirage_record *recs, uint32_t max,
@@ -70,7 +71,8 @@ MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_poll(struct mirage_client *c,
 /*
  * Blocks until records newer than the position are published or timeout_ms
  * passes (-1: no timeout).  Returns 1 when there is something to poll, 0 on
- * timeout, -ENOTCONN when the producer has gone away.  Uses a futex; the
+ * timeout, -ENOTCONN when the producer has gone away, -ESTALE when the pipe
+ * is retired and everything on it was taken (reconnect).  Uses a futex; the
  * producer makes a wake-up syscall only while someone waits.
  */
 MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_wait(struct mirage_client *c, int timeout_ms);

@@ -371,11 +371,20 @@ MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
 			if (rem < left)
 				left = (int)rem;
 		}
+		/*
+		 * A retired pipe whose records were all taken will never
+		 * move: say why instead of sleeping (or spinning) on it.
+		 */
+		if ((__atomic_load_n(&c->pipe.ring->flags, __ATOMIC_ACQUIRE) & MIRAGE_RING_RETIRED) &&
+		    __atomic_load_n(&c->pipe.ring->counter, __ATOMIC_ACQUIRE) == c->pos) {
+			if (!mirage_client_connected(c))
+				return mirage_fail(ENOTCONN, "wait: the producer of %s has gone away",
+						   c->path);
+			return mirage_fail(ESTALE, "wait: the pipe was retired; reconnect");
+		}
 		ret = mirage_ring_wait(&c->pipe, c->pos, left);
 		if (ret > 0)
 			return 1;
-		if (__atomic_load_n(&c->pipe.ring->flags, __ATOMIC_ACQUIRE) & MIRAGE_RING_RETIRED)
-			return 1; /* the ASSERT_OFF is there to poll */
 		if (!mirage_client_connected(c))
 			return mirage_fail(ENOTCONN, "wait: the producer of %s has gone away", c->path);
 	}

@@ -328,6 +328,11 @@ void mirage_ring_publish(struct mirage_pipe *p, struct mirage_ring_writer *w)
 		syscall(SYS_futex, &p->ring->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+static bool retired(const struct mirage_ring_header *r)
+{
+	return atomic_load_explicit(A32(&r->flags), memory_order_acquire) & MIRAGE_RING_RETIRED;
+}
+
 int mirage_ring_read(const struct mirage_pipe *p, uint64_t *pos, struct mirage_record *recs,
 		     uint32_t max, uint32_t *count)
 {
@@ -339,11 +344,15 @@ int mirage_ring_read(const struct mirage_pipe *p, uint64_t *pos, struct mirage_r
 	*count = 0;
 	counter = atomic_load_explicit(A64(&r->counter), memory_order_acquire);
 	if (counter == *pos)
-		return MIRAGE_POLL_OK;
-	/* A counter behind us means a producer reset: as good as lost. */
+		return retired(r) ? MIRAGE_POLL_OFF : MIRAGE_POLL_OK;
+	/*
+	 * A counter behind us means a producer reset: as good as lost.  On a
+	 * retired pipe, losing track may skip its ASSERT_OFF: say OFF, since
+	 * re-mapping implies a full refresh anyway.
+	 */
 	if (counter < *pos || counter - *pos > cap / 2) {
 		*pos = counter;
-		return MIRAGE_POLL_LOST;
+		return retired(r) ? MIRAGE_POLL_OFF : MIRAGE_POLL_LOST;
 	}
 
 	end = counter - *pos > max ? *pos + max : counter;
@@ -355,7 +364,7 @@ int mirage_ring_read(const struct mirage_pipe *p, uint64_t *pos, struct mirage_r
 	reserve = atomic_load_explicit(A64(&r->reserve), memory_order_relaxed);
 	if (*pos + cap < reserve) {
 		*pos = atomic_load_explicit(A64(&r->counter), memory_order_acquire);
-		return MIRAGE_POLL_LOST;
+		return retired(r) ? MIRAGE_POLL_OFF : MIRAGE_POLL_LOST;
 	}
 
 	for (uint32_t i = 0; i < got; i++) {
