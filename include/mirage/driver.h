@@ -53,7 +53,10 @@ struct mirage_driver_impl {
 	 * Settings changed (old are the previous ones; the new ones are in
 	 * mirage_driver_settings()).  When Screen.ForcedBpp or
 	 * Cap.DfbBackingMode changed, a new pipe has already been created and
-	 * the driver must refresh the whole surface as after attach.
+	 * the driver must refresh the whole surface as after attach.  The
+	 * previous pipe stays mapped until this returns, so a driver whose
+	 * display renders straight into the surface (backing mode 2) can move
+	 * it to the new one here.
 	 */
 	void (*settings_changed)(struct mirage_driver_impl *impl,
 				 const struct mirage_settings *old);
@@ -168,6 +171,8 @@ MIRAGE_EXPORT uint64_t mirage_driver_counter(const struct mirage_driver *drv);
  * A new geometry or native format: posts ASSERT_OFF on the old pipe,
  * retires it, creates a new pipe (generation + 1) and posts ASSERT_ON on it.
  * The surface content is then undefined: refresh it and post a BLIT.
+ * The old pipe is unmapped before this returns: a display that renders into
+ * the surface (backing mode 2) must be moved off it first.
  * On failure the old pipe stays in place and mirroring stops (detached).
  */
 MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_driver_resize(struct mirage_driver *drv,

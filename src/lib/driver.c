@@ -74,8 +74,13 @@ static int new_pipe(struct mirage_driver *drv, struct mirage_pipe *p, uint32_t g
 	return mirage_pipe_create(p, &g);
 }
 
-/* Retires the current pipe for `next`, keeping cursor and monitors. */
-static void swap_pipe(struct mirage_driver *drv, struct mirage_pipe *next)
+/*
+ * Retires the current pipe for `next`, keeping cursor and monitors.  The
+ * old pipe is returned in *old, still mapped: a driver whose display
+ * renders straight into the surface (backing mode 2) must be moved off it
+ * before the caller unmaps it.
+ */
+static void swap_pipe(struct mirage_driver *drv, struct mirage_pipe *next, struct mirage_pipe *old_pipe)
 {
 	struct mirage_surface_header *old = drv->pipe.surface, *s = next->surface;
 
@@ -95,7 +100,7 @@ static void swap_pipe(struct mirage_driver *drv, struct mirage_pipe *next)
 	mirage_ring_publish(&drv->pipe, &drv->writer);
 	post_now(drv, MIRAGE_REC_ASSERT_OFF);
 	__atomic_or_fetch(&drv->pipe.ring->flags, MIRAGE_RING_RETIRED, __ATOMIC_RELEASE);
-	mirage_pipe_finish(&drv->pipe);
+	*old_pipe = drv->pipe;
 
 	drv->pipe = *next;
 	memset(&drv->writer, 0, sizeof(drv->writer));
@@ -308,7 +313,7 @@ MIRAGE_EXPORT int mirage_driver_resize(struct mirage_driver *drv, int32_t width,
 {
 	int32_t old_w = drv->width, old_h = drv->height;
 	uint32_t old_bpp = drv->native_bpp;
-	struct mirage_pipe next;
+	struct mirage_pipe next, old;
 	int ret;
 
 	if (native_bpp != 16 && native_bpp != 24 && native_bpp != 32)
@@ -326,7 +331,9 @@ MIRAGE_EXPORT int mirage_driver_resize(struct mirage_driver *drv, int32_t width,
 		set_attached(drv, false);
 		return ret;
 	}
-	swap_pipe(drv, &next);
+	swap_pipe(drv, &next, &old);
+	/* The driver asked for this: it no longer renders into the old pipe. */
+	mirage_pipe_finish(&old);
 	/* Monitors of the old geometry may lie outside the new one. */
 	for (uint32_t i = 0; i < drv->pipe.surface->monitor_count; i++)
 		clip(drv, &drv->pipe.surface->monitors[i].rect);
@@ -463,7 +470,7 @@ int mirage_driver_do_settings_set(struct mirage_driver *drv, struct mirage_conn 
 				  char *msg, size_t msglen)
 {
 	struct mirage_settings next = drv->settings, old = drv->settings;
-	struct mirage_pipe p;
+	struct mirage_pipe p, old_pipe = { .ring_fd = -1, .surface_fd = -1, .wait_fd = -1 };
 	int ret;
 
 	if (drv->manager && drv->manager != conn) {
@@ -482,10 +489,12 @@ int mirage_driver_do_settings_set(struct mirage_driver *drv, struct mirage_conn 
 			snprintf(msg, msglen, "new pipe for these settings: %s", mirage_last_error());
 			return ret;
 		}
-		swap_pipe(drv, &p);
+		swap_pipe(drv, &p, &old_pipe);
 	}
 	if (drv->impl && drv->impl->settings_changed)
 		drv->impl->settings_changed(drv->impl, &old);
+	/* Only now: the callback moved the driver off the old surface. */
+	mirage_pipe_finish(&old_pipe);
 	return 0;
 }
 
