@@ -495,6 +495,12 @@ int mirage_driver_do_settings_set(struct mirage_driver *drv, struct mirage_conn 
 		drv->impl->settings_changed(drv->impl, &old);
 	/* Only now: the callback moved the driver off the old surface. */
 	mirage_pipe_finish(&old_pipe);
+	/* "Always attached" holds from the moment it is set. */
+	if (next.bootup >= 2 && !drv->attached && (ret = set_attached(drv, true)) < 0) {
+		snprintf(msg, msglen, "Cap.Bootup=2 is set but the driver refused to attach: %s",
+			 strerror(-ret));
+		return ret;
+	}
 	return 0;
 }
 
