@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One batch: what the requests between two block handlers did to the
+ * screen, in order, and how it reaches the surface.
+ *
+ * While requests run we only log: damage boxes with their record type, and
+ * copies (destination boxes plus the offset).  At the block handler:
+ *
+ *  1. With Pointer.Enabled=1, take the cursor out of the surface if the
+ *     batch touches it (restore the save-under from the shadow lines).
+ *  2. Replay the log in order.  A copy moves surface pixels; damage only
+ *     grows the region D to read.  Damage logged earlier that a copy moves
+ *     is moved with it (added to D at the destination, published as BLIT
+ *     after the copy).  Invariant: outside D the surface equals what the
+ *     screen held at that point of the batch; so at the end reading D from
+ *     the screen makes the surface equal to the screen.
+ *  3. Read D from the screen (the pixmap's memory when it is in CPU
+ *     memory, else the screen's GetImage), converting with pixman.
+ *  4. Draw the cursor back (save-under first), then post the records and
+ *     publish them: pixels before records, always.
+ */
+#include "mirage-xorg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cursorstr.h>
+#include <dixevents.h>
+#include <inputstr.h>
+#include <mipointer.h>
+#include <servermd.h>
+
+#define OPS_START 64u
+#define BOXES_START 1024u
+
+void mirage_batch_init(struct mirage_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	RegionNull(&b->overflow);
+}
+
+void mirage_batch_finish(struct mirage_batch *b)
+{
+	free(b->ops);
+	free(b->boxes);
+	RegionUninit(&b->overflow);
+	b->ops = NULL;
+	b->boxes = NULL;
+}
+
+void mirage_batch_reset(struct mirage_batch *b)
+{
+	b->nops = 0;
+	b->nboxes = 0;
+	b->any = false;
+	b->overflowed = false;
+	RegionEmpty(&b->overflow);
+}
+
+static void extend(struct mirage_batch *b, const BoxRec *e)
+{
+	if (!b->any) {
+		b->extents = *e;
+		b->any = true;
+		return;
+	}
+	if (e->x1 < b->extents.x1) b->extents.x1 = e->x1;
+	if (e->y1 < b->extents.y1) b->extents.y1 = e->y1;
+	if (e->x2 > b->extents.x2) b->extents.x2 = e->x2;
+	if (e->y2 > b->extents.y2) b->extents.y2 = e->y2;
+}
+
+/* Past the limit (or out of memory): the rest of the batch is one region. */
+static void overflow(struct mirage_batch *b, RegionPtr region)
+{
+	if (!b->overflowed) {
+		b->overflowed = true;
+	}
+	RegionUnion(&b->overflow, &b->overflow, region);
+}
+
+static bool reserve(struct mirage_batch *b, uint32_t nboxes)
+{
+	if (b->overflowed || b->nboxes + nboxes > b->max_boxes)
+		return false;
+	if (b->nops == b->ops_cap) {
+		uint32_t cap = b->ops_cap ? b->ops_cap * 2 : OPS_START;
+		struct mirage_op *ops = realloc(b->ops, cap * sizeof(*ops));
+
+		if (!ops)
+			return false;
+		b->ops = ops;
+		b->ops_cap = cap;
+	}
+	if (b->nboxes + nboxes > b->boxes_cap) {
+		uint32_t cap = b->boxes_cap ? b->boxes_cap : BOXES_START;
+		BoxRec *boxes;
+
+		while (cap < b->nboxes + nboxes)
+			cap *= 2;
+		boxes = realloc(b->boxes, cap * sizeof(*boxes));
+		if (!boxes)
+			return false;
+		b->boxes = boxes;
+		b->boxes_cap = cap;
+	}
+	return true;
+}
+
+static void log_op(struct mirage_screen *ms, uint32_t kind, uint32_t type, uint32_t color,
+		   int dx, int dy, RegionPtr region)
+{
+	struct mirage_batch *b = &ms->batch;
+	uint32_t n = RegionNumRects(region);
+	struct mirage_op *op;
+
+	if (n == 0)
+		return;
+	ms->stats.ops++;
+	extend(b, RegionExtents(region));
+	if (kind == MIRAGE_OP_COPY) {
+		BoxRec src = *RegionExtents(region);
+
+		src.x1 -= dx; src.x2 -= dx;
+		src.y1 -= dy; src.y2 -= dy;
+		extend(b, &src);
+	}
+	if (!reserve(b, n)) {
+		overflow(b, region);
+		return;
+	}
+	op = &b->ops[b->nops++];
+	op->kind = kind;
+	op->type = type;
+	op->color = color;
+	op->dx = dx;
+	op->dy = dy;
+	op->first = b->nboxes;
+	op->count = n;
+	memcpy(&b->boxes[b->nboxes], RegionRects(region), n * sizeof(BoxRec));
+	b->nboxes += n;
+}
+
+void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region)
+{
+	if (ms->ctx.copied) {
+		/* What the copy in progress covers is published as the copy. */
+		RegionRec rest;
+
+		RegionNull(&rest);
+		RegionSubtract(&rest, region, ms->ctx.copied);
+		log_op(ms, MIRAGE_OP_DAMAGE, MIRAGE_REC_BLIT, 0, 0, 0, &rest);
+		RegionUninit(&rest);
+		return;
+	}
+	log_op(ms, MIRAGE_OP_DAMAGE, ms->ctx.type, ms->ctx.color, 0, 0, region);
+}
+
+void mirage_batch_copy(struct mirage_screen *ms, RegionPtr dst, int dx, int dy)
+{
+	if (dx == 0 && dy == 0)
+		return;
+	log_op(ms, MIRAGE_OP_COPY, MIRAGE_REC_SCREEN_SCREEN, 0, dx, dy, dst);
+}
+
+/* ------------------------------------------------------------------ */
+/* Records                                                             */
+/* ------------------------------------------------------------------ */
+
+static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
+{
+	if (ms->nrecs + n > ms->recs_cap) {
+		uint32_t cap = ms->recs_cap ? ms->recs_cap : 1024;
+		struct mirage_record *r;
+
+		while (cap < ms->nrecs + n)
+			cap *= 2;
+		r = realloc(ms->recs, cap * sizeof(*r));
+		if (!r)
+			return false;
+		ms->recs = r;
+		ms->recs_cap = cap;
+	}
+	return true;
+}
+
+static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
+		    int32_t sx, int32_t sy, uint32_t color)
+{
+	struct mirage_record *r;
+
+	if (!rec_reserve(ms, 1)) {
+		ms->stats.errors++;
+		return;
+	}
+	r = &ms->recs[ms->nrecs++];
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->rect.left = b->x1;
+	r->rect.top = b->y1;
+	r->rect.right = b->x2;
+	r->rect.bottom = b->y2;
+	r->point.x = sx;
+	r->point.y = sy;
+	r->color = color;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pixels                                                              */
+/* ------------------------------------------------------------------ */
+
+static pixman_format_code_t surface_format(uint32_t bpp)
+{
+	switch (bpp) {
+	case 32: return PIXMAN_x8r8g8b8;
+	case 24: return PIXMAN_r8g8b8;
+	case 16: return PIXMAN_r5g6b5;
+	default: return 0;
+	}
+}
+
+struct surf {
+	uint8_t *pixels;
+	uint32_t stride, bpp;
+	int32_t width, height;  /* visible */
+	uint32_t shadow_lines;
+	pixman_image_t *img;    /* visible lines */
+};
+
+static bool surf_get(struct mirage_screen *ms, struct surf *s)
+{
+	const struct mirage_surface_header *h = mirage_driver_surface(ms->drv);
+
+	memset(s, 0, sizeof(*s));
+	s->pixels = mirage_driver_pixels(ms->drv);
+	if (!s->pixels || !h || !surface_format(h->bpp))
+		return false;
+	s->stride = h->stride;
+	s->bpp = h->bpp;
+	s->width = h->width;
+	s->height = h->height;
+	s->shadow_lines = h->shadow_lines;
+	return true;
+}
+
+static pixman_image_t *surf_image(struct mirage_screen *ms, struct surf *s)
+{
+	if (!s->img)
+		s->img = pixman_image_create_bits(surface_format(s->bpp), s->width, s->height,
+						  (uint32_t *)s->pixels, (int)s->stride);
+	return s->img;
+}
+
+/* Moves the surface boxes of one copy, in an order that never reads what
+ * it already overwrote. */
+static void surface_copy(struct surf *s, const BoxRec *boxes, uint32_t n, int dx, int dy,
+			 struct mirage_stats *st)
+{
+	uint32_t px = s->bpp / 8;
+	int32_t i, step;
+	uint32_t done = 0;
+
+	/* Bands top to bottom when moving up, bottom to top when moving down;
+	 * inside a band left to right when moving left.  Boxes are y-x banded. */
+	if (dy > 0 || (dy == 0 && dx > 0)) {
+		i = (int32_t)n - 1;
+		step = -1;
+	} else {
+		i = 0;
+		step = 1;
+	}
+	while (done < n) {
+		/* find the band containing box i, walk it in x order */
+		int32_t band_y = boxes[i].y1, first = i, last = i;
+
+		while (first - 1 >= 0 && boxes[first - 1].y1 == band_y)
+			first--;
+		while (last + 1 < (int32_t)n && boxes[last + 1].y1 == band_y)
+			last++;
+		for (int32_t k = 0; k <= last - first; k++) {
+			const BoxRec *b = &boxes[dx > 0 ? last - k : first + k];
+			int32_t x1 = b->x1, y1 = b->y1, x2 = b->x2, y2 = b->y2;
+			int32_t sx1 = x1 - dx, sy1 = y1 - dy;
+
+			/* clip destination and source to the visible surface */
+			if (x1 < 0) { sx1 -= x1; x1 = 0; }
+			if (y1 < 0) { sy1 -= y1; y1 = 0; }
+			if (sx1 < 0) { x1 -= sx1; sx1 = 0; }
+			if (sy1 < 0) { y1 -= sy1; sy1 = 0; }
+			if (x2 > s->width) x2 = s->width;
+			if (y2 > s->height) y2 = s->height;
+			if (x2 - x1 > s->width - sx1) x2 = x1 + s->width - sx1;
+			if (y2 - y1 > s->height - sy1) y2 = y1 + s->height - sy1;
+			if (x2 <= x1 || y2 <= y1)
+				continue;
+			size_t len = (size_t)(x2 - x1) * px;
+			for (int32_t r = 0; r < y2 - y1; r++) {
+				int32_t row = dy > 0 ? y2 - y1 - 1 - r : r;
+
+				memmove(s->pixels + (size_t)(y1 + row) * s->stride + (size_t)x1 * px,
+					s->pixels + (size_t)(sy1 + row) * s->stride + (size_t)sx1 * px,
+					len);
+			}
+			st->bytes_moved += len * (size_t)(y2 - y1);
+		}
+		done += (uint32_t)(last - first + 1);
+		i = step > 0 ? last + 1 : first - 1;
+	}
+}
+
+/* Reads the screen's pixels in region into the surface. */
+static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr region)
+{
+	ScreenPtr screen = ms->screen;
+	PixmapPtr pix = screen->GetScreenPixmap(screen);
+	pixman_format_code_t dfmt = surface_format(s->bpp);
+	int n = RegionNumRects(region);
+	const BoxRec *b = RegionRects(region);
+	pixman_image_t *dimg = NULL, *simg = NULL;
+	bool ok = true;
+
+	if (!pix || n == 0)
+		return true;
+	if (pix->devPrivate.ptr) {
+		/* Direct framebuffer access: the screen pixmap is CPU memory. */
+		uint32_t spx = pix->drawable.bitsPerPixel / 8;
+
+		for (int i = 0; i < n; i++) {
+			int32_t x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
+			int32_t x2 = b[i].x2 > s->width ? s->width : b[i].x2;
+			int32_t y2 = b[i].y2 > s->height ? s->height : b[i].y2;
+
+			if (x2 > pix->drawable.width) x2 = pix->drawable.width;
+			if (y2 > pix->drawable.height) y2 = pix->drawable.height;
+			if (x2 <= x1 || y2 <= y1)
+				continue;
+			if (dfmt == ms->screen_format) {
+				size_t len = (size_t)(x2 - x1) * spx;
+
+				for (int32_t y = y1; y < y2; y++)
+					memcpy(s->pixels + (size_t)y * s->stride + (size_t)x1 * spx,
+					       (uint8_t *)pix->devPrivate.ptr +
+						       (size_t)y * pix->devKind + (size_t)x1 * spx,
+					       len);
+			} else {
+				if (!simg)
+					simg = pixman_image_create_bits(ms->screen_format,
+									pix->drawable.width,
+									pix->drawable.height,
+									pix->devPrivate.ptr,
+									pix->devKind);
+				dimg = surf_image(ms, s);
+				if (!simg || !dimg) {
+					ok = false;
+					break;
+				}
+				pixman_image_composite32(PIXMAN_OP_SRC, simg, NULL, dimg, x1, y1,
+							 0, 0, x1, y1, x2 - x1, y2 - y1);
+			}
+			ms->stats.bytes_copied += (uint64_t)(x2 - x1) * (y2 - y1) * (s->bpp / 8);
+		}
+		if (simg)
+			pixman_image_unref(simg);
+		return ok;
+	}
+
+	/* The screen pixmap is not in CPU memory (glamor...): GetImage. */
+	for (int i = 0; i < n && ok; i++) {
+		int32_t x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
+		int32_t x2 = b[i].x2 > s->width ? s->width : b[i].x2;
+		int32_t y2 = b[i].y2 > s->height ? s->height : b[i].y2;
+		int w = x2 - x1, h = y2 - y1;
+		int stride;
+		uint8_t *buf;
+
+		if (w <= 0 || h <= 0)
+			continue;
+		stride = PixmapBytePad(w, pix->drawable.depth);
+		buf = malloc((size_t)stride * h);
+		if (!buf) {
+			ok = false;
+			break;
+		}
+		screen->GetImage(&pix->drawable, x1, y1, w, h, ZPixmap, ~0UL, (char *)buf);
+		simg = pixman_image_create_bits(ms->screen_format, w, h, (uint32_t *)buf, stride);
+		dimg = surf_image(ms, s);
+		if (simg && dimg)
+			pixman_image_composite32(PIXMAN_OP_SRC, simg, NULL, dimg, 0, 0, 0, 0,
+						 x1, y1, w, h);
+		else
+			ok = false;
+		if (simg)
+			pixman_image_unref(simg);
+		simg = NULL;
+		free(buf);
+		ms->stats.bytes_copied += (uint64_t)w * h * (s->bpp / 8);
+	}
+	return ok;
+}
+
+/* Surface colour of a screen pixel, for SOLIDFILL. */
+static uint32_t fill_color(struct mirage_screen *ms, uint32_t bpp, uint32_t pixel)
+{
+	uint32_t r, g, b;
+
+	if (ms->screen_format == PIXMAN_r5g6b5) {
+		r = (pixel >> 11 & 0x1f) * 255 / 31;
+		g = (pixel >> 5 & 0x3f) * 255 / 63;
+		b = (pixel & 0x1f) * 255 / 31;
+	} else if (ms->screen_format == PIXMAN_x8b8g8r8) {
+		r = pixel & 0xff;
+		g = pixel >> 8 & 0xff;
+		b = pixel >> 16 & 0xff;
+	} else {
+		r = pixel >> 16 & 0xff;
+		g = pixel >> 8 & 0xff;
+		b = pixel & 0xff;
+	}
+	if (bpp == 16)
+		return (r >> 3) << 11 | (g >> 2) << 5 | (b >> 3);
+	return r << 16 | g << 8 | b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cursor                                                              */
+/* ------------------------------------------------------------------ */
+
+bool mirage_cursor_set_shape(struct mirage_screen *ms, CursorPtr cursor)
+{
+	CursorBitsPtr bits = cursor->bits;
+	uint32_t w = bits->width, h = bits->height;
+	int ret;
+
+	if (w > MIRAGE_CURSOR_MAX)
+		w = MIRAGE_CURSOR_MAX;
+	if (h > MIRAGE_CURSOR_MAX)
+		h = MIRAGE_CURSOR_MAX;
+	if (bits->argb) {
+		for (uint32_t y = 0; y < h; y++)
+			memcpy(ms->cur_argb + y * w, bits->argb + (size_t)y * bits->width,
+			       w * sizeof(uint32_t));
+	} else {
+		/* A core cursor: two bitmaps and two colours, server bit order. */
+		uint32_t fg = 0xff000000u | (uint32_t)(cursor->foreRed >> 8) << 16 |
+			      (uint32_t)(cursor->foreGreen >> 8) << 8 | (cursor->foreBlue >> 8);
+		uint32_t bg = 0xff000000u | (uint32_t)(cursor->backRed >> 8) << 16 |
+			      (uint32_t)(cursor->backGreen >> 8) << 8 | (cursor->backBlue >> 8);
+		int pad = BitmapBytePad(bits->width);
+
+		for (uint32_t y = 0; y < h; y++) {
+			const uint8_t *src = bits->source + (size_t)y * pad;
+			const uint8_t *msk = bits->mask + (size_t)y * pad;
+
+			for (uint32_t x = 0; x < w; x++) {
+#if BITMAP_BIT_ORDER == LSBFirst
+				int bit = 1 << (x & 7);
+#else
+				int bit = 0x80 >> (x & 7);
+#endif
+				uint32_t p = 0;
+
+				if (msk[x >> 3] & bit)
+					p = (src[x >> 3] & bit) ? fg : bg;
+				ms->cur_argb[y * w + x] = p;
+			}
+		}
+	}
+	ms->cur_w = w;
+	ms->cur_h = h;
+	ms->cur_hot_x = bits->xhot;
+	ms->cur_hot_y = bits->yhot;
+	ms->cursor_serial = cursor->serialNumber;
+	ms->cur_shape_dirty = false;
+	if (!mirage_driver_settings(ms->drv)->pointer_enabled) {
+		ret = mirage_driver_set_cursor_shape(ms->drv, w, h, ms->cur_hot_x, ms->cur_hot_y,
+						     ms->cur_argb);
+		if (ret < 0) {
+			LogMessage(X_WARNING, "mirage: %s: cursor shape not published: %s\n",
+				   ms->name, mirage_last_error());
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Where the core pointer is, if on this screen. */
+static bool cursor_where(struct mirage_screen *ms, int32_t *x, int32_t *y)
+{
+	DeviceIntPtr dev = inputInfo.pointer;
+	int px = 0, py = 0;
+
+	if (!dev || miPointerGetScreen(dev) != ms->screen)
+		return false;
+	miPointerGetPosition(dev, &px, &py);
+	*x = px;
+	*y = py;
+	return true;
+}
+
+void mirage_cursor_update(struct mirage_screen *ms)
+{
+	CursorPtr cur = inputInfo.pointer ? GetSpriteCursor(inputInfo.pointer) : NULL;
+	int32_t x = 0, y = 0;
+	bool on = cursor_where(ms, &x, &y);
+	bool visible = on && cur && !ms->cursor_hidden;
+
+	if (cur && (ms->cur_shape_dirty || cur->serialNumber != ms->cursor_serial))
+		mirage_cursor_set_shape(ms, cur);
+	if (!mirage_driver_settings(ms->drv)->pointer_enabled) {
+		if (!ms->cursor_known || x != ms->cur_x || y != ms->cur_y ||
+		    visible != ms->cur_visible) {
+			mirage_driver_set_cursor_position(ms->drv, x, y, visible);
+			ms->stats.rec_cursor++;
+		}
+	}
+	ms->cur_x = x;
+	ms->cur_y = y;
+	ms->cur_visible = visible;
+	ms->cursor_known = true;
+}
+
+/* Pointer.Enabled=1: the surface rect the cursor covers, clipped. */
+static bool cursor_box(struct mirage_screen *ms, const struct surf *s, BoxRec *b)
+{
+	int32_t x1 = ms->cur_x - ms->cur_hot_x, y1 = ms->cur_y - ms->cur_hot_y;
+	int32_t x2 = x1 + (int32_t)ms->cur_w, y2 = y1 + (int32_t)ms->cur_h;
+
+	if (!ms->cur_visible || ms->cur_w == 0 || ms->cur_h == 0)
+		return false;
+	if (x1 < 0) x1 = 0;
+	if (y1 < 0) y1 = 0;
+	if (x2 > s->width) x2 = s->width;
+	if (y2 > s->height) y2 = s->height;
+	if (x2 <= x1 || y2 <= y1)
+		return false;
+	b->x1 = (short)x1; b->y1 = (short)y1; b->x2 = (short)x2; b->y2 = (short)y2;
+	return true;
+}
+
+/* Save-under layout: the rect's rows packed one after another at the start
+ * of the shadow lines. */
+static void save_under(struct surf *s, const BoxRec *b, bool restore)
+{
+	uint32_t px = s->bpp / 8;
+	size_t len = (size_t)(b->x2 - b->x1) * px;
+	uint8_t *shadow = s->pixels + (size_t)s->height * s->stride;
+
+	for (int32_t y = b->y1; y < b->y2; y++) {
+		uint8_t *line = s->pixels + (size_t)y * s->stride + (size_t)b->x1 * px;
+		uint8_t *save = shadow + (size_t)(y - b->y1) * len;
+
+		if (restore)
+			memcpy(line, save, len);
+		else
+			memcpy(save, line, len);
+	}
+}
+
+static void cursor_remove(struct mirage_screen *ms, struct surf *s)
+{
+	if (!ms->drawn)
+		return;
+	save_under(s, &ms->drawn_box, true);
+	mirage_driver_set_shadow_status(ms->drv, MIRAGE_SHADOW_EXISTS);
+	rec_add(ms, MIRAGE_REC_BLIT, &ms->drawn_box, 0, 0, 0);
+	ms->stats.rec_cursor++;
+	ms->drawn = false;
+}
+
+static void cursor_draw(struct mirage_screen *ms, struct surf *s)
+{
+	BoxRec b;
+	pixman_image_t *src, *dst;
+
+	if (!cursor_box(ms, s, &b) || s->shadow_lines == 0 ||
+	    (size_t)(b.x2 - b.x1) * (b.y2 - b.y1) * (s->bpp / 8) >
+		    (size_t)s->shadow_lines * s->stride)
+		return;
+	save_under(s, &b, false);
+	mirage_driver_set_shadow_status(ms->drv, MIRAGE_SHADOW_EXISTS | MIRAGE_SHADOW_IN_USE);
+	src = pixman_image_create_bits(PIXMAN_a8r8g8b8, (int)ms->cur_w, (int)ms->cur_h,
+				       ms->cur_argb, (int)ms->cur_w * 4);
+	dst = surf_image(ms, s);
+	if (src && dst)
+		pixman_image_composite32(PIXMAN_OP_OVER, src, NULL, dst, 0, 0, 0, 0,
+					 ms->cur_x - ms->cur_hot_x, ms->cur_y - ms->cur_hot_y,
+					 (int)ms->cur_w, (int)ms->cur_h);
+	if (src)
+		pixman_image_unref(src);
+	ms->drawn = true;
+	ms->drawn_box = b;
+	rec_add(ms, MIRAGE_REC_BLIT, &b, 0, 0, 0);
+	ms->stats.rec_cursor++;
+}
+
+static bool box_overlap(const BoxRec *a, const BoxRec *b)
+{
+	return a->x1 < b->x2 && b->x1 < a->x2 && a->y1 < b->y2 && b->y1 < a->y2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Flush                                                               */
+/* ------------------------------------------------------------------ */
+
+static void count(struct mirage_stats *st, uint32_t type)
+{
+	switch (type) {
+	case MIRAGE_REC_BLIT: st->rec_blit++; break;
+	case MIRAGE_REC_TEXTOUT: st->rec_text++; break;
+	case MIRAGE_REC_SCREEN_SCREEN: st->rec_copy++; break;
+	case MIRAGE_REC_SOLIDFILL: st->rec_fill++; break;
+	default: break;
+	}
+}
+
+void mirage_batch_flush(struct mirage_screen *ms)
+{
+	struct mirage_batch *b = &ms->batch;
+	const struct mirage_settings *set = mirage_driver_settings(ms->drv);
+	struct surf s;
+	bool have = surf_get(ms, &s);
+	bool pointer = set->pointer_enabled && have;
+	bool full = ms->need_full;
+	int32_t old_x = ms->cur_x, old_y = ms->cur_y;
+	bool old_vis = ms->cur_visible;
+	uint32_t old_serial = ms->cursor_serial;
+	uint32_t budget = b->max_boxes;
+	RegionRec d;
+	BoxRec cb;
+
+	ms->nrecs = 0;
+	mirage_cursor_update(ms);
+	bool cursor_changed = old_x != ms->cur_x || old_y != ms->cur_y ||
+			      old_vis != ms->cur_visible || old_serial != ms->cursor_serial;
+
+	if (!b->any && !b->overflowed && !full &&
+	    !(pointer && (cursor_changed || (!ms->drawn && ms->cur_visible)))) {
+		mirage_driver_publish(ms->drv);
+		return;
+	}
+	RegionNull(&d);
+	ms->stats.batches++;
+
+	/* 1. cursor out of the surface when the batch may touch it */
+	if (pointer && ms->drawn && !full &&
+	    (cursor_changed || (b->any && box_overlap(&b->extents, &ms->drawn_box))))
+		cursor_remove(ms, &s);
+
+	if (full) {
+		BoxRec all = { 0, 0, (short)ms->width, (short)ms->height };
+
+		RegionReset(&d, &all);
+		mirage_batch_reset(b);
+		ms->drawn = false;
+		ms->need_full = false;
+		ms->stats.full_refreshes++;
+		rec_add(ms, MIRAGE_REC_BLIT, &all, 0, 0, 0);
+		ms->stats.rec_blit++;
+	}
+
+	/* 2. replay the log */
+	for (uint32_t i = 0; i < b->nops; i++) {
+		struct mirage_op *op = &b->ops[i];
+		const BoxRec *boxes = &b->boxes[op->first];
+		RegionRec r;
+
+		if (op->kind == MIRAGE_OP_DAMAGE) {
+			for (uint32_t k = 0; k < op->count; k++) {
+				const BoxRec *x = &boxes[k];
+
+				ms->stats.damaged_area += (uint64_t)(x->x2 - x->x1) * (x->y2 - x->y1);
+			}
+			RegionInitBoxes(&r, (BoxPtr)boxes, (int)op->count);
+			RegionUnion(&d, &d, &r);
+			if (op->count > budget) {
+				/* past the limit: published with the overflow */
+				overflow(b, &r);
+				budget = 0;
+				RegionUninit(&r);
+				continue;
+			}
+			RegionUninit(&r);
+			budget -= op->count;
+			for (uint32_t k = 0; k < op->count; k++) {
+				uint32_t color = op->type == MIRAGE_REC_SOLIDFILL ?
+						 fill_color(ms, have ? s.bpp : 32, op->color) : 0;
+
+				rec_add(ms, op->type, &boxes[k], 0, 0, color);
+				count(&ms->stats, op->type);
+			}
+			continue;
+		}
+
+		/* a copy: move the surface, then whatever damage moved with it */
+		RegionRec moved;
+
+		RegionInitBoxes(&r, (BoxPtr)boxes, (int)op->count);
+		RegionNull(&moved);
+		if (RegionNotEmpty(&d)) {
+			RegionTranslate(&r, -op->dx, -op->dy);
+			RegionIntersect(&moved, &d, &r);
+			RegionTranslate(&moved, op->dx, op->dy);
+			RegionTranslate(&r, op->dx, op->dy);
+			RegionIntersect(&moved, &moved, &r);
+		}
+		if (op->count + (uint32_t)RegionNumRects(&moved) > budget) {
+			/* past the limit: the copy is read back as damage */
+			RegionUnion(&d, &d, &r);
+			overflow(b, &r);
+			budget = 0;
+			RegionUninit(&moved);
+			RegionUninit(&r);
+			continue;
+		}
+		budget -= op->count + (uint32_t)RegionNumRects(&moved);
+		if (have)
+			surface_copy(&s, boxes, op->count, op->dx, op->dy, &ms->stats);
+		for (uint32_t k = 0; k < op->count; k++) {
+			const BoxRec *x = &boxes[k];
+
+			rec_add(ms, set->blt_copybits ? MIRAGE_REC_SCREEN_SCREEN : MIRAGE_REC_BLIT,
+				x, x->x1 - op->dx, x->y1 - op->dy, 0);
+			count(&ms->stats, set->blt_copybits ? MIRAGE_REC_SCREEN_SCREEN :
+				      MIRAGE_REC_BLIT);
+		}
+		for (int k = 0; k < RegionNumRects(&moved); k++) {
+			rec_add(ms, MIRAGE_REC_BLIT, &RegionRects(&moved)[k], 0, 0, 0);
+			ms->stats.rec_blit++;
+		}
+		RegionUnion(&d, &d, &moved);
+		RegionUninit(&moved);
+		RegionUninit(&r);
+	}
+
+	/* the part of the batch past the limit: exact boxes if they fit,
+	 * else its bounding box, counted */
+	if (b->overflowed) {
+		int n = RegionNumRects(&b->overflow);
+
+		ms->stats.overflow_batches++;
+		RegionUnion(&d, &d, &b->overflow);
+		if ((uint32_t)n <= budget + 256) {
+			for (int k = 0; k < n; k++)
+				rec_add(ms, MIRAGE_REC_BLIT, &RegionRects(&b->overflow)[k], 0, 0, 0);
+			ms->stats.rec_blit += (uint64_t)n;
+		} else {
+			rec_add(ms, MIRAGE_REC_BLIT, RegionExtents(&b->overflow), 0, 0, 0);
+			ms->stats.rec_blit++;
+			ms->stats.collapsed_batches++;
+			/* consumers re-read the bounding box: make the surface
+			 * right in all of it */
+			BoxRec e = *RegionExtents(&b->overflow);
+			RegionRec er;
+
+			RegionInit(&er, &e, 1);
+			RegionUnion(&d, &d, &er);
+			RegionUninit(&er);
+		}
+	}
+
+	/* 3. the screen's pixels */
+	if (have && !surface_read(ms, &s, &d)) {
+		RegionUninit(&d);
+		if (s.img)
+			pixman_image_unref(s.img);
+		mirage_batch_reset(b);
+		mirage_screen_fail(ms, "reading the screen into the surface failed (out of memory)");
+		return;
+	}
+
+	/* 4. cursor back in, records out */
+	if (pointer && !ms->drawn)
+		cursor_draw(ms, &s);
+	else if (pointer && ms->drawn && cursor_box(ms, &s, &cb) &&
+		 RegionContainsRect(&d, &cb) != rgnOUT) {
+		/* the damage read over the drawn cursor: draw it again */
+		ms->drawn = false;
+		cursor_draw(ms, &s);
+	}
+	if (s.img)
+		pixman_image_unref(s.img);
+	RegionUninit(&d);
+
+	for (uint32_t i = 0; i < ms->nrecs; i++)
+		mirage_driver_post(ms->drv, &ms->recs[i]);
+	ms->stats.records += ms->nrecs;
+	mirage_driver_publish(ms->drv);
+	mirage_batch_reset(b);
+}
+
+size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t size)
+{
+	const struct mirage_stats *st = &ms->stats;
+	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
+	int n;
+
+	n = snprintf(buf, size,
+		     "screen=%d\n"
+		     "fb_access=%s\n"
+		     "batches=%llu\n"
+		     "ops=%llu\n"
+		     "records=%llu\n"
+		     "records_blit=%llu\n"
+		     "records_textout=%llu\n"
+		     "records_screen_screen=%llu\n"
+		     "records_solidfill=%llu\n"
+		     "records_cursor=%llu\n"
+		     "bytes_copied=%llu\n"
+		     "bytes_moved=%llu\n"
+		     "damaged_pixels=%llu\n"
+		     "batch_record_limit=%u\n"
+		     "overflow_batches=%llu\n"
+		     "collapsed_batches=%llu\n"
+		     "full_refreshes=%llu\n"
+		     "resizes=%llu\n"
+		     "errors=%llu\n",
+		     ms->screen->myNum,
+		     pix && pix->devPrivate.ptr ? "direct" : "getimage",
+		     (unsigned long long)st->batches, (unsigned long long)st->ops,
+		     (unsigned long long)st->records, (unsigned long long)st->rec_blit,
+		     (unsigned long long)st->rec_text, (unsigned long long)st->rec_copy,
+		     (unsigned long long)st->rec_fill, (unsigned long long)st->rec_cursor,
+		     (unsigned long long)st->bytes_copied, (unsigned long long)st->bytes_moved,
+		     (unsigned long long)st->damaged_area, ms->batch.max_boxes,
+		     (unsigned long long)st->overflow_batches,
+		     (unsigned long long)st->collapsed_batches,
+		     (unsigned long long)st->full_refreshes, (unsigned long long)st->resizes,
+		     (unsigned long long)st->errors);
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size ? size - 1 : 0;
+}

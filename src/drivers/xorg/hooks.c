@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Classifying operations.  The damage layer (registered on the screen
+ * pixmap, module.c) tells us every pixel any operation changes; these
+ * wrappers only say *what kind* of operation is running while it reports:
+ * text (TEXTOUT), solid fills (SOLIDFILL), and screen-to-screen copies,
+ * whose destination region and source offset they log themselves so the
+ * surface can replay the copy.
+ *
+ * Our wrappers are installed after the damage layer's, so they run first
+ * and the damage layer reports from inside the call we wrap.  While the
+ * mirror is detached each wrapper makes one check (ms->active) and calls
+ * down.
+ */
+#include "mirage-xorg.h"
+
+#include <stdlib.h>
+
+#include <cursorstr.h>
+#include <mipict.h>
+#include <inputstr.h>
+
+struct gc_priv {
+	const GCFuncs *funcs;
+	const GCOps *ops;
+};
+
+static struct gc_priv *gc_priv(GCPtr gc)
+{
+	return dixLookupPrivate(&gc->devPrivates, &mirage_gc_key);
+}
+
+bool mirage_drawable_on_screen(DrawablePtr d)
+{
+	ScreenPtr screen = d->pScreen;
+	PixmapPtr spix = screen->GetScreenPixmap(screen);
+
+	if (d->type == DRAWABLE_WINDOW)
+		return screen->GetWindowPixmap((WindowPtr)d) == spix &&
+		       ((WindowPtr)d)->viewable;
+	return (PixmapPtr)d == spix;
+}
+
+/* ------------------------------------------------------------------ */
+/* GC funcs                                                            */
+/* ------------------------------------------------------------------ */
+
+static const GCOps mirage_gc_ops;
+static const GCFuncs mirage_gc_funcs;
+
+#define FUNC_PROLOGUE(gc) \
+	struct gc_priv *gp_ = gc_priv(gc); \
+	(gc)->funcs = gp_->funcs; \
+	if (gp_->ops) \
+		(gc)->ops = gp_->ops
+
+#define FUNC_EPILOGUE(gc) \
+	gp_->funcs = (gc)->funcs; \
+	(gc)->funcs = &mirage_gc_funcs; \
+	if (gp_->ops) { \
+		gp_->ops = (gc)->ops; \
+		(gc)->ops = &mirage_gc_ops; \
+	}
+
+static void validate_gc(GCPtr gc, unsigned long changes, DrawablePtr d)
+{
+	FUNC_PROLOGUE(gc);
+	gc->funcs->ValidateGC(gc, changes, d);
+	/* Only drawing that can reach the screen needs classifying. */
+	if (d->type == DRAWABLE_WINDOW || (PixmapPtr)d == d->pScreen->GetScreenPixmap(d->pScreen))
+		gp_->ops = gc->ops;
+	else
+		gp_->ops = NULL;
+	FUNC_EPILOGUE(gc);
+}
+
+static void change_gc(GCPtr gc, unsigned long mask)
+{
+	FUNC_PROLOGUE(gc);
+	gc->funcs->ChangeGC(gc, mask);
+	FUNC_EPILOGUE(gc);
+}
+
+static void copy_gc(GCPtr src, unsigned long mask, GCPtr dst)
+{
+	FUNC_PROLOGUE(dst);
+	dst->funcs->CopyGC(src, mask, dst);
+	FUNC_EPILOGUE(dst);
+}
+
+static void destroy_gc(GCPtr gc)
+{
+	FUNC_PROLOGUE(gc);
+	gc->funcs->DestroyGC(gc);
+	FUNC_EPILOGUE(gc);
+}
+
+static void change_clip(GCPtr gc, int type, void *value, int nrects)
+{
+	FUNC_PROLOGUE(gc);
+	gc->funcs->ChangeClip(gc, type, value, nrects);
+	FUNC_EPILOGUE(gc);
+}
+
+static void destroy_clip(GCPtr gc)
+{
+	FUNC_PROLOGUE(gc);
+	gc->funcs->DestroyClip(gc);
+	FUNC_EPILOGUE(gc);
+}
+
+static void copy_clip(GCPtr dst, GCPtr src)
+{
+	FUNC_PROLOGUE(dst);
+	dst->funcs->CopyClip(dst, src);
+	FUNC_EPILOGUE(dst);
+}
+
+static const GCFuncs mirage_gc_funcs = {
+	validate_gc, change_gc, copy_gc, destroy_gc, change_clip, destroy_clip, copy_clip,
+};
+
+/* ------------------------------------------------------------------ */
+/* GC ops                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Unwrap, run the op with ms->ctx set to `type`, rewrap.  The previous
+ * context is restored so nested ops (PolyText calling PolyGlyphBlt) keep
+ * the outer classification.
+ */
+#define OP_PROLOGUE(gc, d, type_) \
+	struct gc_priv *gp_ = gc_priv(gc); \
+	struct mirage_screen *ms_ = mirage_screen_get((d)->pScreen); \
+	struct mirage_ctx saved_ = ms_->ctx; \
+	(gc)->funcs = gp_->funcs; \
+	(gc)->ops = gp_->ops; \
+	if (ms_->active) \
+		ms_->ctx.type = (type_)
+
+#define OP_EPILOGUE(gc) \
+	ms_->ctx = saved_; \
+	gp_->funcs = (gc)->funcs; \
+	gp_->ops = (gc)->ops; \
+	(gc)->funcs = &mirage_gc_funcs; \
+	(gc)->ops = &mirage_gc_ops
+
+#define OP_VOID(name, type_, params, args) \
+	static void op_##name params \
+	{ \
+		OP_PROLOGUE(gc, d, type_); \
+		gc->ops->name args; \
+		OP_EPILOGUE(gc); \
+	}
+
+OP_VOID(FillSpans, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int n, DDXPointPtr pt, int *w, int sorted),
+	(d, gc, n, pt, w, sorted))
+OP_VOID(SetSpans, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, char *src, DDXPointPtr pt, int *w, int n, int sorted),
+	(d, gc, src, pt, w, n, sorted))
+OP_VOID(PutImage, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int depth, int x, int y, int w, int h, int pad, int format,
+	 char *bits),
+	(d, gc, depth, x, y, w, h, pad, format, bits))
+OP_VOID(PolyPoint, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int mode, int n, DDXPointPtr pt), (d, gc, mode, n, pt))
+OP_VOID(Polylines, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int mode, int n, DDXPointPtr pt), (d, gc, mode, n, pt))
+OP_VOID(PolySegment, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int n, xSegment *s), (d, gc, n, s))
+OP_VOID(PolyRectangle, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int n, xRectangle *r), (d, gc, n, r))
+OP_VOID(PolyArc, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int n, xArc *a), (d, gc, n, a))
+OP_VOID(FillPolygon, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int shape, int mode, int n, DDXPointPtr pt),
+	(d, gc, shape, mode, n, pt))
+OP_VOID(PolyFillArc, MIRAGE_REC_BLIT,
+	(DrawablePtr d, GCPtr gc, int n, xArc *a), (d, gc, n, a))
+OP_VOID(ImageText8, MIRAGE_REC_TEXTOUT,
+	(DrawablePtr d, GCPtr gc, int x, int y, int n, char *s), (d, gc, x, y, n, s))
+OP_VOID(ImageText16, MIRAGE_REC_TEXTOUT,
+	(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned short *s), (d, gc, x, y, n, s))
+OP_VOID(ImageGlyphBlt, MIRAGE_REC_TEXTOUT,
+	(DrawablePtr d, GCPtr gc, int x, int y, unsigned int n, CharInfoPtr *ci, void *base),
+	(d, gc, x, y, n, ci, base))
+OP_VOID(PolyGlyphBlt, MIRAGE_REC_TEXTOUT,
+	(DrawablePtr d, GCPtr gc, int x, int y, unsigned int n, CharInfoPtr *ci, void *base),
+	(d, gc, x, y, n, ci, base))
+
+static void op_PushPixels(GCPtr gc, PixmapPtr bitmap, DrawablePtr d, int w, int h, int x, int y)
+{
+	OP_PROLOGUE(gc, d, MIRAGE_REC_BLIT);
+	gc->ops->PushPixels(gc, bitmap, d, w, h, x, y);
+	OP_EPILOGUE(gc);
+}
+
+static int op_PolyText8(DrawablePtr d, GCPtr gc, int x, int y, int n, char *s)
+{
+	int ret;
+
+	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
+	ret = gc->ops->PolyText8(d, gc, x, y, n, s);
+	OP_EPILOGUE(gc);
+	return ret;
+}
+
+static int op_PolyText16(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned short *s)
+{
+	int ret;
+
+	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
+	ret = gc->ops->PolyText16(d, gc, x, y, n, s);
+	OP_EPILOGUE(gc);
+	return ret;
+}
+
+static void op_PolyFillRect(DrawablePtr d, GCPtr gc, int n, xRectangle *r)
+{
+	OP_PROLOGUE(gc, d, MIRAGE_REC_BLIT);
+	/* A solid fill is SOLIDFILL only when the result is the colour
+	 * itself: GXcopy, all planes. */
+	if (ms_->active && ms_->drv && mirage_driver_settings(ms_->drv)->solidfill &&
+	    gc->fillStyle == FillSolid && gc->alu == GXcopy &&
+	    (gc->planemask & ((1UL << gc->depth) - 1)) == ((1UL << gc->depth) - 1)) {
+		ms_->ctx.type = MIRAGE_REC_SOLIDFILL;
+		ms_->ctx.color = (uint32_t)gc->fgPixel;
+	}
+	gc->ops->PolyFillRect(d, gc, n, r);
+	OP_EPILOGUE(gc);
+}
+
+/*
+ * The region CopyArea really copies on the screen, in screen coordinates:
+ * the source rectangle clipped the way mi/fb clip a source (a window's
+ * clip list, or what is not clipped by children with IncludeInferiors; a
+ * pixmap's bounds), moved to the destination and clipped by the GC's
+ * composite clip.  Returns NULL when it is not a screen-to-screen copy.
+ */
+static RegionPtr copy_region(DrawablePtr src, DrawablePtr dst, GCPtr gc, int sx, int sy,
+			     int w, int h, int dx, int dy)
+{
+	BoxRec box;
+	RegionPtr rgn;
+
+	if (w <= 0 || h <= 0 || !mirage_drawable_on_screen(src) ||
+	    !mirage_drawable_on_screen(dst) || src->pScreen != dst->pScreen ||
+	    gc->alu != GXcopy ||
+	    (gc->planemask & ((1UL << gc->depth) - 1)) != ((1UL << gc->depth) - 1))
+		return NULL;
+	box.x1 = (short)(sx + src->x);
+	box.y1 = (short)(sy + src->y);
+	box.x2 = (short)(box.x1 + w);
+	box.y2 = (short)(box.y1 + h);
+	rgn = RegionCreate(&box, 1);
+	if (!rgn)
+		return NULL;
+	if (src->type == DRAWABLE_WINDOW) {
+		WindowPtr win = (WindowPtr)src;
+
+		if (gc->subWindowMode == IncludeInferiors) {
+			if (!win->parent) {
+				BoxRec b = { src->x, src->y, src->x + src->width,
+					     src->y + src->height };
+				RegionRec bounds;
+
+				RegionInit(&bounds, &b, 1);
+				RegionIntersect(rgn, rgn, &bounds);
+				RegionUninit(&bounds);
+			} else {
+				RegionPtr nc = NotClippedByChildren(win);
+
+				if (!nc) {
+					RegionDestroy(rgn);
+					return NULL;
+				}
+				RegionIntersect(rgn, rgn, nc);
+				RegionDestroy(nc);
+			}
+		} else {
+			RegionIntersect(rgn, rgn, &win->clipList);
+		}
+	} else {
+		BoxRec b = { 0, 0, src->width, src->height };
+		RegionRec bounds;
+
+		RegionInit(&bounds, &b, 1);
+		RegionIntersect(rgn, rgn, &bounds);
+		RegionUninit(&bounds);
+	}
+	RegionTranslate(rgn, dx + dst->x - box.x1, dy + dst->y - box.y1);
+	if (gc->pCompositeClip) {
+		if (dst->type == DRAWABLE_WINDOW) {
+			RegionIntersect(rgn, rgn, gc->pCompositeClip);
+		} else {
+			/* A pixmap's composite clip is in its own coordinates,
+			 * which for the screen pixmap are the screen's. */
+			RegionIntersect(rgn, rgn, gc->pCompositeClip);
+		}
+	}
+	return rgn;
+}
+
+static RegionPtr op_CopyArea(DrawablePtr src, DrawablePtr d, GCPtr gc, int sx, int sy,
+			     int w, int h, int dx, int dy)
+{
+	RegionPtr ret, copied = NULL;
+
+	OP_PROLOGUE(gc, d, MIRAGE_REC_BLIT);
+	if (ms_->active) {
+		copied = copy_region(src, d, gc, sx, sy, w, h, dx, dy);
+		if (copied) {
+			int ox = (dx + d->x) - (sx + src->x);
+			int oy = (dy + d->y) - (sy + src->y);
+
+			mirage_batch_copy(ms_, copied, ox, oy);
+			ms_->ctx.copied = copied;
+		}
+	}
+	ret = gc->ops->CopyArea(src, d, gc, sx, sy, w, h, dx, dy);
+	if (copied)
+		RegionDestroy(copied);
+	OP_EPILOGUE(gc);
+	return ret;
+}
+
+static RegionPtr op_CopyPlane(DrawablePtr src, DrawablePtr d, GCPtr gc, int sx, int sy,
+			      int w, int h, int dx, int dy, unsigned long plane)
+{
+	RegionPtr ret;
+
+	OP_PROLOGUE(gc, d, MIRAGE_REC_BLIT);
+	ret = gc->ops->CopyPlane(src, d, gc, sx, sy, w, h, dx, dy, plane);
+	OP_EPILOGUE(gc);
+	return ret;
+}
+
+static const GCOps mirage_gc_ops = {
+	op_FillSpans, op_SetSpans, op_PutImage, op_CopyArea, op_CopyPlane, op_PolyPoint,
+	op_Polylines, op_PolySegment, op_PolyRectangle, op_PolyArc, op_FillPolygon,
+	op_PolyFillRect, op_PolyFillArc, op_PolyText8, op_PolyText16, op_ImageText8,
+	op_ImageText16, op_ImageGlyphBlt, op_PolyGlyphBlt, op_PushPixels,
+};
+
+/* ------------------------------------------------------------------ */
+/* Screen procs                                                        */
+/* ------------------------------------------------------------------ */
+
+static Bool create_gc(GCPtr gc)
+{
+	struct mirage_screen *ms = mirage_screen_get(gc->pScreen);
+	struct gc_priv *gp = gc_priv(gc);
+	Bool ret;
+
+	gc->pScreen->CreateGC = ms->CreateGC;
+	ret = gc->pScreen->CreateGC(gc);
+	ms->CreateGC = gc->pScreen->CreateGC;
+	gc->pScreen->CreateGC = create_gc;
+	if (ret) {
+		gp->funcs = gc->funcs;
+		gp->ops = NULL;
+		gc->funcs = &mirage_gc_funcs;
+	}
+	return ret;
+}
+
+static void copy_window(WindowPtr win, DDXPointRec old, RegionPtr src)
+{
+	ScreenPtr screen = win->drawable.pScreen;
+	struct mirage_screen *ms = mirage_screen_get(screen);
+	struct mirage_ctx saved = ms->ctx;
+	RegionPtr copied = NULL;
+
+	if (ms->active && screen->GetWindowPixmap(win) == screen->GetScreenPixmap(screen)) {
+		int dx = win->drawable.x - old.x, dy = win->drawable.y - old.y;
+
+		/* What fb copies: the old region moved, inside the border clip. */
+		copied = RegionCreate(NULL, 1);
+		if (copied) {
+			RegionCopy(copied, src);
+			RegionTranslate(copied, dx, dy);
+			RegionIntersect(copied, copied, &win->borderClip);
+			mirage_batch_copy(ms, copied, dx, dy);
+			ms->ctx.copied = copied;
+			ms->ctx.type = MIRAGE_REC_BLIT;
+		}
+	}
+	screen->CopyWindow = ms->CopyWindow;
+	screen->CopyWindow(win, old, src);
+	ms->CopyWindow = screen->CopyWindow;
+	screen->CopyWindow = copy_window;
+	ms->ctx = saved;
+	if (copied)
+		RegionDestroy(copied);
+}
+
+static Bool display_cursor(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
+{
+	struct mirage_screen *ms = mirage_screen_get(screen);
+	Bool ret;
+
+	screen->DisplayCursor = ms->DisplayCursor;
+	ret = screen->DisplayCursor(dev, screen, cursor);
+	ms->DisplayCursor = screen->DisplayCursor;
+	screen->DisplayCursor = display_cursor;
+	/* Only the core pointer's sprite is mirrored. */
+	if (IsMaster(dev) && dev->type == MASTER_POINTER) {
+		ms->cursor_hidden = cursor == NULL;
+		if (!cursor || cursor->serialNumber != ms->cursor_serial)
+			ms->cur_shape_dirty = true;
+		if (cursor && cursor->serialNumber != ms->cursor_serial && ms->active &&
+		    ms->drv && !mirage_driver_settings(ms->drv)->pointer_enabled)
+			mirage_cursor_set_shape(ms, cursor);
+	}
+	return ret;
+}
+
+static void glyphs(CARD8 op, PicturePtr src, PicturePtr dst, PictFormatPtr mask,
+		   INT16 xs, INT16 ys, int nlist, GlyphListPtr list, GlyphPtr *glyph)
+{
+	ScreenPtr screen = dst->pDrawable ? dst->pDrawable->pScreen : src->pDrawable->pScreen;
+	PictureScreenPtr ps = GetPictureScreen(screen);
+	struct mirage_screen *ms = mirage_screen_get(screen);
+	struct mirage_ctx saved = ms->ctx;
+
+	if (ms->active)
+		ms->ctx.type = MIRAGE_REC_TEXTOUT;
+	ps->Glyphs = ms->Glyphs;
+	ps->Glyphs(op, src, dst, mask, xs, ys, nlist, list, glyph);
+	ms->Glyphs = ps->Glyphs;
+	ps->Glyphs = glyphs;
+	ms->ctx = saved;
+}
+
+bool mirage_hooks_init(struct mirage_screen *ms)
+{
+	ScreenPtr screen = ms->screen;
+	PictureScreenPtr ps = GetPictureScreenIfSet(screen);
+
+	ms->CreateGC = screen->CreateGC;
+	screen->CreateGC = create_gc;
+	ms->CopyWindow = screen->CopyWindow;
+	screen->CopyWindow = copy_window;
+	ms->DisplayCursor = screen->DisplayCursor;
+	screen->DisplayCursor = display_cursor;
+	if (ps) {
+		ms->Glyphs = ps->Glyphs;
+		ps->Glyphs = glyphs;
+	}
+	return true;
+}
+
+void mirage_hooks_finish(struct mirage_screen *ms)
+{
+	ScreenPtr screen = ms->screen;
+	PictureScreenPtr ps = GetPictureScreenIfSet(screen);
+
+	screen->CreateGC = ms->CreateGC;
+	screen->CopyWindow = ms->CopyWindow;
+	screen->DisplayCursor = ms->DisplayCursor;
+	if (ps && ms->Glyphs)
+		ps->Glyphs = ms->Glyphs;
+}

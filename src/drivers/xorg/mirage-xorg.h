@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Xorg mirror module's private declarations, shared by module.c (module
+ * entry, per-screen life cycle, the libmirage callbacks), hooks.c (the
+ * wrapped screen procs and GC ops that classify operations) and batch.c
+ * (the per-batch log of operations, the surface update and the records).
+ *
+ * Everything runs on the X server's main thread; nothing here is locked.
+ */
+#ifndef MIRAGE_XORG_H
+#define MIRAGE_XORG_H
+
+#include <xorg-server.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pixman.h>
+
+#include <xf86.h>
+#include <scrnintstr.h>
+#include <gcstruct.h>
+#include <pixmapstr.h>
+#include <windowstr.h>
+#include <regionstr.h>
+#include <damage.h>
+#include <picturestr.h>
+#include <privates.h>
+
+#include <mirage/driver.h>
+
+#define MIRAGE_XORG_LOG "mirage"
+
+/* What an operation of the current request is being classified as. */
+struct mirage_ctx {
+	uint32_t type;          /* MIRAGE_REC_* of damage reported now */
+	uint32_t color;         /* SOLIDFILL colour (screen pixel) */
+	RegionPtr copied;       /* part of the reported damage a copy covers */
+};
+
+/* One entry of the per-batch log. */
+enum mirage_op_kind {
+	MIRAGE_OP_DAMAGE = 0,   /* pixels changed in boxes: read them at the end */
+	MIRAGE_OP_COPY = 1,     /* boxes (destination) copied from box - (dx, dy) */
+};
+
+struct mirage_op {
+	uint32_t kind;
+	uint32_t type;
+	uint32_t color;
+	int32_t dx, dy;
+	uint32_t first, count;  /* boxes in mirage_batch.boxes */
+};
+
+/*
+ * The operations of one batch of requests, in order.  Bounded: once
+ * `max_boxes` is reached the rest of the batch goes into `overflow`, read
+ * and published as BLIT at the end (counted, never silent).
+ */
+struct mirage_batch {
+	struct mirage_op *ops;
+	uint32_t nops, ops_cap;
+	BoxRec *boxes;
+	uint32_t nboxes, boxes_cap;
+	uint32_t max_boxes;
+	BoxRec extents;         /* every box logged, sources of copies included */
+	bool any;
+	bool overflowed;
+	RegionRec overflow;
+};
+
+struct mirage_stats {
+	uint64_t batches;
+	uint64_t ops;
+	uint64_t records;
+	uint64_t rec_blit, rec_text, rec_copy, rec_fill, rec_cursor;
+	uint64_t bytes_copied;  /* written into the surface from the screen */
+	uint64_t bytes_moved;   /* moved inside the surface by copies */
+	uint64_t damaged_area;  /* pixels of all logged damage boxes */
+	uint64_t overflow_batches;
+	uint64_t collapsed_batches;
+	uint64_t full_refreshes;
+	uint64_t resizes;
+	uint64_t errors;
+};
+
+struct mirage_screen {
+	struct mirage_driver_impl impl; /* first: recovered with container_of */
+	ScreenPtr screen;
+	struct mirage_driver *drv;
+	char name[MIRAGE_NAME_MAX];
+	bool failed;            /* an error stopped mirroring for good */
+	bool active;            /* attached and set up: the one per-op check */
+	bool need_full;         /* refresh the whole surface at the next batch */
+	bool notify_fd;         /* control socket registered with SetNotifyFd */
+
+	DamagePtr damage;
+	PixmapPtr damage_pixmap;
+	struct mirage_ctx ctx;
+	struct mirage_batch batch;
+
+	/* geometry the pipe was made for */
+	int32_t width, height;
+	uint32_t native_bpp;
+	pixman_format_code_t screen_format;
+	PixmapPtr pixmap;
+	void *pixmap_ptr;
+	int pixmap_stride;
+
+	/* records of the batch being finished */
+	struct mirage_record *recs;
+	uint32_t nrecs, recs_cap;
+
+	/* cursor */
+	uint32_t cursor_serial;         /* CursorRec.serialNumber shown */
+	bool cursor_known;
+	bool cursor_hidden;             /* DisplayCursor(NULL) */
+	CursorPtr displayed;            /* last DisplayCursor on this screen */
+	int32_t cur_x, cur_y;
+	bool cur_visible;
+	uint32_t *cur_argb;             /* MIRAGE_CURSOR_MAX^2 */
+	uint32_t cur_w, cur_h;
+	int32_t cur_hot_x, cur_hot_y;
+	bool cur_shape_dirty;
+	/* Pointer.Enabled=1: cursor drawn into the surface */
+	bool drawn;
+	BoxRec drawn_box;               /* surface rect covered, clipped */
+
+	/* monitors last published */
+	struct mirage_monitor monitors[MIRAGE_MONITORS_MAX];
+	uint32_t monitor_count;
+	bool monitors_known;
+
+	struct mirage_stats stats;
+
+	/* wrapped screen procs */
+	CloseScreenProcPtr CloseScreen;
+	CreateGCProcPtr CreateGC;
+	CopyWindowProcPtr CopyWindow;
+	DisplayCursorProcPtr DisplayCursor;
+	ScreenBlockHandlerProcPtr BlockHandler;
+	GlyphsProcPtr Glyphs;
+	CompositeProcPtr Composite;
+};
+
+/* module.c */
+extern DevPrivateKeyRec mirage_screen_key;
+extern DevPrivateKeyRec mirage_gc_key;
+
+static inline struct mirage_screen *mirage_screen_get(ScreenPtr screen)
+{
+	return dixLookupPrivate(&screen->devPrivates, &mirage_screen_key);
+}
+
+/* Logs an error and stops mirroring this screen for good. */
+void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* hooks.c */
+bool mirage_hooks_init(struct mirage_screen *ms);
+void mirage_hooks_finish(struct mirage_screen *ms);
+/* True when the drawable's pixels are the screen pixmap's. */
+bool mirage_drawable_on_screen(DrawablePtr d);
+
+/* batch.c */
+void mirage_batch_init(struct mirage_batch *b);
+void mirage_batch_finish(struct mirage_batch *b);
+void mirage_batch_reset(struct mirage_batch *b);
+/* Logs damage (region in screen coordinates) of the current ctx. */
+void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region);
+/* Logs a screen-to-screen copy: dst region, source = dst - (dx, dy). */
+void mirage_batch_copy(struct mirage_screen *ms, RegionPtr dst, int dx, int dy);
+/* Applies the batch to the surface and publishes its records. */
+void mirage_batch_flush(struct mirage_screen *ms);
+/* Cursor: polls position and shape; called from the block handler. */
+void mirage_cursor_update(struct mirage_screen *ms);
+bool mirage_cursor_set_shape(struct mirage_screen *ms, CursorPtr cursor);
+size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t size);
+
+#endif /* MIRAGE_XORG_H */

@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Xorg module: `Load "mirage"` in Section "Module".
+ *
+ * Setup runs once, when the loader loads us: it reads the module's own
+ * SubSection "mirage" options and registers an extension whose init runs in
+ * every server generation after the screens exist.  That init wraps each
+ * screen (hooks.c); the mirror itself (a struct mirage_driver: pipe and
+ * control socket) is created at the screen's first block handler, when the
+ * screen pixmap certainly exists.  Everything runs on the server's thread:
+ * the control socket is served through SetNotifyFd, the batch is flushed
+ * from the screen's BlockHandler.
+ */
+#include "mirage-xorg.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xf86Module.h>
+#include <xf86Opt.h>
+#include <extension.h>
+#include <opaque.h>
+#include <randrstr.h>
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+DevPrivateKeyRec mirage_screen_key;
+DevPrivateKeyRec mirage_gc_key;
+
+/* From the SubSection, kept for every server generation. */
+static struct mirage_settings conf_settings;
+static char conf_name[MIRAGE_NAME_MAX];
+static bool conf_loaded;
+
+void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	LogMessage(X_ERROR, "mirage: %s: %s; mirroring stopped\n",
+		   ms->name[0] ? ms->name : "screen", msg);
+	ms->stats.errors++;
+	ms->failed = true;
+	ms->active = false;
+	/* Stop logging damage now; the driver is destroyed from the block
+	 * handler, never from inside one of its own callbacks. */
+	if (ms->damage && ms->damage_pixmap) {
+		DamageUnregister(ms->damage);
+		ms->damage_pixmap = NULL;
+	}
+	mirage_batch_reset(&ms->batch);
+}
+
+/* ------------------------------------------------------------------ */
+/* libmirage callbacks                                                 */
+/* ------------------------------------------------------------------ */
+
+static void sync_state(struct mirage_screen *ms);
+
+static int impl_attach(struct mirage_driver_impl *impl)
+{
+	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+
+	if (ms->failed)
+		return -EIO;
+	/* The refresh itself happens at the next block handler; during
+	 * mirage_driver_create() ms->drv is not set yet. */
+	ms->need_full = true;
+	return 0;
+}
+
+static void impl_detach(struct mirage_driver_impl *impl)
+{
+	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+
+	if (ms->drv)
+		sync_state(ms);
+}
+
+static void impl_settings_changed(struct mirage_driver_impl *impl,
+				  const struct mirage_settings *old)
+{
+	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+	const struct mirage_settings *s = mirage_driver_settings(ms->drv);
+
+	/* A new pipe (bpp, backing mode) or a cursor mode switch: the whole
+	 * surface and the cursor state start over. */
+	if (s->forced_bpp != old->forced_bpp || s->backing_mode != old->backing_mode ||
+	    s->pointer_enabled != old->pointer_enabled) {
+		ms->need_full = true;
+		ms->drawn = false;
+		ms->cursor_known = false;
+		ms->cur_shape_dirty = true;
+		if (s->pointer_enabled && !old->pointer_enabled)
+			mirage_driver_set_cursor_position(ms->drv, ms->cur_x, ms->cur_y, false);
+	}
+	LogMessage(X_INFO, "mirage: %s: settings changed (ForcedBpp %d, DfbBackingMode %d, "
+		   "Pointer.Enabled %d)\n", ms->name, s->forced_bpp, s->backing_mode,
+		   s->pointer_enabled);
+}
+
+static size_t impl_info(struct mirage_driver_impl *impl, char *buf, size_t size)
+{
+	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+
+	return mirage_stats_format(ms, buf, size);
+}
+
+static void impl_log(struct mirage_driver_impl *impl, enum mirage_log_level level,
+		     const char *message)
+{
+	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+	MessageType type = X_INFO;
+	int verb = 1;
+
+	switch (level) {
+	case MIRAGE_LOG_ERROR: type = X_ERROR; break;
+	case MIRAGE_LOG_WARNING: type = X_WARNING; break;
+	case MIRAGE_LOG_INFO: type = X_INFO; break;
+	case MIRAGE_LOG_DEBUG: type = X_DEBUG; verb = 3; break;
+	}
+	LogMessageVerb(type, verb, "mirage: %s: %s\n", ms->name, message);
+}
+
+/* ------------------------------------------------------------------ */
+/* Mirror life cycle                                                   */
+/* ------------------------------------------------------------------ */
+
+static void damage_report(DamagePtr damage, RegionPtr region, void *closure)
+{
+	struct mirage_screen *ms = closure;
+
+	if (ms->active)
+		mirage_batch_damage(ms, region);
+}
+
+static void damage_destroy(DamagePtr damage, void *closure)
+{
+	struct mirage_screen *ms = closure;
+
+	/* The damage layer frees damage with the pixmap it watched (a
+	 * replaced screen pixmap); forget it, the block handler makes a new
+	 * one and refreshes everything. */
+	if (ms->damage == damage) {
+		ms->damage = NULL;
+		ms->damage_pixmap = NULL;
+		ms->need_full = true;
+	}
+}
+
+/* The screen's pixel format in pixman terms, or 0 when unsupported. */
+static pixman_format_code_t screen_format(ScreenPtr screen, PixmapPtr pix, uint32_t *native_bpp)
+{
+	VisualPtr vis = NULL;
+
+	for (int i = 0; i < screen->numVisuals; i++) {
+		if (screen->visuals[i].vid == screen->rootVisual) {
+			vis = &screen->visuals[i];
+			break;
+		}
+	}
+	if (!vis || (vis->class != TrueColor && vis->class != DirectColor))
+		return 0;
+	if (pix->drawable.bitsPerPixel == 32 && pix->drawable.depth == 24) {
+		*native_bpp = 32;
+		if (vis->redMask == 0xff0000 && vis->greenMask == 0xff00 && vis->blueMask == 0xff)
+			return PIXMAN_x8r8g8b8;
+		if (vis->redMask == 0xff && vis->greenMask == 0xff00 && vis->blueMask == 0xff0000)
+			return PIXMAN_x8b8g8r8;
+		return 0;
+	}
+	if (pix->drawable.bitsPerPixel == 16 && pix->drawable.depth == 16 &&
+	    vis->redMask == 0xf800 && vis->greenMask == 0x07e0 && vis->blueMask == 0x001f) {
+		*native_bpp = 16;
+		return PIXMAN_r5g6b5;
+	}
+	return 0;
+}
+
+static void control_ready(int fd, int ready, void *data)
+{
+	struct mirage_screen *ms = data;
+	int ret;
+
+	if (!ms->drv || ms->failed)
+		return;
+	ret = mirage_driver_dispatch(ms->drv);
+	if (ret < 0) {
+		RemoveNotifyFd(fd);
+		ms->notify_fd = false;
+		mirage_screen_fail(ms, "control socket failed: %s", strerror(-ret));
+		return;
+	}
+	/* Attach and detach requests change what we log. */
+	sync_state(ms);
+}
+
+static bool damage_watch(struct mirage_screen *ms)
+{
+	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
+
+	if (!pix)
+		return false;
+	if (!ms->damage) {
+		ms->damage = DamageCreate(damage_report, damage_destroy,
+					  DamageReportRawRegion, TRUE, ms->screen, ms);
+		if (!ms->damage) {
+			mirage_screen_fail(ms, "DamageCreate failed (out of memory)");
+			return false;
+		}
+	}
+	if (ms->damage_pixmap != pix) {
+		if (ms->damage_pixmap)
+			DamageUnregister(ms->damage);
+		DamageRegister(&pix->drawable, ms->damage);
+		ms->damage_pixmap = pix;
+	}
+	return true;
+}
+
+static void damage_unwatch(struct mirage_screen *ms)
+{
+	if (ms->damage && ms->damage_pixmap) {
+		DamageUnregister(ms->damage);
+		ms->damage_pixmap = NULL;
+	}
+}
+
+/* Makes what we log follow mirage_driver_attached(). */
+static void sync_state(struct mirage_screen *ms)
+{
+	bool attached = ms->drv && !ms->failed && mirage_driver_attached(ms->drv);
+
+	if (attached && !ms->active) {
+		if (!damage_watch(ms))
+			return;
+		ms->active = true;
+		ms->need_full = true;
+		ms->drawn = false;
+		ms->cursor_known = false;
+		ms->cur_shape_dirty = true;
+		ms->monitors_known = false;
+	} else if (!attached && ms->active) {
+		ms->active = false;
+		damage_unwatch(ms);
+		mirage_batch_reset(&ms->batch);
+		ms->drawn = false;
+	}
+}
+
+/* Records the screen's geometry; false when the format is unsupported. */
+static bool read_geometry(struct mirage_screen *ms)
+{
+	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
+	uint32_t bpp = 0;
+	pixman_format_code_t fmt;
+
+	if (!pix)
+		return false;
+	fmt = screen_format(ms->screen, pix, &bpp);
+	if (!fmt) {
+		mirage_screen_fail(ms, "unsupported visual (depth %d, %d bpp): "
+				   "only depth 24/32 bpp and depth 16 RGB 565 are mirrored",
+				   pix->drawable.depth, pix->drawable.bitsPerPixel);
+		return false;
+	}
+	ms->screen_format = fmt;
+	ms->native_bpp = bpp;
+	ms->width = pix->drawable.width;
+	ms->height = pix->drawable.height;
+	ms->pixmap = pix;
+	ms->pixmap_ptr = pix->devPrivate.ptr;
+	ms->pixmap_stride = pix->devKind;
+	return true;
+}
+
+static void mirror_start(struct mirage_screen *ms)
+{
+	struct mirage_driver_config cfg;
+	int ret;
+
+	if (!read_geometry(ms))
+		return;
+	mirage_driver_config_init(&cfg);
+	cfg.name = ms->name;
+	cfg.width = ms->width;
+	cfg.height = ms->height;
+	cfg.native_bpp = ms->native_bpp;
+	cfg.capacity = MIRAGE_RING_DEFAULT_CAPACITY;
+	cfg.settings = conf_settings;
+	ms->batch.max_boxes = cfg.capacity / 2 - 256;
+
+	ret = mirage_driver_create(&ms->drv, &cfg, &ms->impl);
+	if (ret < 0) {
+		ms->drv = NULL;
+		mirage_screen_fail(ms, "cannot create the mirror: %s", mirage_last_error());
+		return;
+	}
+	if (!SetNotifyFd(mirage_driver_fd(ms->drv), control_ready, X_NOTIFY_READ, ms)) {
+		mirage_screen_fail(ms, "SetNotifyFd on the control socket failed");
+		return;
+	}
+	ms->notify_fd = true;
+	LogMessage(X_INFO, "mirage: %s: mirroring %dx%d at %u bpp, control socket %s%s\n",
+		   ms->name, ms->width, ms->height, ms->native_bpp,
+		   mirage_driver_socket_path(ms->drv),
+		   mirage_driver_attached(ms->drv) ? " (attached)" : "");
+	if (conf_settings.backing_mode == 2)
+		LogMessage(X_INFO, "mirage: %s: Cap.DfbBackingMode 2: the surface is kept "
+			   "by copying (mode 3) in this version\n", ms->name);
+	sync_state(ms);
+}
+
+static void mirror_stop(struct mirage_screen *ms)
+{
+	damage_unwatch(ms);
+	if (ms->damage) {
+		DamagePtr d = ms->damage;
+
+		ms->damage = NULL;
+		DamageDestroy(d);
+	}
+	if (ms->drv) {
+		if (ms->notify_fd)
+			RemoveNotifyFd(mirage_driver_fd(ms->drv));
+		ms->notify_fd = false;
+		mirage_driver_destroy(ms->drv);
+		ms->drv = NULL;
+	}
+	ms->active = false;
+}
+
+/* A new size or format: a new pipe; consumers reconnect. */
+static void check_geometry(struct mirage_screen *ms)
+{
+	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
+	int ret;
+
+	if (!pix)
+		return;
+	if (pix == ms->pixmap && pix->drawable.width == ms->width &&
+	    pix->drawable.height == ms->height && pix->devPrivate.ptr == ms->pixmap_ptr &&
+	    pix->devKind == ms->pixmap_stride)
+		return;
+	if (pix->drawable.width == ms->width && pix->drawable.height == ms->height &&
+	    ms->pixmap) {
+		/* Same size, new storage: only our pointers change. */
+		uint32_t old_bpp = ms->native_bpp;
+
+		if (!read_geometry(ms))
+			return;
+		if (old_bpp == ms->native_bpp) {
+			ms->need_full = true;
+			if (ms->active)
+				damage_watch(ms);
+			return;
+		}
+	} else if (!read_geometry(ms)) {
+		return;
+	}
+	mirage_batch_reset(&ms->batch);
+	ms->drawn = false;
+	ret = mirage_driver_resize(ms->drv, ms->width, ms->height, ms->native_bpp);
+	ms->stats.resizes++;
+	if (ret < 0) {
+		mirage_screen_fail(ms, "resize to %dx%d failed: %s", ms->width, ms->height,
+				   mirage_last_error());
+		return;
+	}
+	LogMessage(X_INFO, "mirage: %s: resized to %dx%d\n", ms->name, ms->width, ms->height);
+	ms->need_full = true;
+	ms->monitors_known = false;
+	ms->cursor_known = false;
+	ms->cur_shape_dirty = true;
+	if (ms->active)
+		damage_watch(ms);
+}
+
+/* Keeps the surface header's monitor table equal to the RandR CRTCs. */
+static void update_monitors(struct mirage_screen *ms)
+{
+	struct mirage_monitor mon[MIRAGE_MONITORS_MAX];
+	uint32_t n = 0;
+	rrScrPrivPtr rp = NULL;
+
+	memset(mon, 0, sizeof(mon));
+	if (dixPrivateKeyRegistered(rrPrivKey))
+		rp = rrGetScrPriv(ms->screen);
+	if (rp) {
+		for (int i = 0; i < rp->numCrtcs && n < MIRAGE_MONITORS_MAX; i++) {
+			RRCrtcPtr crtc = rp->crtcs[i];
+			int w, h;
+
+			if (!crtc || !crtc->mode || crtc->numOutputs < 1)
+				continue;
+			w = crtc->mode->mode.width;
+			h = crtc->mode->mode.height;
+			if (crtc->rotation & (RR_Rotate_90 | RR_Rotate_270)) {
+				int t = w;
+				w = h;
+				h = t;
+			}
+			mon[n].rect.left = crtc->x;
+			mon[n].rect.top = crtc->y;
+			mon[n].rect.right = crtc->x + w;
+			mon[n].rect.bottom = crtc->y + h;
+			if (rp->primaryOutput && rp->primaryOutput->crtc == crtc)
+				mon[n].flags |= MIRAGE_MONITOR_PRIMARY;
+			snprintf(mon[n].name, sizeof(mon[n].name), "%s", crtc->outputs[0]->name);
+			n++;
+		}
+	}
+	if (n == 0) {
+		/* No RandR CRTC: the screen is one monitor. */
+		mon[0].rect.right = ms->width;
+		mon[0].rect.bottom = ms->height;
+		mon[0].flags = MIRAGE_MONITOR_PRIMARY;
+		snprintf(mon[0].name, sizeof(mon[0].name), "screen%d", ms->screen->myNum);
+		n = 1;
+	}
+	if (ms->monitors_known && n == ms->monitor_count &&
+	    memcmp(mon, ms->monitors, n * sizeof(mon[0])) == 0)
+		return;
+	if (mirage_driver_set_monitors(ms->drv, mon, n) < 0) {
+		LogMessage(X_WARNING, "mirage: %s: monitor layout not published: %s\n",
+			   ms->name, mirage_last_error());
+		return;
+	}
+	memcpy(ms->monitors, mon, sizeof(mon));
+	ms->monitor_count = n;
+	ms->monitors_known = true;
+}
+
+static void block_handler(ScreenPtr screen, void *timeout)
+{
+	struct mirage_screen *ms = mirage_screen_get(screen);
+
+	screen->BlockHandler = ms->BlockHandler;
+	screen->BlockHandler(screen, timeout);
+	ms->BlockHandler = screen->BlockHandler;
+	screen->BlockHandler = block_handler;
+
+	if (ms->failed) {
+		if (ms->drv || ms->damage)
+			mirror_stop(ms);
+		return;
+	}
+	if (!ms->drv) {
+		mirror_start(ms);
+		if (!ms->drv || ms->failed)
+			return;
+	}
+	sync_state(ms);
+	if (!ms->active)
+		return;
+	check_geometry(ms);
+	if (!ms->active)
+		return;
+	update_monitors(ms);
+	mirage_batch_flush(ms);
+}
+
+/* ------------------------------------------------------------------ */
+/* Screens                                                             */
+/* ------------------------------------------------------------------ */
+
+static Bool close_screen(ScreenPtr screen)
+{
+	struct mirage_screen *ms = mirage_screen_get(screen);
+	Bool ret;
+
+	mirror_stop(ms);
+	mirage_hooks_finish(ms);
+	screen->BlockHandler = ms->BlockHandler;
+	screen->CloseScreen = ms->CloseScreen;
+	mirage_batch_finish(&ms->batch);
+	free(ms->recs);
+	free(ms->cur_argb);
+	dixSetPrivate(&screen->devPrivates, &mirage_screen_key, NULL);
+	free(ms);
+	ret = screen->CloseScreen(screen);
+	return ret;
+}
+
+static void screen_init(ScreenPtr screen)
+{
+	struct mirage_screen *ms = calloc(1, sizeof(*ms));
+
+	if (!ms) {
+		LogMessage(X_ERROR, "mirage: screen %d: out of memory; not mirrored\n",
+			   screen->myNum);
+		return;
+	}
+	ms->screen = screen;
+	ms->impl.name = "xorg";
+	ms->impl.attach = impl_attach;
+	ms->impl.detach = impl_detach;
+	ms->impl.settings_changed = impl_settings_changed;
+	ms->impl.info = impl_info;
+	ms->impl.log = impl_log;
+	ms->ctx.type = MIRAGE_REC_BLIT;
+	mirage_batch_init(&ms->batch);
+	ms->batch.max_boxes = MIRAGE_RING_DEFAULT_CAPACITY / 2 - 256;
+	ms->cur_argb = calloc((size_t)MIRAGE_CURSOR_MAX * MIRAGE_CURSOR_MAX, sizeof(uint32_t));
+	if (!ms->cur_argb) {
+		LogMessage(X_ERROR, "mirage: screen %d: out of memory; not mirrored\n",
+			   screen->myNum);
+		free(ms);
+		return;
+	}
+
+	if (conf_name[0])
+		snprintf(ms->name, sizeof(ms->name), "%s", conf_name);
+	else
+		snprintf(ms->name, sizeof(ms->name), "xorg-%s", display ? display : "0");
+	if (screenInfo.numScreens > 1) {
+		size_t len = strlen(ms->name);
+
+		snprintf(ms->name + len, sizeof(ms->name) - len, ".%d", screen->myNum);
+	}
+
+	dixSetPrivate(&screen->devPrivates, &mirage_screen_key, ms);
+	if (!DamageSetup(screen) || !mirage_hooks_init(ms)) {
+		LogMessage(X_ERROR, "mirage: %s: cannot hook the screen; not mirrored\n", ms->name);
+		dixSetPrivate(&screen->devPrivates, &mirage_screen_key, NULL);
+		mirage_batch_finish(&ms->batch);
+		free(ms->cur_argb);
+		free(ms);
+		return;
+	}
+	ms->CloseScreen = screen->CloseScreen;
+	screen->CloseScreen = close_screen;
+	ms->BlockHandler = screen->BlockHandler;
+	screen->BlockHandler = block_handler;
+}
+
+static void mirage_extension_init(void)
+{
+	if (!dixRegisterPrivateKey(&mirage_screen_key, PRIVATE_SCREEN, 0) ||
+	    !dixRegisterPrivateKey(&mirage_gc_key, PRIVATE_GC, sizeof(void *) * 4)) {
+		LogMessage(X_ERROR, "mirage: cannot register private keys; not mirroring\n");
+		return;
+	}
+	for (int i = 0; i < screenInfo.numScreens; i++)
+		screen_init(screenInfo.screens[i]);
+}
+
+static const ExtensionModule mirage_ext[] = {
+	{ mirage_extension_init, "MIRAGE", NULL },
+};
+
+/* ------------------------------------------------------------------ */
+/* Module entry                                                        */
+/* ------------------------------------------------------------------ */
+
+static void read_options(XF86OptionPtr opts)
+{
+	if (!conf_loaded)
+		mirage_settings_init(&conf_settings);
+	for (XF86OptionPtr o = opts; o; o = xf86NextOption(o)) {
+		const char *key = xf86OptionName(o);
+		const char *value = xf86OptionValue(o);
+
+		if (!key)
+			continue;
+		if (!value)
+			value = "";
+		if (strcasecmp(key, "Name") == 0) {
+			if (strlen(value) < 1 || strlen(value) > MIRAGE_NAME_MAX - 8 ||
+			    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789._-") != strlen(value))
+				LogMessage(X_ERROR, "mirage: Option \"Name\" \"%s\": use 1 to %u "
+					   "characters of [A-Za-z0-9._-]; using the default\n",
+					   value, MIRAGE_NAME_MAX - 8);
+			else
+				snprintf(conf_name, sizeof(conf_name), "%s", value);
+		} else if (mirage_settings_set(&conf_settings, key, value) < 0) {
+			LogMessage(X_ERROR, "mirage: Option \"%s\" \"%s\" ignored: %s\n",
+				   key, value, mirage_last_error());
+		} else {
+			LogMessage(X_CONFIG, "mirage: Option \"%s\" \"%s\"\n", key, value);
+		}
+		xf86MarkOptionUsed(o);
+	}
+}
+
+static void *mirage_setup(void *module, void *opts, int *errmaj, int *errmin)
+{
+	/* `Load "mirage"` and `SubSection "mirage"` are two loads of the same
+	 * module; only the second carries the options.  Both succeed, each
+	 * adds its options, and the extension is registered once. */
+	read_options(opts);
+	if (!conf_loaded) {
+		conf_loaded = true;
+		LoadExtensionList(mirage_ext, 1, FALSE);
+	}
+	return (void *)1;
+}
+
+static XF86ModuleVersionInfo mirage_version = {
+	"mirage",
+	"mirage project",
+	MODINFOSTRING1,
+	MODINFOSTRING2,
+	XORG_VERSION_CURRENT,
+	0, 1, 0,
+	ABI_CLASS_EXTENSION,
+	ABI_EXTENSION_VERSION,
+	MOD_CLASS_EXTENSION,
+	{ 0, 0, 0, 0 }
+};
+
+_X_EXPORT XF86ModuleData mirageModuleData = { &mirage_version, mirage_setup, NULL };

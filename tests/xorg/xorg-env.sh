@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: MIT
+# Helpers for integration tests that need a real, headless Xorg (dummy video
+# driver) with the mirage module from the build tree.  Source it, then:
+#
+#   xorg_env_init                  private temp dir ($XENV_DIR), trap cleanup
+#   xorg_env_start MODDIR [OPT...] write xorg.conf with Option "K" "V" items
+#                                  (OPT is K=V) in SubSection "mirage", start
+#                                  Xorg on a free display >= 40, wait for it;
+#                                  sets DISPLAY, XORG_PID, MIRAGE_DIR, XORG_LOG
+#   xorg_env_stop                  stop that server (also done by the trap)
+#   xorg_env_spawn CMD...          start a background client, remembered
+#                                  for cleanup; its PID in $XENV_LAST_PID
+#   xorg_env_kill PID              kill one PID we started
+#
+# Only PIDs started here are ever killed.  Needs root (Xorg with -config).
+
+XENV_PIDS=""
+XENV_DIR=""
+XORG_PID=""
+
+xorg_env_cleanup() {
+	for p in $XENV_PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	if [ -n "$XORG_PID" ]; then
+		kill "$XORG_PID" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$XORG_PID" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -9 "$XORG_PID" 2>/dev/null
+	fi
+	if [ -n "$XENV_DIR" ] && [ -d "$XENV_DIR" ]; then
+		if [ -n "${XENV_KEEP:-}" ]; then
+			echo "xorg-env: kept $XENV_DIR" >&2
+		else
+			rm -rf "$XENV_DIR"
+		fi
+	fi
+}
+
+xorg_env_init() {
+	XENV_DIR=$(mktemp -d /tmp/mirage-xorg-test.XXXXXX) || exit 1
+	trap 'xorg_env_cleanup' EXIT
+	trap 'exit 1' INT TERM HUP
+}
+
+xorg_env_free_display() {
+	n=40
+	while [ $n -lt 140 ]; do
+		if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
+			echo $n
+			return 0
+		fi
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# xorg_env_conf FILE [K=V...] [-- depth]
+xorg_env_conf() {
+	file=$1; shift
+	depth=${XENV_DEPTH:-24}
+	{
+		cat <<CONF
+Section "ServerFlags"
+	Option "AutoAddDevices" "false"
+	Option "AutoEnableDevices" "false"
+	Option "AllowMouseOpenFail" "true"
+	Option "DontVTSwitch" "true"
+EndSection
+Section "Device"
+	Identifier "dummy"
+	Driver "dummy"
+	VideoRam 256000
+EndSection
+Section "Monitor"
+	Identifier "monitor"
+	HorizSync 5.0 - 1000.0
+	VertRefresh 5.0 - 200.0
+	Modeline "1024x768" 63.50 1024 1072 1176 1328 768 771 775 798 -hsync +vsync
+	Modeline "800x600" 38.25 800 832 912 1024 600 603 607 624 -hsync +vsync
+	Modeline "640x480" 23.75 640 664 720 800 480 483 487 500 -hsync +vsync
+EndSection
+Section "Screen"
+	Identifier "screen"
+	Device "dummy"
+	Monitor "monitor"
+	DefaultDepth $depth
+	SubSection "Display"
+		Depth $depth
+		Virtual 1280 1024
+		Modes "1024x768" "800x600" "640x480"
+	EndSubSection
+EndSection
+Section "ServerLayout"
+	Identifier "layout"
+	Screen "screen"
+EndSection
+CONF
+		# XENV_NO_MODULE=1: the same server without mirage (benchmarks)
+		if [ -z "${XENV_NO_MODULE:-}" ]; then
+			printf 'Section "Module"\n\tLoad "mirage"\n\tSubSection "mirage"\n'
+			for kv in "$@"; do
+				printf '\t\tOption "%s" "%s"\n' "${kv%%=*}" "${kv#*=}"
+			done
+			printf '\tEndSubSection\nEndSection\n'
+		fi
+	} > "$file"
+}
+
+xorg_env_start() {
+	moddir=$1; shift
+	[ -n "$XENV_DIR" ] || xorg_env_init
+	XENV_DISPLAY=$(xorg_env_free_display) || { echo "xorg-env: no free display" >&2; return 1; }
+	MIRAGE_DIR="$XENV_DIR/run"
+	mkdir -p "$MIRAGE_DIR" && chmod 700 "$MIRAGE_DIR"
+	export MIRAGE_DIR
+	XORG_CONF="$XENV_DIR/xorg.conf"
+	XORG_LOG="$XENV_DIR/Xorg.log"
+	xorg_env_conf "$XORG_CONF" "$@"
+	MIRAGE_DIR="$MIRAGE_DIR" Xorg ":$XENV_DISPLAY" -config "$XORG_CONF" \
+		-modulepath "$moddir,/usr/lib/xorg/modules" -noreset -nolisten tcp \
+		-logfile "$XORG_LOG" -logverbose 3 -novtswitch -sharevts \
+		>"$XENV_DIR/Xorg.out" 2>&1 &
+	XORG_PID=$!
+	DISPLAY=":$XENV_DISPLAY"
+	export DISPLAY
+	for _ in $(seq 1 100); do
+		if ! kill -0 "$XORG_PID" 2>/dev/null; then
+			echo "xorg-env: Xorg exited; log:" >&2
+			tail -n 30 "$XORG_LOG" "$XENV_DIR/Xorg.out" >&2 2>/dev/null
+			XORG_PID=""
+			return 1
+		fi
+		if xdpyinfo >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "xorg-env: Xorg did not answer" >&2
+	return 1
+}
+
+xorg_env_stop() {
+	[ -n "$XORG_PID" ] || return 0
+	kill "$XORG_PID" 2>/dev/null
+	wait "$XORG_PID" 2>/dev/null
+	XORG_PID=""
+}
+
+xorg_env_spawn() {
+	"$@" &
+	XENV_LAST_PID=$!
+	XENV_PIDS="$XENV_PIDS $XENV_LAST_PID"
+}
+
+xorg_env_kill() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# Fails the test when the server logged a mirage error or died.
+xorg_env_alive() {
+	kill -0 "$XORG_PID" 2>/dev/null && xdpyinfo >/dev/null 2>&1
+}
