@@ -4,15 +4,18 @@
 set -eu
 
 PACKAGES="
-  build-essential clang meson ninja-build pkg-config
+  build-essential clang meson ninja-build pkg-config python3
   libclang-rt-14-dev
   libpixman-1-dev libpng-dev zlib1g-dev
   xserver-xorg-dev xserver-xorg-core xserver-xorg-video-dummy xvfb
   libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
   libxcb1-dev libxcb-damage0-dev libxcb-shm0-dev libxcb-xfixes0-dev
   libxcb-randr0-dev libxcb-xtest0-dev
-  x11-apps x11-utils x11-xserver-utils xterm xdotool netpbm
-  python3
+  libzstd-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libvncserver-dev novnc
+  x11-apps x11-utils x11-xserver-utils xterm xdotool twm xclip xsel netpbm
+  iproute2 procps time ffmpeg chromium
+  tigervnc-viewer tigervnc-scraping-server tigervnc-standalone-server x11vnc
 "
 
 if [ "${1:-}" = "--list" ]; then

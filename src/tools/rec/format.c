@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+/* The recording container: see format.h and docs/RECORDING.md. */
+#include "format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+uint32_t rec_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	/* The table is a pure function of constants: racing initialisers agree. */
+	if (crc_table[1] == 0)
+		crc_init();
+	crc = ~crc;
+	while (len--)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+void rec_put_u32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+void rec_put_u64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+uint32_t rec_get_u32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+uint64_t rec_get_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static int32_t get_i32(const uint8_t *p)
+{
+	return (int32_t)rec_get_u32(p);
+}
+
+unsigned rec_bytes_per_pixel(uint32_t bpp)
+{
+	return bpp == 16 || bpp == 24 || bpp == 32 ? bpp / 8 : 0;
+}
+
+uint32_t rec_stride(int32_t width, uint32_t bpp)
+{
+	return ((uint32_t)width * (bpp >> 3) + 3u) & ~3u;
+}
+
+/* Grows *buf to at least need bytes. */
+static int reserve_buf(uint8_t **buf, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 4096;
+	uint8_t *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*buf, n);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writer                                                              */
+/* ------------------------------------------------------------------ */
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int rec_writer_open(struct rec_writer *w, const char *path, const struct rec_header *hdr,
+		    int level)
+{
+	uint8_t h[REC_HEADER_SIZE] = { 0 };
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->level = level;
+	w->cctx = ZSTD_createCCtx();
+	if (!w->cctx)
+		return -ENOMEM;
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	memcpy(h, REC_MAGIC, REC_MAGIC_LEN);
+	rec_put_u32(h + 8, REC_VERSION);
+	rec_put_u32(h + 12, REC_HEADER_SIZE);
+	rec_put_u32(h + 16, REC_FRAME_HEADER_SIZE);
+	rec_put_u32(h + 20, hdr->flags);
+	rec_put_u64(h + 24, hdr->start_wall_ns);
+	rec_put_u32(h + 32, hdr->frame_interval_us);
+	rec_put_u32(h + 36, hdr->keyframe_interval_ms);
+	memcpy(h + 40, hdr->source, strnlen(hdr->source, REC_SOURCE_MAX));
+	rec_put_u32(h + 124, rec_crc32(0, h, 124));
+	ret = write_all(w->fd, h, sizeof(h));
+	if (ret < 0)
+		goto fail;
+	w->file_bytes = sizeof(h);
+	return 0;
+fail:
+	rec_writer_close(w);
+	return ret;
+}
+
+void rec_writer_begin(struct rec_writer *w)
+{
+	w->raw_len = 0;
+}
+
+size_t rec_writer_pending(const struct rec_writer *w)
+{
+	return w->raw_len;
+}
+
+uint8_t *rec_writer_reserve(struct rec_writer *w, uint32_t type, size_t body_len)
+{
+	uint8_t *p;
+
+	if (body_len > REC_MAX_RAW_SIZE ||
+	    reserve_buf(&w->raw, &w->raw_cap, w->raw_len + REC_CHUNK_HEADER_SIZE + body_len) < 0)
+		return NULL;
+	p = w->raw + w->raw_len;
+	rec_put_u32(p, type);
+	rec_put_u32(p + 4, (uint32_t)body_len);
+	w->raw_len += REC_CHUNK_HEADER_SIZE + body_len;
+	return p + REC_CHUNK_HEADER_SIZE;
+}
+
+int rec_writer_commit(struct rec_writer *w, uint32_t type, uint64_t ts_ns, size_t *frame_bytes)
+{
+	size_t bound, comp;
+	uint8_t *h;
+	int ret;
+
+	if (w->raw_len > REC_MAX_RAW_SIZE)
+		return -EFBIG;
+	bound = ZSTD_compressBound(w->raw_len);
+	ret = reserve_buf(&w->out, &w->out_cap, REC_FRAME_HEADER_SIZE + bound);
+	if (ret < 0)
+		return ret;
+	comp = ZSTD_compressCCtx(w->cctx, w->out + REC_FRAME_HEADER_SIZE, bound,
+				 w->raw, w->raw_len, w->level);
+	if (ZSTD_isError(comp))
+		return -EIO;
+	if (w->limit && type != REC_FRAME_END &&
+	    w->file_bytes + REC_FRAME_HEADER_SIZE + comp + REC_END_RESERVE > w->limit)
+		return -EFBIG;
+	h = w->out;
+	rec_put_u32(h, REC_FRAME_MAGIC);
+	rec_put_u32(h + 4, type);
+	rec_put_u64(h + 8, ts_ns);
+	rec_put_u32(h + 16, w->next_index);
+	rec_put_u32(h + 20, (uint32_t)w->raw_len);
+	rec_put_u32(h + 24, (uint32_t)comp);
+	rec_put_u32(h + 28, rec_crc32(0, w->out + REC_FRAME_HEADER_SIZE, comp));
+	rec_put_u32(h + 32, 0);
+	rec_put_u32(h + 36, rec_crc32(0, h, 36));
+	/* One write per frame: a kill leaves at most this frame partial. */
+	ret = write_all(w->fd, w->out, REC_FRAME_HEADER_SIZE + comp);
+	if (ret < 0)
+		return ret;
+	w->next_index++;
+	w->file_bytes += REC_FRAME_HEADER_SIZE + comp;
+	w->raw_bytes += w->raw_len;
+	if (frame_bytes)
+		*frame_bytes = REC_FRAME_HEADER_SIZE + comp;
+	w->raw_len = 0;
+	return 0;
+}
+
+int rec_writer_close(struct rec_writer *w)
+{
+	int ret = 0;
+
+	if (w->fd >= 0) {
+		if (fsync(w->fd) < 0 && errno != EINVAL)
+			ret = -errno;
+		if (close(w->fd) < 0 && ret == 0)
+			ret = -errno;
+	}
+	w->fd = -1;
+	ZSTD_freeCCtx(w->cctx);
+	w->cctx = NULL;
+	free(w->raw);
+	free(w->out);
+	w->raw = w->out = NULL;
+	w->raw_cap = w->out_cap = 0;
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reader                                                              */
+/* ------------------------------------------------------------------ */
+
+__attribute__((format(printf, 3, 4)))
+static int bad(struct rec_reader *r, uint64_t offset, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	r->err_offset = offset;
+	n = snprintf(r->err, sizeof(r->err), "offset %llu: ", (unsigned long long)offset);
+	if (n < 0 || (size_t)n >= sizeof(r->err))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(r->err + n, sizeof(r->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
+}
+
+int rec_reader_init(struct rec_reader *r, const uint8_t *data, size_t size)
+{
+	const uint8_t *h = data;
+	uint32_t v;
+
+	memset(r, 0, sizeof(*r));
+	r->data = data;
+	r->size = size;
+	r->max_raw = REC_MAX_RAW_SIZE;
+	if (size < REC_MAGIC_LEN || memcmp(h, REC_MAGIC, REC_MAGIC_LEN) != 0)
+		return bad(r, 0, "not a mirage recording (no \"%s\" magic)", REC_MAGIC);
+	if (size < REC_HEADER_SIZE)
+		return bad(r, size, "file header truncated (%zu of %u bytes)", size, REC_HEADER_SIZE);
+	v = rec_get_u32(h + 8);
+	if (v != REC_VERSION)
+		return bad(r, 8, "format version %u is not supported (this mirage-rec reads %u)",
+			   v, REC_VERSION);
+	if (rec_get_u32(h + 124) != rec_crc32(0, h, 124))
+		return bad(r, 124, "file header checksum mismatch (stored 0x%08x, computed 0x%08x)",
+			   rec_get_u32(h + 124), rec_crc32(0, h, 124));
+	if (rec_get_u32(h + 12) != REC_HEADER_SIZE || rec_get_u32(h + 16) != REC_FRAME_HEADER_SIZE)
+		return bad(r, 12, "unexpected header sizes %u/%u", rec_get_u32(h + 12),
+			   rec_get_u32(h + 16));
+	r->hdr.version = v;
+	r->hdr.flags = rec_get_u32(h + 20);
+	r->hdr.start_wall_ns = rec_get_u64(h + 24);
+	r->hdr.frame_interval_us = rec_get_u32(h + 32);
+	r->hdr.keyframe_interval_ms = rec_get_u32(h + 36);
+	memcpy(r->hdr.source, h + 40, REC_SOURCE_MAX);
+	r->hdr.source[REC_SOURCE_MAX] = '\0';
+	r->dctx = ZSTD_createDCtx();
+	if (!r->dctx)
+		return -ENOMEM;
+	r->pos = REC_HEADER_SIZE;
+	return 0;
+}
+
+void rec_reader_finish(struct rec_reader *r)
+{
+	ZSTD_freeDCtx(r->dctx);
+	r->dctx = NULL;
+	free(r->buf);
+	r->buf = NULL;
+	r->buf_cap = 0;
+}
+
+void rec_reader_rewind(struct rec_reader *r)
+{
+	r->pos = REC_HEADER_SIZE;
+	r->next_index = 0;
+	r->last_ts = 0;
+	r->ended = false;
+	r->err[0] = '\0';
+}
+
+int rec_reader_next(struct rec_reader *r, struct rec_frame *f, bool decode)
+{
+	uint64_t off = r->pos;
+	const uint8_t *h;
+	size_t left = r->size - r->pos, got;
+	uint32_t crc;
+
+	memset(f, 0, sizeof(*f));
+	if (left == 0)
+		return 0;
+	if (r->ended)
+		return bad(r, off, "%zu bytes of data after the end frame", left);
+	if (left < REC_FRAME_HEADER_SIZE)
+		return bad(r, off, "frame %u is truncated (%zu of %u header bytes)",
+			   r->next_index, left, REC_FRAME_HEADER_SIZE);
+	h = r->data + off;
+	if (rec_get_u32(h) != REC_FRAME_MAGIC)
+		return bad(r, off, "frame %u: bad frame magic 0x%08x", r->next_index, rec_get_u32(h));
+	crc = rec_crc32(0, h, 36);
+	if (rec_get_u32(h + 36) != crc && !r->ignore_crc)
+		return bad(r, off + 36, "frame %u: header checksum mismatch (stored 0x%08x, computed 0x%08x)",
+			   r->next_index, rec_get_u32(h + 36), crc);
+	f->type = rec_get_u32(h + 4);
+	f->ts_ns = rec_get_u64(h + 8);
+	f->index = rec_get_u32(h + 16);
+	f->raw_size = rec_get_u32(h + 20);
+	f->comp_size = rec_get_u32(h + 24);
+	f->offset = off;
+	if (f->type < REC_FRAME_KEY || f->type > REC_FRAME_END)
+		return bad(r, off + 4, "frame %u: unknown frame type %u", r->next_index, f->type);
+	if (f->index != r->next_index)
+		return bad(r, off + 16, "frame index %u where %u was expected", f->index, r->next_index);
+	if (f->ts_ns < r->last_ts)
+		return bad(r, off + 8, "frame %u: timestamp goes backwards (%llu ns after %llu ns)",
+			   f->index, (unsigned long long)f->ts_ns, (unsigned long long)r->last_ts);
+	if (f->index == 0 && f->type != REC_FRAME_KEY)
+		return bad(r, off + 4, "frame 0 is not a key frame");
+	if (f->raw_size > r->max_raw)
+		return bad(r, off + 20, "frame %u: payload of %u bytes exceeds the limit of %u",
+			   f->index, f->raw_size, r->max_raw);
+	if (f->comp_size > left - REC_FRAME_HEADER_SIZE)
+		return bad(r, off, "frame %u is truncated (%u payload bytes announced, %zu present)",
+			   f->index, f->comp_size, left - REC_FRAME_HEADER_SIZE);
+	crc = rec_crc32(0, h + REC_FRAME_HEADER_SIZE, f->comp_size);
+	if (rec_get_u32(h + 28) != crc && !r->ignore_crc)
+		return bad(r, off + REC_FRAME_HEADER_SIZE,
+			   "frame %u: payload checksum mismatch (stored 0x%08x, computed 0x%08x)",
+			   f->index, rec_get_u32(h + 28), crc);
+	if (decode) {
+		if (reserve_buf(&r->buf, &r->buf_cap, f->raw_size ? f->raw_size : 1) < 0)
+			return -ENOMEM;
+		got = ZSTD_decompressDCtx(r->dctx, r->buf, f->raw_size,
+					  h + REC_FRAME_HEADER_SIZE, f->comp_size);
+		if (ZSTD_isError(got))
+			return bad(r, off + REC_FRAME_HEADER_SIZE, "frame %u: payload does not decompress (%s)",
+				   f->index, ZSTD_getErrorName(got));
+		if (got != f->raw_size)
+			return bad(r, off + REC_FRAME_HEADER_SIZE,
+				   "frame %u: payload decompresses to %zu bytes, header says %u",
+				   f->index, got, f->raw_size);
+		f->payload = r->buf;
+	}
+	r->pos += REC_FRAME_HEADER_SIZE + f->comp_size;
+	r->next_index++;
+	r->last_ts = f->ts_ns;
+	if (f->type == REC_FRAME_END)
+		r->ended = true;
+	return 1;
+}
+
+int rec_chunk_next(const uint8_t *payload, size_t size, size_t *pos,
+		   uint32_t *type, const uint8_t **body, uint32_t *len)
+{
+	size_t p = *pos;
+
+	if (p >= size)
+		return 0;
+	if (size - p < REC_CHUNK_HEADER_SIZE)
+		return -EBADMSG;
+	*type = rec_get_u32(payload + p);
+	*len = rec_get_u32(payload + p + 4);
+	if (*len > size - p - REC_CHUNK_HEADER_SIZE)
+		return -EBADMSG;
+	*body = payload + p + REC_CHUNK_HEADER_SIZE;
+	*pos = p + REC_CHUNK_HEADER_SIZE + *len;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoder                                                             */
+/* ------------------------------------------------------------------ */
+
+__attribute__((format(printf, 3, 4)))
+static int apply_bad(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, size, fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
+}
+
+/* Is [x, x+w) x [y, y+h) a non-empty rectangle inside the canvas? */
+static bool rect_inside(const struct rec_canvas *cv, int32_t x, int32_t y, int32_t w, int32_t h)
+{
+	return w > 0 && h > 0 && x >= 0 && y >= 0 &&
+	       (int64_t)x + w <= cv->width && (int64_t)y + h <= cv->height;
+}
+
+static int apply_geometry(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
+			  const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+{
+	int32_t w, h;
+	uint32_t bpp;
+	int ret;
+
+	if (len < REC_GEOMETRY_SIZE)
+		return apply_bad(err, esz, "geometry chunk of %u bytes (needs %u)", len, REC_GEOMETRY_SIZE);
+	w = get_i32(b);
+	h = get_i32(b + 4);
+	bpp = rec_get_u32(b + 8);
+	if (w < 1 || h < 1 || w > 16384 || h > 16384)
+		return apply_bad(err, esz, "geometry %dx%d is out of range", w, h);
+	if (!rec_bytes_per_pixel(bpp))
+		return apply_bad(err, esz, "geometry with %u bits per pixel (16, 24 or 32 expected)", bpp);
+	if (cv->max_pixels && (uint64_t)w * (uint64_t)h > cv->max_pixels)
+		return apply_bad(err, esz, "geometry %dx%d exceeds the limit of %llu pixels", w, h,
+				 (unsigned long long)cv->max_pixels);
+	cv->width = w;
+	cv->height = h;
+	cv->bpp = bpp;
+	cv->stride = rec_stride(w, bpp);
+	cv->masks[0] = rec_get_u32(b + 12);
+	cv->masks[1] = rec_get_u32(b + 16);
+	cv->masks[2] = rec_get_u32(b + 20);
+	ret = ops->geometry(data, cv);
+	if (ret < 0)
+		return apply_bad(err, esz, "cannot set up a %dx%d canvas: %s", w, h, strerror(-ret)),
+		       ret;
+	return 0;
+}
+
+static int apply_pixels(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
+			const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+{
+	unsigned bpp = rec_bytes_per_pixel(cv->bpp);
+	int32_t x, y, w, h;
+	size_t row;
+
+	if (len < REC_PIXELS_HEAD)
+		return apply_bad(err, esz, "pixels chunk of %u bytes", len);
+	x = get_i32(b);
+	y = get_i32(b + 4);
+	w = get_i32(b + 8);
+	h = get_i32(b + 12);
+	if (!rect_inside(cv, x, y, w, h))
+		return apply_bad(err, esz, "pixels rect %dx%d+%d+%d outside the %dx%d surface",
+				 w, h, x, y, cv->width, cv->height);
+	row = (size_t)w * bpp;
+	if (len - REC_PIXELS_HEAD != row * (size_t)h)
+		return apply_bad(err, esz, "pixels chunk for %dx%d holds %u bytes, needs %zu",
+				 w, h, len - REC_PIXELS_HEAD, row * (size_t)h);
+	b += REC_PIXELS_HEAD;
+	for (int32_t i = 0; i < h; i++)
+		memcpy(cv->pixels + (size_t)(y + i) * cv->stride + (size_t)x * bpp, b + (size_t)i * row, row);
+	if (ops->damage)
+		ops->damage(data, x, y, w, h);
+	return 0;
+}
+
+static int apply_copy(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
+		      const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+{
+	unsigned bpp = rec_bytes_per_pixel(cv->bpp);
+	int32_t x, y, w, h, sx, sy;
+	size_t row;
+
+	if (len != REC_COPY_SIZE)
+		return apply_bad(err, esz, "copy chunk of %u bytes (needs %u)", len, REC_COPY_SIZE);
+	x = get_i32(b);
+	y = get_i32(b + 4);
+	w = get_i32(b + 8);
+	h = get_i32(b + 12);
+	sx = get_i32(b + 16);
+	sy = get_i32(b + 20);
+	if (!rect_inside(cv, x, y, w, h) || !rect_inside(cv, sx, sy, w, h))
+		return apply_bad(err, esz, "copy %dx%d from %d,%d to %d,%d leaves the %dx%d surface",
+				 w, h, sx, sy, x, y, cv->width, cv->height);
+	row = (size_t)w * bpp;
+	/* Overlapping source and destination: walk rows away from the overlap. */
+	for (int32_t i = 0; i < h; i++) {
+		int32_t r = sy < y ? h - 1 - i : i;
+		memmove(cv->pixels + (size_t)(y + r) * cv->stride + (size_t)x * bpp,
+			cv->pixels + (size_t)(sy + r) * cv->stride + (size_t)sx * bpp, row);
+	}
+	if (ops->copy)
+		ops->copy(data, x, y, w, h, sx, sy);
+	return 0;
+}
+
+static int apply_cursor_shape(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
+			      const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+{
+	uint32_t w, h;
+	int ret;
+
+	if (len < REC_CURSOR_SHAPE_HEAD)
+		return apply_bad(err, esz, "cursor shape chunk of %u bytes", len);
+	w = rec_get_u32(b);
+	h = rec_get_u32(b + 4);
+	if (w > REC_CURSOR_MAX || h > REC_CURSOR_MAX)
+		return apply_bad(err, esz, "cursor shape %ux%u is larger than %ux%u", w, h,
+				 REC_CURSOR_MAX, REC_CURSOR_MAX);
+	if (len - REC_CURSOR_SHAPE_HEAD != (size_t)w * h * 4)
+		return apply_bad(err, esz, "cursor shape %ux%u holds %u bytes, needs %zu", w, h,
+				 len - REC_CURSOR_SHAPE_HEAD, (size_t)w * h * 4);
+	cv->cursor_w = w;
+	cv->cursor_h = h;
+	cv->cursor_hot_x = get_i32(b + 8);
+	cv->cursor_hot_y = get_i32(b + 12);
+	memcpy(cv->cursor_argb, b + REC_CURSOR_SHAPE_HEAD, (size_t)w * h * 4);
+	if (ops->cursor_shape) {
+		ret = ops->cursor_shape(data, cv);
+		if (ret < 0)
+			return apply_bad(err, esz, "cannot set the cursor shape: %s", strerror(-ret)), ret;
+	}
+	return 0;
+}
+
+int rec_apply(struct rec_canvas *cv, const struct rec_frame *f,
+	      const struct rec_apply_ops *ops, void *data, char *err, size_t err_size)
+{
+	size_t pos = 0;
+	const uint8_t *b;
+	uint32_t type, len;
+	int ret, n = 0;
+
+	err[0] = '\0';
+	if (f->type == REC_FRAME_DELTA && !cv->pixels)
+		return apply_bad(err, err_size, "delta frame before any key frame");
+	if (f->type == REC_FRAME_KEY) {
+		/* A key frame carries the whole state: what it leaves out is unset. */
+		cv->cursor_visible = false;
+		cv->cursor_w = cv->cursor_h = 0;
+	}
+	while ((ret = rec_chunk_next(f->payload, f->raw_size, &pos, &type, &b, &len)) > 0) {
+		if (n++ == 0 && f->type == REC_FRAME_KEY && type != REC_CHUNK_GEOMETRY)
+			return apply_bad(err, err_size, "key frame does not start with its geometry");
+		switch (type) {
+		case REC_CHUNK_GEOMETRY:
+			if (f->type != REC_FRAME_KEY)
+				return apply_bad(err, err_size, "geometry chunk outside a key frame");
+			ret = apply_geometry(cv, b, len, ops, data, err, err_size);
+			break;
+		case REC_CHUNK_PIXELS:
+			ret = apply_pixels(cv, b, len, ops, data, err, err_size);
+			break;
+		case REC_CHUNK_COPY:
+			ret = apply_copy(cv, b, len, ops, data, err, err_size);
+			break;
+		case REC_CHUNK_CURSOR_SHAPE:
+			ret = apply_cursor_shape(cv, b, len, ops, data, err, err_size);
+			break;
+		case REC_CHUNK_CURSOR_POS:
+			if (len != REC_CURSOR_POS_SIZE)
+				return apply_bad(err, err_size, "cursor position chunk of %u bytes", len);
+			cv->cursor_x = get_i32(b);
+			cv->cursor_y = get_i32(b + 4);
+			cv->cursor_visible = rec_get_u32(b + 8) != 0;
+			if (ops->cursor_pos)
+				ops->cursor_pos(data, cv);
+			break;
+		default:
+			/* END and chunk types from newer versions change no pixels. */
+			break;
+		}
+		if (ret < 0)
+			return ret;
+		if (!cv->pixels)
+			return apply_bad(err, err_size, "chunk %u before the geometry", type);
+	}
+	if (ret < 0)
+		return apply_bad(err, err_size, "chunk at payload byte %zu overruns the payload", pos);
+	if (f->type == REC_FRAME_KEY && n == 0)
+		return apply_bad(err, err_size, "empty key frame");
+	return 0;
+}
