@@ -90,7 +90,8 @@ MIRAGE_EXPORT void mirage_driver_config_init(struct mirage_driver_config *cfg);
  * control socket <socket_dir>/<name>.sock (mode 0600).  Fails with
  * -EADDRINUSE when a live mirror already has the name (a stale socket is
  * replaced).  Starts detached unless settings.bootup is 1 or 2; in that case
- * impl->attach runs before this returns.  impl must outlive the driver.
+ * impl->attach runs before this returns, with *out already set.  impl must
+ * outlive the driver.
  */
 MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_driver_create(struct mirage_driver **out,
 							  const struct mirage_driver_config *cfg,

@@ -168,14 +168,16 @@ MIRAGE_EXPORT int mirage_driver_create(struct mirage_driver **out, const struct 
 	if ((ret = mirage_server_create(&drv->server, drv, dir, drv->name)) < 0)
 		goto fail;
 
+	/* Before attaching: impl->attach may reach the driver through *out. */
+	*out = drv;
 	if (drv->settings.bootup >= 1 && (ret = set_attached(drv, true)) < 0) {
 		mirage_fail(-ret, "attaching at start (Cap.Bootup=%d) failed", drv->settings.bootup);
 		goto fail;
 	}
-	*out = drv;
 	return 0;
 
 fail:
+	*out = NULL;
 	mirage_server_destroy(drv->server);
 	mirage_pipe_finish(&drv->pipe);
 	free(drv);
