@@ -14,7 +14,7 @@ PACKAGES="
   libzstd-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libvncserver-dev novnc
   x11-apps x11-utils x11-xserver-utils xterm xdotool twm xclip xsel netpbm
-  iproute2 procps time ffmpeg chromium
+  iproute2 procps time ffmpeg chromium xcompmgr libxcb-xinput-dev
   tigervnc-viewer tigervnc-scraping-server tigervnc-standalone-server x11vnc
 "
 

@@ -1,0 +1,1133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The X side of mirage-x11: one XCB connection that watches the root window
+ * (DAMAGE raw rectangles with inferiors, top-level ConfigureNotify, RandR,
+ * XFIXES cursor, XInput2 raw motion) and reads the damaged pixels, through
+ * MIT-SHM or straight from an Xvfb -shmem framebuffer.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include <xcb/randr.h>
+#include <xcb/shm.h>
+#include <xcb/xfixes.h>
+#ifdef HAVE_XCB_XINPUT
+#include <xcb/xinput.h>
+#endif
+
+#include "mirage-x11.h"
+
+#define TILE 32
+/* A damage region with more rectangles than this is grabbed as one box. */
+#define MAX_GRAB_RECTS 96
+
+static bool attached(const struct x11_mirror *m)
+{
+	return m->drv && mirage_driver_attached(m->drv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Pixel sources                                                       */
+/* ------------------------------------------------------------------ */
+
+static void shm_release(struct x11_mirror *m)
+{
+	if (m->shm) {
+		if (m->conn && !xcb_connection_has_error(m->conn))
+			xcb_shm_detach(m->conn, m->shmseg);
+		shmdt(m->shm);
+		m->shm = NULL;
+	}
+}
+
+/* One segment holding a whole screen's worth of ZPixmap. */
+static int shm_setup(struct x11_mirror *m)
+{
+	xcb_generic_error_t *err;
+	size_t size = (size_t)m->width * (size_t)m->height * 4 + 4096;
+
+	shm_release(m);
+	m->shmid = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
+	if (m->shmid < 0)
+		return -errno;
+	m->shm = shmat(m->shmid, NULL, 0);
+	if (m->shm == (void *)-1) {
+		int ret = -errno;
+		shmctl(m->shmid, IPC_RMID, NULL);
+		m->shm = NULL;
+		return ret;
+	}
+	m->shm_size = size;
+	m->shmseg = xcb_generate_id(m->conn);
+	err = xcb_request_check(m->conn, xcb_shm_attach_checked(m->conn, m->shmseg, (uint32_t)m->shmid, 0));
+	/* Marked for removal now so it cannot outlive us, whatever happens. */
+	shmctl(m->shmid, IPC_RMID, NULL);
+	if (err) {
+		free(err);
+		shmdt(m->shm);
+		m->shm = NULL;
+		return -EACCES; /* typically a remote display */
+	}
+	return 0;
+}
+
+static void xvfb_release(struct x11_mirror *m)
+{
+	if (m->xvfb_addr)
+		shmdt(m->xvfb_addr);
+	m->xvfb_addr = NULL;
+	m->xvfb_fb = NULL;
+}
+
+static bool local_display(const char *name)
+{
+	const char *colon = strrchr(name, ':');
+
+	return colon && (colon == name || strncmp(name, "unix:", 5) == 0 || name[0] == '/');
+}
+
+/*
+ * Xvfb -shmem keeps its framebuffer as an XWD file in a SysV segment named
+ * "Xvfb <host>:<display>.<screen>" in the XWD header; find ours by that
+ * name and the geometry, then check its pixels against GetImage.
+ */
+static bool xvfb_check(struct x11_mirror *m, const uint8_t *base, size_t size)
+{
+	uint32_t h[25], name_len;
+	char want[32];
+	const char *name = (const char *)base + 100;
+
+	if (size < 100 + 16)
+		return false;
+	for (int i = 0; i < 25; i++) {
+		uint32_t v;
+		memcpy(&v, base + 4 * i, 4);
+		h[i] = ntohl(v);
+	}
+	/* header_size, file_version 7, ZPixmap, depth, width, height, xoffset, LSBFirst */
+	if (h[1] != 7 || h[2] != 2 || h[3] != m->depth || (int32_t)h[4] != m->width ||
+	    (int32_t)h[5] != m->height || h[7] != 0 || h[11] != m->xbpp || h[0] < 100 || h[0] > 4096)
+		return false;
+	name_len = h[0] - 100;
+	snprintf(want, sizeof(want), ":%d.%d", m->display_number, 0);
+	if (name_len < strlen(want) + 5 || strncmp(name, "Xvfb ", 5) != 0 ||
+	    !memchr(name, '\0', name_len) || strlen(name) < strlen(want) ||
+	    strcmp(name + strlen(name) - strlen(want), want) != 0)
+		return false;
+	/* pixels follow the header and ncolors XWDColor (12 bytes) */
+	size_t off = (size_t)h[0] + (size_t)h[19] * 12;
+	if (h[12] < (uint32_t)m->width * (m->xbpp / 8) || off + (size_t)h[12] * (size_t)m->height > size)
+		return false;
+	m->xvfb_fb = base + off;
+	m->xvfb_stride = h[12];
+	return true;
+}
+
+/*
+ * The segment must hold what GetImage returns, except under the software
+ * cursor that Xvfb draws into it.
+ */
+static bool xvfb_verify(struct x11_mirror *m)
+{
+	size_t row = (size_t)m->width * (m->xbpp / 8), bp = m->xbpp / 8;
+
+	if (!m->shm)
+		return true;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		xcb_shm_get_image_cookie_t ck = xcb_shm_get_image(m->conn, m->root, 0, 0, (uint16_t)m->width,
+			(uint16_t)m->height, ~0u, XCB_IMAGE_FORMAT_Z_PIXMAP, m->shmseg, 0);
+		xcb_query_pointer_reply_t *p = xcb_query_pointer_reply(m->conn, xcb_query_pointer(m->conn, m->root), NULL);
+		xcb_shm_get_image_reply_t *r = xcb_shm_get_image_reply(m->conn, ck, NULL);
+		int32_t px = p ? p->root_x : -1000, py = p ? p->root_y : -1000;
+		bool same = r != NULL;
+
+		free(r);
+		free(p);
+		for (int32_t y = 0; same && y < m->height; y++) {
+			const uint8_t *a = m->shm + (size_t)y * row, *b = m->xvfb_fb + (size_t)y * m->xvfb_stride;
+			if (memcmp(a, b, row) == 0)
+				continue;
+			for (int32_t x = 0; same && x < m->width; x++)
+				if (memcmp(a + (size_t)x * bp, b + (size_t)x * bp, bp) != 0)
+					same = x >= px - 256 && x < px + 256 && y >= py - 256 && y < py + 256;
+		}
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+static void xvfb_probe(struct x11_mirror *m)
+{
+	FILE *f;
+	char line[512];
+
+	xvfb_release(m);
+	if (!m->display_name || !local_display(m->display_name))
+		return;
+	f = fopen("/proc/sysvipc/shm", "r");
+	if (!f)
+		return;
+	if (!fgets(line, sizeof(line), f)) /* the column titles */
+		goto cleanup;
+	while (fgets(line, sizeof(line), f)) {
+		long long key, size;
+		int shmid;
+		unsigned perms;
+		const void *addr;
+
+		if (sscanf(line, "%lld %d %o %lld", &key, &shmid, &perms, &size) != 4)
+			continue;
+		if (size < (long long)m->width * m->height * (m->xbpp / 8))
+			continue;
+		addr = shmat(shmid, NULL, SHM_RDONLY);
+		if (addr == (void *)-1)
+			continue;
+		if (xvfb_check(m, addr, (size_t)size)) {
+			m->xvfb_addr = addr;
+			m->xvfb_shmid = shmid;
+			if (xvfb_verify(m)) {
+				x11_log(m, MIRAGE_LOG_INFO, "reading pixels from Xvfb's framebuffer (shmid %d)", shmid);
+				goto cleanup;
+			}
+			x11_log(m, MIRAGE_LOG_WARNING, "Xvfb segment %d does not match the screen; using MIT-SHM", shmid);
+			m->xvfb_addr = NULL;
+			m->xvfb_fb = NULL;
+		}
+		shmdt(addr);
+	}
+cleanup:
+	fclose(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Surface bookkeeping                                                 */
+/* ------------------------------------------------------------------ */
+
+static struct x11_image surface_image(struct x11_mirror *m)
+{
+	const struct mirage_surface_header *s = mirage_driver_surface(m->drv);
+	struct x11_image im = {
+		.data = mirage_driver_pixels(m->drv),
+		.stride = s->stride,
+		.bpp = s->bpp,
+		.width = s->width,
+		.height = s->height,
+	};
+	return im;
+}
+
+static uint8_t *shadow_lines(struct x11_mirror *m)
+{
+	const struct mirage_surface_header *s = mirage_driver_surface(m->drv);
+	uint8_t *p = mirage_driver_pixels(m->drv);
+
+	return p && s->shadow_lines ? p + (size_t)s->stride * (size_t)s->height : NULL;
+}
+
+int x11_display_surface_changed(struct x11_mirror *m)
+{
+	struct x11_image s = surface_image(m);
+
+	free(m->next.data);
+	memset(&m->next, 0, sizeof(m->next));
+	m->cursor.drawn = false;
+	if (!s.data)
+		return 0;
+	m->next = s;
+	m->next.data = malloc((size_t)s.stride * (size_t)s.height);
+	if (!m->next.data) {
+		x11_log(m, MIRAGE_LOG_ERROR, "out of memory for a %dx%d frame", s.width, s.height);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Grabbing                                                            */
+/* ------------------------------------------------------------------ */
+
+static void put_rows(struct x11_mirror *m, const pixman_box32_t *b, const uint8_t *src, size_t src_stride)
+{
+	uint32_t nb = m->next.bpp / 8;
+
+	for (int32_t y = b->y1; y < b->y2; y++)
+		x11_convert_row(m->next.data + (size_t)y * m->next.stride + (size_t)b->x1 * nb, m->next.bpp,
+				src + (size_t)(y - b->y1) * src_stride, m->xbpp, m->masks,
+				(uint32_t)(b->x2 - b->x1));
+}
+
+static size_t zpixmap_stride(const struct x11_mirror *m, int32_t w)
+{
+	size_t bits = (size_t)w * m->xbpp, pad = m->scanline_pad ? m->scanline_pad : 32;
+
+	return (bits + pad - 1) / pad * pad / 8;
+}
+
+struct pending {
+	pixman_box32_t box;
+	size_t offset;
+	xcb_shm_get_image_cookie_t cookie;
+};
+
+static int finish_pending(struct x11_mirror *m, struct pending *p, int n)
+{
+	int ret = 0;
+
+	for (int i = 0; i < n; i++) {
+		xcb_generic_error_t *err = NULL;
+		xcb_shm_get_image_reply_t *r = xcb_shm_get_image_reply(m->conn, p[i].cookie, &err);
+
+		if (!r) {
+			/* BadMatch: the screen shrank under us; a RandR event follows. */
+			free(err);
+			ret = -EAGAIN;
+			continue;
+		}
+		free(r);
+		if (ret == 0)
+			put_rows(m, &p[i].box, m->shm + p[i].offset, zpixmap_stride(m, p[i].box.x2 - p[i].box.x1));
+	}
+	return ret;
+}
+
+static int grab_shm(struct x11_mirror *m, const pixman_box32_t *boxes, int n)
+{
+	struct pending *p = calloc((size_t)n, sizeof(*p));
+	size_t offset = 0;
+	int np = 0, ret = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const pixman_box32_t *b = &boxes[i];
+		size_t size = zpixmap_stride(m, b->x2 - b->x1) * (size_t)(b->y2 - b->y1);
+
+		if (offset + size > m->shm_size) {
+			/* Segment full: collect what is in flight, start over. */
+			ret = finish_pending(m, p, np);
+			np = 0;
+			offset = 0;
+			if (ret < 0)
+				goto cleanup;
+		}
+		p[np].box = *b;
+		p[np].offset = offset;
+		p[np].cookie = xcb_shm_get_image(m->conn, m->root, (int16_t)b->x1, (int16_t)b->y1,
+						 (uint16_t)(b->x2 - b->x1), (uint16_t)(b->y2 - b->y1), ~0u,
+						 XCB_IMAGE_FORMAT_Z_PIXMAP, m->shmseg, (uint32_t)offset);
+		np++;
+		offset += (size + 63) & ~(size_t)63;
+		m->grab_requests++;
+		m->grab_bytes += size;
+	}
+	ret = finish_pending(m, p, np);
+cleanup:
+	free(p);
+	return ret;
+}
+
+static int grab_plain(struct x11_mirror *m, const pixman_box32_t *boxes, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const pixman_box32_t *b = &boxes[i];
+		xcb_get_image_reply_t *r = xcb_get_image_reply(m->conn,
+			xcb_get_image(m->conn, XCB_IMAGE_FORMAT_Z_PIXMAP, m->root, (int16_t)b->x1, (int16_t)b->y1,
+				      (uint16_t)(b->x2 - b->x1), (uint16_t)(b->y2 - b->y1), ~0u), NULL);
+
+		if (!r)
+			return -EAGAIN;
+		m->grab_requests++;
+		m->grab_bytes += (uint64_t)xcb_get_image_data_length(r);
+		put_rows(m, b, xcb_get_image_data(r), zpixmap_stride(m, b->x2 - b->x1));
+		free(r);
+	}
+	return 0;
+}
+
+static int grab_plain(struct x11_mirror *m, const pixman_box32_t *boxes, int n);
+
+static int grab_xvfb(struct x11_mirror *m, pixman_region32_t *region)
+{
+	xcb_query_pointer_reply_t *p;
+	pixman_region32_t under;
+	const pixman_box32_t *boxes;
+	int n, ret = 0;
+
+	/*
+	 * Xvfb draws a software cursor into its framebuffer (GetImage takes
+	 * it out).  Ask where the pointer is -- that round trip also makes
+	 * sure the server finished drawing what it reported -- and read what
+	 * lies under the cursor through the protocol.
+	 */
+	p = xcb_query_pointer_reply(m->conn, xcb_query_pointer(m->conn, m->root), NULL);
+	pixman_region32_init(&under);
+	if (p) {
+		int32_t w = m->cursor.width ? (int32_t)m->cursor.width : 64;
+		int32_t h = m->cursor.height ? (int32_t)m->cursor.height : 64;
+		int32_t x = p->root_x - (m->cursor.width ? m->cursor.hot_x : 32) - 2;
+		int32_t y = p->root_y - (m->cursor.height ? m->cursor.hot_y : 32) - 2;
+
+		pixman_region32_intersect_rect(&under, region, x, y, (unsigned)(w + 4), (unsigned)(h + 4));
+		free(p);
+	} else {
+		pixman_region32_copy(&under, region);
+	}
+	pixman_region32_subtract(region, region, &under);
+	boxes = pixman_region32_rectangles(region, &n);
+	for (int i = 0; i < n; i++) {
+		const pixman_box32_t *b = &boxes[i];
+		put_rows(m, b, m->xvfb_fb + (size_t)b->y1 * m->xvfb_stride + (size_t)b->x1 * (m->xbpp / 8),
+			 m->xvfb_stride);
+	}
+	boxes = pixman_region32_rectangles(&under, &n);
+	if (n)
+		ret = m->shm ? grab_shm(m, boxes, n) : grab_plain(m, boxes, n);
+	pixman_region32_union(region, region, &under);
+	pixman_region32_fini(&under);
+	return ret;
+}
+
+/* Fills m->next over region (clipped to the screen; may be simplified). */
+static int grab(struct x11_mirror *m, pixman_region32_t *region)
+{
+	int n;
+	const pixman_box32_t *boxes;
+
+	pixman_region32_intersect_rect(region, region, 0, 0, (unsigned)m->width, (unsigned)m->height);
+	boxes = pixman_region32_rectangles(region, &n);
+	if (n > MAX_GRAB_RECTS) {
+		/* Many small requests cost more than one larger one. */
+		pixman_box32_t e = *pixman_region32_extents(region);
+		pixman_region32_fini(region);
+		pixman_region32_init_rect(region, e.x1, e.y1, (unsigned)(e.x2 - e.x1), (unsigned)(e.y2 - e.y1));
+		boxes = pixman_region32_rectangles(region, &n);
+	}
+	if (n == 0)
+		return 0;
+	if (m->xvfb_fb)
+		return grab_xvfb(m, region);
+	if (m->shm)
+		return grab_shm(m, boxes, n);
+	return grab_plain(m, boxes, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Windows                                                             */
+/* ------------------------------------------------------------------ */
+
+static struct x11_window *window_find(struct x11_mirror *m, xcb_window_t id)
+{
+	for (size_t i = 0; i < m->nwindows; i++)
+		if (m->windows[i].id == id)
+			return &m->windows[i];
+	return NULL;
+}
+
+static struct x11_window *window_add(struct x11_mirror *m, xcb_window_t id)
+{
+	struct x11_window *w = window_find(m, id);
+
+	if (w)
+		return w;
+	if (m->nwindows == m->cap_windows) {
+		size_t cap = m->cap_windows ? 2 * m->cap_windows : 64;
+		struct x11_window *nw = realloc(m->windows, cap * sizeof(*nw));
+		if (!nw)
+			return NULL;
+		m->windows = nw;
+		m->cap_windows = cap;
+	}
+	w = &m->windows[m->nwindows++];
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	return w;
+}
+
+static void window_remove(struct x11_mirror *m, xcb_window_t id)
+{
+	struct x11_window *w = window_find(m, id);
+
+	if (w)
+		*w = m->windows[--m->nwindows];
+}
+
+static void window_geometry(struct x11_window *w, int16_t x, int16_t y, uint16_t width,
+			    uint16_t height, uint16_t border)
+{
+	w->x = x;
+	w->y = y;
+	w->w = width + 2 * border;
+	w->h = height + 2 * border;
+}
+
+static void windows_scan(struct x11_mirror *m)
+{
+	xcb_query_tree_reply_t *tree = xcb_query_tree_reply(m->conn, xcb_query_tree(m->conn, m->root), NULL);
+	xcb_window_t *kids;
+	int n;
+
+	m->nwindows = 0;
+	if (!tree)
+		return;
+	kids = xcb_query_tree_children(tree);
+	n = xcb_query_tree_children_length(tree);
+	for (int i = 0; i < n; i++) {
+		xcb_get_geometry_reply_t *g = xcb_get_geometry_reply(m->conn, xcb_get_geometry(m->conn, kids[i]), NULL);
+		xcb_get_window_attributes_reply_t *a = xcb_get_window_attributes_reply(m->conn,
+			xcb_get_window_attributes(m->conn, kids[i]), NULL);
+		struct x11_window *w;
+
+		if (g && a && (w = window_add(m, kids[i]))) {
+			window_geometry(w, g->x, g->y, g->width, g->height, g->border_width);
+			w->pub_x = w->x;
+			w->pub_y = w->y;
+			w->mapped = a->map_state != XCB_MAP_STATE_UNMAPPED;
+		}
+		free(g);
+		free(a);
+	}
+	free(tree);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cursor, monitors                                                    */
+/* ------------------------------------------------------------------ */
+
+static void cursor_fetch(struct x11_mirror *m)
+{
+	xcb_xfixes_get_cursor_image_reply_t *r =
+		xcb_xfixes_get_cursor_image_reply(m->conn, xcb_xfixes_get_cursor_image(m->conn), NULL);
+	struct x11_cursor *c = &m->cursor;
+	uint32_t w, h;
+	uint32_t *argb;
+
+	if (!r)
+		return;
+	w = r->width > MIRAGE_CURSOR_MAX ? MIRAGE_CURSOR_MAX : r->width;
+	h = r->height > MIRAGE_CURSOR_MAX ? MIRAGE_CURSOR_MAX : r->height;
+	argb = malloc((size_t)(w ? w : 1) * (h ? h : 1) * 4);
+	if (argb) {
+		const uint32_t *src = xcb_xfixes_get_cursor_image_cursor_image(r);
+		for (uint32_t y = 0; y < h; y++)
+			memcpy(argb + (size_t)y * w, src + (size_t)y * r->width, (size_t)w * 4);
+		free(c->argb);
+		c->argb = argb;
+		c->width = w;
+		c->height = h;
+		c->hot_x = r->xhot;
+		c->hot_y = r->yhot;
+		c->serial = r->cursor_serial;
+		if (mirage_driver_set_cursor_shape(m->drv, w, h, c->hot_x, c->hot_y, argb) < 0)
+			x11_log(m, MIRAGE_LOG_WARNING, "cursor shape: %s", mirage_last_error());
+	}
+	c->x = r->x;
+	c->y = r->y;
+	c->visible = true;
+	free(r);
+}
+
+static void pointer_fetch(struct x11_mirror *m)
+{
+	xcb_query_pointer_reply_t *r = xcb_query_pointer_reply(m->conn, xcb_query_pointer(m->conn, m->root), NULL);
+
+	if (!r)
+		return;
+	m->cursor.x = r->root_x;
+	m->cursor.y = r->root_y;
+	m->cursor.visible = r->same_screen;
+	free(r);
+}
+
+void x11_display_monitors(struct x11_mirror *m)
+{
+	struct mirage_monitor mon[MIRAGE_MONITORS_MAX];
+	uint32_t count = 0;
+
+	memset(mon, 0, sizeof(mon));
+	if (m->have_randr) {
+		xcb_randr_get_monitors_reply_t *r =
+			xcb_randr_get_monitors_reply(m->conn, xcb_randr_get_monitors(m->conn, m->root, 1), NULL);
+		if (r) {
+			xcb_randr_monitor_info_iterator_t it = xcb_randr_get_monitors_monitors_iterator(r);
+			for (; it.rem && count < MIRAGE_MONITORS_MAX; xcb_randr_monitor_info_next(&it)) {
+				xcb_randr_monitor_info_t *i = it.data;
+				xcb_get_atom_name_reply_t *n = xcb_get_atom_name_reply(m->conn,
+					xcb_get_atom_name(m->conn, i->name), NULL);
+				struct mirage_monitor *o = &mon[count++];
+
+				o->rect = (struct mirage_rect){ i->x, i->y, i->x + i->width, i->y + i->height };
+				o->flags = i->primary ? MIRAGE_MONITOR_PRIMARY : 0;
+				if (n) {
+					int len = xcb_get_atom_name_name_length(n);
+					if (len > (int)MIRAGE_MONITOR_NAME_MAX - 1)
+						len = MIRAGE_MONITOR_NAME_MAX - 1;
+					memcpy(o->name, xcb_get_atom_name_name(n), (size_t)len);
+					free(n);
+				}
+			}
+			free(r);
+		}
+	}
+	if (count == 0) {
+		mon[0].rect = (struct mirage_rect){ 0, 0, m->width, m->height };
+		mon[0].flags = MIRAGE_MONITOR_PRIMARY;
+		snprintf(mon[0].name, sizeof(mon[0].name), "SCREEN");
+		count = 1;
+	}
+	if (mirage_driver_set_monitors(m->drv, mon, count) < 0)
+		x11_log(m, MIRAGE_LOG_WARNING, "monitors: %s", mirage_last_error());
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening                                                             */
+/* ------------------------------------------------------------------ */
+
+static bool extension(xcb_connection_t *c, xcb_extension_t *ext, uint8_t *first_event, uint8_t *opcode)
+{
+	const xcb_query_extension_reply_t *r = xcb_get_extension_data(c, ext);
+
+	if (!r || !r->present)
+		return false;
+	if (first_event)
+		*first_event = r->first_event;
+	if (opcode)
+		*opcode = r->major_opcode;
+	return true;
+}
+
+static int parse_display_number(const char *name)
+{
+	const char *colon = name ? strrchr(name, ':') : NULL;
+
+	return colon ? atoi(colon + 1) : 0;
+}
+
+int x11_display_open(struct x11_mirror *m)
+{
+	int screen_num = 0, err;
+	const xcb_setup_t *setup;
+	xcb_screen_iterator_t it;
+	uint32_t mask;
+
+	if (!m->display_name)
+		m->display_name = getenv("DISPLAY");
+	m->conn = xcb_connect(m->display_name, &screen_num);
+	if ((err = xcb_connection_has_error(m->conn)) != 0) {
+		x11_log(m, MIRAGE_LOG_ERROR, "cannot open X display \"%s\" (xcb error %d)",
+			m->display_name ? m->display_name : "", err);
+		xcb_disconnect(m->conn);
+		m->conn = NULL;
+		return -ECONNREFUSED;
+	}
+	m->display_number = parse_display_number(m->display_name);
+	setup = xcb_get_setup(m->conn);
+	it = xcb_setup_roots_iterator(setup);
+	for (int i = 0; i < screen_num && it.rem; i++)
+		xcb_screen_next(&it);
+	m->screen = it.data;
+	m->root = m->screen->root;
+	m->width = m->screen->width_in_pixels;
+	m->height = m->screen->height_in_pixels;
+	m->depth = m->screen->root_depth;
+	if (setup->image_byte_order != XCB_IMAGE_ORDER_LSB_FIRST) {
+		x11_log(m, MIRAGE_LOG_ERROR, "the X server sends MSB-first images; not supported");
+		return -ENOTSUP;
+	}
+	for (xcb_format_iterator_t f = xcb_setup_pixmap_formats_iterator(setup); f.rem; xcb_format_next(&f))
+		if (f.data->depth == m->depth) {
+			m->xbpp = f.data->bits_per_pixel;
+			m->scanline_pad = f.data->scanline_pad;
+		}
+	for (xcb_depth_iterator_t d = xcb_screen_allowed_depths_iterator(m->screen); d.rem; xcb_depth_next(&d))
+		for (xcb_visualtype_iterator_t v = xcb_depth_visuals_iterator(d.data); v.rem; xcb_visualtype_next(&v))
+			if (v.data->visual_id == m->screen->root_visual) {
+				m->masks[0] = v.data->red_mask;
+				m->masks[1] = v.data->green_mask;
+				m->masks[2] = v.data->blue_mask;
+			}
+	if ((m->xbpp != 16 && m->xbpp != 24 && m->xbpp != 32) || !m->masks[0]) {
+		x11_log(m, MIRAGE_LOG_ERROR, "root window depth %u (%u bpp) is not a TrueColor 16, 24 or 32 bpp format",
+			m->depth, m->xbpp);
+		return -ENOTSUP;
+	}
+
+	if (!extension(m->conn, &xcb_damage_id, &m->damage_event, NULL)) {
+		x11_log(m, MIRAGE_LOG_ERROR, "the X server has no DAMAGE extension");
+		return -ENOTSUP;
+	}
+	free(xcb_damage_query_version_reply(m->conn, xcb_damage_query_version(m->conn, 1, 1), NULL));
+	if (!extension(m->conn, &xcb_xfixes_id, &m->xfixes_event, NULL)) {
+		x11_log(m, MIRAGE_LOG_ERROR, "the X server has no XFIXES extension");
+		return -ENOTSUP;
+	}
+	free(xcb_xfixes_query_version_reply(m->conn, xcb_xfixes_query_version(m->conn, 5, 0), NULL));
+	xcb_xfixes_select_cursor_input(m->conn, m->root, XCB_XFIXES_CURSOR_NOTIFY_MASK_DISPLAY_CURSOR);
+
+	if (extension(m->conn, &xcb_randr_id, &m->randr_event, NULL)) {
+		xcb_randr_query_version_reply_t *v = xcb_randr_query_version_reply(m->conn,
+			xcb_randr_query_version(m->conn, 1, 5), NULL);
+		m->have_randr = v && (v->major_version > 1 || v->minor_version >= 5);
+		free(v);
+		xcb_randr_select_input(m->conn, m->root, XCB_RANDR_NOTIFY_MASK_SCREEN_CHANGE);
+	}
+#ifdef HAVE_XCB_XINPUT
+	if (extension(m->conn, &xcb_input_id, NULL, &m->xinput_opcode)) {
+		xcb_input_xi_query_version_reply_t *v = xcb_input_xi_query_version_reply(m->conn,
+			xcb_input_xi_query_version(m->conn, 2, 0), NULL);
+		if (v && v->major_version >= 2) {
+			struct {
+				xcb_input_event_mask_t head;
+				uint32_t mask;
+			} em = { { XCB_INPUT_DEVICE_ALL_MASTER, 1 }, XCB_INPUT_XI_EVENT_MASK_RAW_MOTION };
+			xcb_input_xi_select_events(m->conn, m->root, 1, &em.head);
+			m->have_xinput = true;
+		}
+		free(v);
+	}
+#endif
+	/*
+	 * Root motion is reported only where no child took it, and XInput2
+	 * raw motion misses warps: together they see the pointer move.
+	 */
+	mask = XCB_EVENT_MASK_STRUCTURE_NOTIFY | XCB_EVENT_MASK_SUBSTRUCTURE_NOTIFY |
+	       XCB_EVENT_MASK_POINTER_MOTION;
+	xcb_change_window_attributes(m->conn, m->root, XCB_CW_EVENT_MASK, &mask);
+
+	if (extension(m->conn, &xcb_shm_id, NULL, NULL) && !m->no_shm) {
+		int ret = shm_setup(m);
+		if (ret < 0)
+			x11_log(m, MIRAGE_LOG_WARNING, "MIT-SHM unusable (%s); reading pixels with GetImage",
+				strerror(-ret));
+	}
+	if (!m->no_xvfb)
+		xvfb_probe(m);
+	windows_scan(m);
+	pixman_region32_init(&m->damage_region);
+	xcb_flush(m->conn);
+	return 0;
+}
+
+void x11_display_close(struct x11_mirror *m)
+{
+	xvfb_release(m);
+	shm_release(m);
+	if (m->conn)
+		xcb_disconnect(m->conn);
+	m->conn = NULL;
+	pixman_region32_fini(&m->damage_region);
+	free(m->windows);
+	m->windows = NULL;
+	m->nwindows = m->cap_windows = 0;
+	free(m->cursor.argb);
+	m->cursor.argb = NULL;
+	free(m->next.data);
+	memset(&m->next, 0, sizeof(m->next));
+	m->damage = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Attach, detach, events                                              */
+/* ------------------------------------------------------------------ */
+
+/* The whole screen into the surface, and one BLIT. */
+static int full_refresh(struct x11_mirror *m)
+{
+	struct x11_image s = surface_image(m);
+	pixman_region32_t all, dirty;
+	int ret = 0;
+
+	m->full_refresh = false;
+	if (!s.data) {
+		mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, 0, 0, m->width, m->height);
+		goto publish;
+	}
+	pixman_region32_init_rect(&all, 0, 0, (unsigned)m->width, (unsigned)m->height);
+	pixman_region32_init(&dirty);
+	ret = grab(m, &all);
+	pixman_region32_fini(&all);
+	if (ret == 0) {
+		for (int32_t y = 0; y < s.height; y++)
+			memcpy(s.data + (size_t)y * s.stride, m->next.data + (size_t)y * s.stride,
+			       (size_t)s.width * (s.bpp / 8));
+		m->cursor.drawn = false;
+		if (mirage_driver_settings(m->drv)->pointer_enabled)
+			x11_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
+		mirage_driver_set_shadow_status(m->drv, MIRAGE_SHADOW_EXISTS |
+						(m->cursor.drawn ? MIRAGE_SHADOW_IN_USE : 0));
+		mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, 0, 0, m->width, m->height);
+		m->stats.published_pixels += (uint64_t)m->width * (uint64_t)m->height;
+		m->stats.blits++;
+	} else {
+		m->full_refresh = true; /* try again next pass */
+	}
+	pixman_region32_fini(&dirty);
+publish:
+	for (size_t i = 0; i < m->nwindows; i++) {
+		m->windows[i].pub_x = m->windows[i].x;
+		m->windows[i].pub_y = m->windows[i].y;
+	}
+	pixman_region32_clear(&m->damage_region);
+	mirage_driver_publish(m->drv);
+	return ret;
+}
+
+int x11_display_start(struct x11_mirror *m)
+{
+	if (!m->damage) {
+		m->damage = xcb_generate_id(m->conn);
+		xcb_damage_create(m->conn, m->damage, m->root, XCB_DAMAGE_REPORT_LEVEL_RAW_RECTANGLES);
+	}
+	cursor_fetch(m);
+	mirage_driver_set_cursor_position(m->drv, m->cursor.x, m->cursor.y, m->cursor.visible);
+	windows_scan(m);
+	full_refresh(m);
+	xcb_flush(m->conn);
+	return 0;
+}
+
+void x11_display_stop(struct x11_mirror *m)
+{
+	if (m->damage && m->conn && !xcb_connection_has_error(m->conn))
+		xcb_damage_destroy(m->conn, m->damage);
+	m->damage = 0;
+	pixman_region32_clear(&m->damage_region);
+	if (m->conn)
+		xcb_flush(m->conn);
+}
+
+void x11_display_pointer_setting(struct x11_mirror *m, bool was_enabled)
+{
+	struct x11_image s = surface_image(m);
+	pixman_region32_t dirty;
+	int n;
+	const pixman_box32_t *b;
+
+	if (!attached(m) || !s.data)
+		return;
+	pixman_region32_init(&dirty);
+	x11_cursor_undraw(&m->cursor, &s, shadow_lines(m), &dirty);
+	if (mirage_driver_settings(m->drv)->pointer_enabled)
+		x11_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
+	mirage_driver_set_shadow_status(m->drv, MIRAGE_SHADOW_EXISTS | (m->cursor.drawn ? MIRAGE_SHADOW_IN_USE : 0));
+	b = pixman_region32_rectangles(&dirty, &n);
+	for (int i = 0; i < n; i++)
+		mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, b[i].x1, b[i].y1, b[i].x2, b[i].y2);
+	mirage_driver_publish(m->drv);
+	pixman_region32_fini(&dirty);
+}
+
+void x11_display_event(struct x11_mirror *m, xcb_generic_event_t *ev)
+{
+	uint8_t type = ev->response_type & 0x7f;
+
+	if (type == 0) {
+		xcb_generic_error_t *e = (xcb_generic_error_t *)ev;
+		/* Races with windows that vanish are normal for a passive client. */
+		if (m->verbose)
+			x11_log(m, MIRAGE_LOG_DEBUG, "X error %u (request %u.%u)", e->error_code, e->major_code,
+				e->minor_code);
+		return;
+	}
+	if (type == m->damage_event + XCB_DAMAGE_NOTIFY) {
+		xcb_damage_notify_event_t *d = (xcb_damage_notify_event_t *)ev;
+		m->damage_events++;
+		m->stats.reported_pixels += (uint64_t)d->area.width * d->area.height;
+		pixman_region32_union_rect(&m->damage_region, &m->damage_region, d->area.x, d->area.y,
+					   d->area.width, d->area.height);
+		return;
+	}
+	if (type == m->xfixes_event + XCB_XFIXES_CURSOR_NOTIFY) {
+		m->cursor_changed = true;
+		return;
+	}
+	if (m->have_randr || m->randr_event) {
+		if (type == m->randr_event + XCB_RANDR_SCREEN_CHANGE_NOTIFY) {
+			m->size_check = true;
+			return;
+		}
+	}
+	switch (type) {
+	case XCB_GE_GENERIC:
+		/* XInput2 raw motion: where the pointer went is asked once per pass. */
+		m->pointer_moved = true;
+		m->motion_events++;
+		break;
+	case XCB_MOTION_NOTIFY:
+		m->pointer_moved = true;
+		m->motion_events++;
+		break;
+	case XCB_CONFIGURE_NOTIFY: {
+		xcb_configure_notify_event_t *c = (xcb_configure_notify_event_t *)ev;
+		struct x11_window *w;
+
+		if (c->window == m->root) {
+			m->size_check = true;
+			break;
+		}
+		if (c->event != m->root || !(w = window_find(m, c->window)))
+			break;
+		window_geometry(w, c->x, c->y, c->width, c->height, c->border_width);
+		break;
+	}
+	case XCB_CREATE_NOTIFY: {
+		xcb_create_notify_event_t *c = (xcb_create_notify_event_t *)ev;
+		struct x11_window *w;
+
+		if (c->parent == m->root && (w = window_add(m, c->window))) {
+			window_geometry(w, c->x, c->y, c->width, c->height, c->border_width);
+			w->pub_x = w->x;
+			w->pub_y = w->y;
+		}
+		break;
+	}
+	case XCB_DESTROY_NOTIFY:
+		window_remove(m, ((xcb_destroy_notify_event_t *)ev)->window);
+		break;
+	case XCB_REPARENT_NOTIFY: {
+		xcb_reparent_notify_event_t *r = (xcb_reparent_notify_event_t *)ev;
+		struct x11_window *w;
+
+		if (r->parent != m->root)
+			window_remove(m, r->window);
+		else if ((w = window_add(m, r->window))) {
+			w->x = w->pub_x = r->x;
+			w->y = w->pub_y = r->y;
+			w->mapped = false;
+		}
+		break;
+	}
+	case XCB_MAP_NOTIFY: {
+		struct x11_window *w = window_find(m, ((xcb_map_notify_event_t *)ev)->window);
+		if (w) {
+			w->mapped = true;
+			w->pub_x = w->x;
+			w->pub_y = w->y;
+		}
+		break;
+	}
+	case XCB_UNMAP_NOTIFY: {
+		struct x11_window *w = window_find(m, ((xcb_unmap_notify_event_t *)ev)->window);
+		if (w)
+			w->mapped = false;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* One pass                                                            */
+/* ------------------------------------------------------------------ */
+
+struct copy_ctx {
+	struct x11_mirror *m;
+	pixman_region32_t *dirty;
+	pixman_box32_t cursor_box; /* the cursor consumers still see, or empty */
+};
+
+static void on_copy(void *data, const pixman_box32_t *dst, int32_t src_x, int32_t src_y)
+{
+	struct copy_ctx *ctx = data;
+	pixman_box32_t s = { src_x, src_y, src_x + dst->x2 - dst->x1, src_y + dst->y2 - dst->y1 };
+	pixman_box32_t *c = &ctx->cursor_box;
+
+	mirage_driver_post_copy(ctx->m->drv, dst->x1, dst->y1, dst->x2, dst->y2, src_x, src_y);
+	/*
+	 * Consumers copy the cursor they see along with the pixels: where it
+	 * lands must be published again.
+	 */
+	if (c->x1 < c->x2 && s.x1 < c->x2 && c->x1 < s.x2 && s.y1 < c->y2 && c->y1 < s.y2) {
+		int32_t x1 = s.x1 > c->x1 ? s.x1 : c->x1, y1 = s.y1 > c->y1 ? s.y1 : c->y1;
+		int32_t x2 = s.x2 < c->x2 ? s.x2 : c->x2, y2 = s.y2 < c->y2 ? s.y2 : c->y2;
+		pixman_region32_union_rect(ctx->dirty, ctx->dirty, x1 - src_x + dst->x1, y1 - src_y + dst->y1,
+					   (unsigned)(x2 - x1), (unsigned)(y2 - y1));
+	}
+}
+
+static int check_size(struct x11_mirror *m)
+{
+	xcb_get_geometry_reply_t *g = xcb_get_geometry_reply(m->conn, xcb_get_geometry(m->conn, m->root), NULL);
+	int ret = 0;
+
+	m->size_check = false;
+	if (!g)
+		return 0;
+	if (g->width != m->width || g->height != m->height) {
+		x11_log(m, MIRAGE_LOG_INFO, "screen resized from %dx%d to %ux%u", m->width, m->height,
+			g->width, g->height);
+		m->width = g->width;
+		m->height = g->height;
+		ret = mirage_driver_resize(m->drv, m->width, m->height, m->xbpp);
+		if (ret < 0) {
+			x11_log(m, MIRAGE_LOG_ERROR, "resize: %s", mirage_last_error());
+			goto cleanup;
+		}
+		if (m->shm && !m->no_shm)
+			(void)shm_setup(m);
+		if (m->xvfb_addr || (!m->no_xvfb && m->xvfb_shmid >= 0))
+			xvfb_probe(m);
+		ret = x11_display_surface_changed(m);
+		if (ret < 0)
+			goto cleanup;
+		windows_scan(m);
+		x11_display_monitors(m);
+		if (attached(m))
+			m->full_refresh = true;
+	} else {
+		x11_display_monitors(m);
+	}
+cleanup:
+	free(g);
+	return ret;
+}
+
+int x11_display_flush(struct x11_mirror *m)
+{
+	struct x11_image s;
+	pixman_region32_t changed, dirty;
+	const struct mirage_settings *set;
+	struct copy_ctx ctx;
+	int ret = 0, n;
+	const pixman_box32_t *b;
+	bool cursor_moved = false;
+
+	if (m->size_check && (ret = check_size(m)) < 0)
+		return ret;
+	if (!attached(m)) {
+		pixman_region32_clear(&m->damage_region);
+		m->pointer_moved = m->cursor_changed = false;
+		return 0;
+	}
+	if (m->full_refresh) {
+		m->pointer_moved = m->cursor_changed = false;
+		cursor_fetch(m);
+		mirage_driver_set_cursor_position(m->drv, m->cursor.x, m->cursor.y, m->cursor.visible);
+		return full_refresh(m);
+	}
+	set = mirage_driver_settings(m->drv);
+	if (m->cursor_changed) {
+		cursor_fetch(m);
+		cursor_moved = true;
+	} else if (m->pointer_moved) {
+		int32_t ox = m->cursor.x, oy = m->cursor.y;
+		pointer_fetch(m);
+		cursor_moved = ox != m->cursor.x || oy != m->cursor.y;
+	}
+	m->cursor_changed = m->pointer_moved = false;
+	if (cursor_moved)
+		mirage_driver_set_cursor_position(m->drv, m->cursor.x, m->cursor.y, m->cursor.visible);
+
+	if (!pixman_region32_not_empty(&m->damage_region) && !(cursor_moved && set->pointer_enabled)) {
+		mirage_driver_publish(m->drv);
+		return 0;
+	}
+	m->passes++;
+	s = surface_image(m);
+	if (!s.data) {
+		/* Backing mode 0: records only, nothing to compare against. */
+		b = pixman_region32_rectangles(&m->damage_region, &n);
+		for (int i = 0; i < n; i++)
+			mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, b[i].x1, b[i].y1, b[i].x2, b[i].y2);
+		pixman_region32_clear(&m->damage_region);
+		mirage_driver_publish(m->drv);
+		return 0;
+	}
+
+	pixman_region32_init(&changed);
+	pixman_region32_init(&dirty);
+	ret = grab(m, &m->damage_region);
+	if (ret < 0) {
+		/* Most likely a resize in progress: look again, refresh all. */
+		m->size_check = true;
+		m->full_refresh = true;
+		ret = 0;
+		goto cleanup;
+	}
+
+	ctx.m = m;
+	ctx.dirty = &dirty;
+	ctx.cursor_box = m->cursor.drawn ? m->cursor.drawn_box : (pixman_box32_t){ 0, 0, 0, 0 };
+	x11_cursor_undraw(&m->cursor, &s, shadow_lines(m), &dirty);
+
+	if (set->blt_copybits) {
+		for (size_t i = 0; i < m->nwindows; i++) {
+			struct x11_window *w = &m->windows[i];
+			pixman_box32_t dst = { w->x, w->y, w->x + w->w, w->y + w->h };
+
+			if (w->mapped && (w->pub_x != w->x || w->pub_y != w->y))
+				x11_refine_copy(&s, &m->next, &m->damage_region, dst, w->pub_x - w->x,
+						w->pub_y - w->y, 4, &m->stats, on_copy, &ctx);
+		}
+		x11_refine_scrolls(&s, &m->next, &m->damage_region, &m->stats, on_copy, &ctx);
+	}
+	x11_refine_tiles(&s, &m->next, &m->damage_region, TILE, &changed, &m->stats);
+
+	if (set->pointer_enabled)
+		x11_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
+	mirage_driver_set_shadow_status(m->drv, MIRAGE_SHADOW_EXISTS | (m->cursor.drawn ? MIRAGE_SHADOW_IN_USE : 0));
+	pixman_region32_union(&changed, &changed, &dirty);
+	b = pixman_region32_rectangles(&changed, &n);
+	if (n > 1024) {
+		/* More records than pixels saved: one box. */
+		const pixman_box32_t *e = pixman_region32_extents(&changed);
+		mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, e->x1, e->y1, e->x2, e->y2);
+		m->stats.published_pixels += (uint64_t)(e->x2 - e->x1) * (uint64_t)(e->y2 - e->y1);
+		m->stats.blits++;
+	} else {
+		for (int i = 0; i < n; i++) {
+			mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, b[i].x1, b[i].y1, b[i].x2, b[i].y2);
+			m->stats.published_pixels += (uint64_t)(b[i].x2 - b[i].x1) * (uint64_t)(b[i].y2 - b[i].y1);
+			m->stats.blits++;
+		}
+	}
+cleanup:
+	for (size_t i = 0; i < m->nwindows; i++) {
+		m->windows[i].pub_x = m->windows[i].x;
+		m->windows[i].pub_y = m->windows[i].y;
+	}
+	pixman_region32_clear(&m->damage_region);
+	pixman_region32_fini(&changed);
+	pixman_region32_fini(&dirty);
+	mirage_driver_publish(m->drv);
+	return ret;
+}
+
+size_t x11_display_info(struct x11_mirror *m, char *buf, size_t size)
+{
+	const struct x11_refine_stats *st = &m->stats;
+	/* Copies cost consumers next to nothing: the ratio counts BLIT pixels. */
+	double ratio = st->published_pixels ? (double)st->reported_pixels / (double)st->published_pixels : 0.0;
+	int n = snprintf(buf, size,
+			 "display=%s\n"
+			 "pixel_source=%s\n"
+			 "damage_events=%llu\n"
+			 "passes=%llu\n"
+			 "reported_pixels=%llu\n"
+			 "compared_pixels=%llu\n"
+			 "published_pixels=%llu\n"
+			 "reported_to_published=%.2f\n"
+			 "copies=%llu\n"
+			 "copied_pixels=%llu\n"
+			 "copy_candidates=%llu\n"
+			 "copy_rejected=%llu\n"
+			 "grab_requests=%llu\n"
+			 "bytes_from_server=%llu\n"
+			 "pointer_motion_events=%llu\n",
+			 m->display_name ? m->display_name : "",
+			 m->xvfb_fb ? "xvfb-shmem" : m->shm ? "mit-shm" : "getimage",
+			 (unsigned long long)m->damage_events, (unsigned long long)m->passes,
+			 (unsigned long long)st->reported_pixels, (unsigned long long)st->compared_pixels,
+			 (unsigned long long)st->published_pixels, ratio, (unsigned long long)st->copies,
+			 (unsigned long long)st->copied_pixels, (unsigned long long)st->copy_candidates,
+			 (unsigned long long)st->copy_rejected, (unsigned long long)m->grab_requests,
+			 (unsigned long long)m->grab_bytes, (unsigned long long)m->motion_events);
+
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}

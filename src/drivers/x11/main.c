@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mirage-x11 [--display :N] [--name NAME] [--set KEY=VALUE ...] [--wait]
+ *
+ * Publishes a mirage pipe for a running X display, as an ordinary client.
+ * One thread, one poll(): the X connection, the control socket and a
+ * signalfd.  Nothing runs while nothing changes on the screen.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirage-x11.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+static struct x11_mirror *from_impl(struct mirage_driver_impl *impl)
+{
+	return container_of(impl, struct x11_mirror, impl);
+}
+
+void x11_log(struct x11_mirror *m, enum mirage_log_level level, const char *fmt, ...)
+{
+	static const char *const what[] = { "error: ", "warning: ", "", "debug: " };
+	va_list ap;
+
+	if ((level >= MIRAGE_LOG_DEBUG && !m->verbose) || (m->quiet && level == MIRAGE_LOG_ERROR))
+		return;
+	fprintf(stderr, "mirage-x11: %s", what[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------------ */
+/* The driver callbacks                                                */
+/* ------------------------------------------------------------------ */
+
+static bool pending_attach;
+
+static int on_attach(struct mirage_driver_impl *impl)
+{
+	struct x11_mirror *m = from_impl(impl);
+
+	/*
+	 * With Cap.Bootup >= 1 this runs inside mirage_driver_create(), before
+	 * we have the driver handle: finish the attach once it returns.
+	 */
+	if (!m->drv) {
+		pending_attach = true;
+		return 0;
+	}
+	return x11_display_start(m);
+}
+
+static void on_detach(struct mirage_driver_impl *impl)
+{
+	x11_display_stop(from_impl(impl));
+}
+
+static void on_settings(struct mirage_driver_impl *impl, const struct mirage_settings *old)
+{
+	struct x11_mirror *m = from_impl(impl);
+	const struct mirage_settings *now = mirage_driver_settings(m->drv);
+
+	if (now->forced_bpp != old->forced_bpp || now->backing_mode != old->backing_mode) {
+		if (x11_display_surface_changed(m) == 0 && mirage_driver_attached(m->drv))
+			(void)x11_display_start(m);
+	} else if (now->pointer_enabled != old->pointer_enabled) {
+		x11_display_pointer_setting(m, old->pointer_enabled);
+	}
+}
+
+static size_t on_info(struct mirage_driver_impl *impl, char *buf, size_t size)
+{
+	return x11_display_info(from_impl(impl), buf, size);
+}
+
+static void on_log(struct mirage_driver_impl *impl, enum mirage_log_level level, const char *message)
+{
+	struct x11_mirror *m = from_impl(impl);
+
+	if (level <= MIRAGE_LOG_WARNING || m->verbose)
+		x11_log(m, level, "%s", message);
+}
+
+/* ------------------------------------------------------------------ */
+/* Main loop                                                           */
+/* ------------------------------------------------------------------ */
+
+struct options {
+	const char *display;
+	const char *name;
+	struct mirage_settings settings;
+	bool wait;
+};
+
+enum run_result { RUN_SIGNAL, RUN_LOST, RUN_FAILED };
+
+static enum run_result serve(struct x11_mirror *m, int sigfd)
+{
+	struct pollfd fds[3];
+
+	for (;;) {
+		xcb_generic_event_t *ev;
+		int ret;
+
+		while ((ev = xcb_poll_for_event(m->conn))) {
+			x11_display_event(m, ev);
+			free(ev);
+		}
+		if (xcb_connection_has_error(m->conn))
+			return RUN_LOST;
+		ret = x11_display_flush(m);
+		if (ret < 0) {
+			x11_log(m, MIRAGE_LOG_ERROR, "stopping: %s", strerror(-ret));
+			return RUN_FAILED;
+		}
+		xcb_flush(m->conn);
+		/* Replies we waited for may have brought events along. */
+		if ((ev = xcb_poll_for_queued_event(m->conn))) {
+			x11_display_event(m, ev);
+			free(ev);
+			continue;
+		}
+		if (xcb_connection_has_error(m->conn))
+			return RUN_LOST;
+
+		fds[0] = (struct pollfd){ .fd = xcb_get_file_descriptor(m->conn), .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = mirage_driver_fd(m->drv), .events = POLLIN };
+		fds[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			x11_log(m, MIRAGE_LOG_ERROR, "poll: %s", strerror(errno));
+			return RUN_FAILED;
+		}
+		if (fds[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) > 0)
+				x11_log(m, MIRAGE_LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
+			return RUN_SIGNAL;
+		}
+		if (fds[1].revents & POLLIN) {
+			ret = mirage_driver_dispatch(m->drv);
+			if (ret < 0) {
+				x11_log(m, MIRAGE_LOG_ERROR, "control socket failed: %s", strerror(-ret));
+				return RUN_FAILED;
+			}
+		}
+		if (fds[0].revents & (POLLERR | POLLHUP))
+			(void)xcb_poll_for_event(m->conn); /* notices the hang-up */
+	}
+}
+
+/* One life of the mirror: open the display, create the pipe, serve. */
+static enum run_result run_once(struct x11_mirror *m, const struct options *o, int sigfd)
+{
+	struct mirage_driver_config cfg;
+	char name[MIRAGE_NAME_MAX];
+	enum run_result rr = RUN_FAILED;
+	int ret;
+
+	mirage_driver_config_init(&cfg);
+	cfg.width = m->width;
+	cfg.height = m->height;
+	cfg.native_bpp = m->xbpp;
+	cfg.settings = o->settings;
+	if (o->name)
+		snprintf(name, sizeof(name), "%s", o->name);
+	else
+		snprintf(name, sizeof(name), "x11-%d", m->display_number);
+	cfg.name = name;
+
+	pending_attach = false;
+	ret = mirage_driver_create(&m->drv, &cfg, &m->impl);
+	if (ret < 0) {
+		x11_log(m, MIRAGE_LOG_ERROR, "cannot create mirror \"%s\": %s", name, mirage_last_error());
+		return RUN_FAILED;
+	}
+	if (x11_display_surface_changed(m) < 0)
+		goto cleanup;
+	x11_display_monitors(m);
+	if (pending_attach)
+		(void)x11_display_start(m);
+	x11_log(m, MIRAGE_LOG_INFO, "mirroring %s (%dx%d, %u bpp) as \"%s\" at %s%s",
+		m->display_name ? m->display_name : "", m->width, m->height, m->xbpp, name,
+		mirage_driver_socket_path(m->drv), mirage_driver_attached(m->drv) ? "" : " (detached)");
+	rr = serve(m, sigfd);
+	if (rr == RUN_LOST)
+		x11_log(m, MIRAGE_LOG_ERROR, "lost the connection to X display \"%s\": the server went away; "
+			"mirror \"%s\" stopped", m->display_name ? m->display_name : "", name);
+cleanup:
+	x11_display_stop(m);
+	mirage_driver_destroy(m->drv);
+	m->drv = NULL;
+	return rr;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mirage-x11 [--display :N] [--name NAME] [--set KEY=VALUE ...] [--wait]\n"
+		"                  [--no-shm] [--no-xvfb-shmem] [--verbose]\n"
+		"Publishes a mirage pipe for a running X display (default $DISPLAY),\n"
+		"named x11-N for display :N, until interrupted.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "display", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "set", required_argument, NULL, 's' },
+		{ "wait", no_argument, NULL, 'w' },
+		{ "no-shm", no_argument, NULL, 'S' },
+		{ "no-xvfb-shmem", no_argument, NULL, 'X' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options o = { 0 };
+	struct x11_mirror m;
+	sigset_t mask;
+	int c, sigfd, status = 1;
+
+	memset(&m, 0, sizeof(m));
+	m.impl = (struct mirage_driver_impl){
+		.name = "x11",
+		.attach = on_attach,
+		.detach = on_detach,
+		.settings_changed = on_settings,
+		.info = on_info,
+		.log = on_log,
+	};
+	m.xvfb_shmid = -1;
+	mirage_settings_init(&o.settings);
+	while ((c = getopt_long(argc, argv, "d:n:s:wvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.display = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 's':
+			if (mirage_settings_parse(&o.settings, optarg) < 0) {
+				fprintf(stderr, "mirage-x11: --set %s: %s\n", optarg, mirage_last_error());
+				return 2;
+			}
+			break;
+		case 'w':
+			o.wait = true;
+			break;
+		case 'S':
+			m.no_shm = true;
+			break;
+		case 'X':
+			m.no_xvfb = true;
+			break;
+		case 'v':
+			m.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		perror("mirage-x11: signalfd");
+		return 1;
+	}
+
+	for (unsigned failures = 0;;) {
+		enum run_result rr;
+
+		m.display_name = o.display;
+		/* While waiting, say once that the display is not there. */
+		m.quiet = o.wait && failures > 0;
+		if (x11_display_open(&m) < 0) {
+			x11_display_close(&m);
+			if (!o.wait) {
+				status = 1;
+				break;
+			}
+			if (failures++ == 0)
+				x11_log(&m, MIRAGE_LOG_INFO, "--wait: waiting for the X display to appear");
+			/* No server, so no events to wait on: look again shortly. */
+			struct pollfd pf = { .fd = sigfd, .events = POLLIN };
+			if (poll(&pf, 1, 500) > 0) {
+				status = 0;
+				break;
+			}
+			continue;
+		}
+		failures = 0;
+		m.quiet = false;
+		rr = run_once(&m, &o, sigfd);
+		x11_display_close(&m);
+		if (rr == RUN_SIGNAL) {
+			status = 0;
+			break;
+		}
+		if (rr == RUN_FAILED || !o.wait) {
+			status = 1;
+			break;
+		}
+	}
+	close(sigfd);
+	return status;
+}

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The change refinery.  DAMAGE over-reports (a window repaint that draws the
+ * same pixels, a text area redrawn after a copy), so every damaged pixel is
+ * compared with the surface before it is published; and an X client cannot
+ * see CopyArea, so copies are recovered from the pixels: window moves (from
+ * ConfigureNotify) and vertical scrolls (from row hashes).  A copy is only
+ * published after every one of its pixels has been compared.
+ *
+ * `next` holds the fresh pixels of this pass (valid only where the pass
+ * grabbed), `surface` what consumers see; both in the surface format.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirage-x11.h"
+
+static uint32_t expand(uint32_t pixel, uint32_t mask)
+{
+	uint32_t shift = 0, bits = 0, v;
+
+	if (!mask)
+		return 0;
+	while (!(mask >> shift & 1))
+		shift++;
+	while (shift + bits < 32 && (mask >> (shift + bits) & 1))
+		bits++;
+	v = (pixel & mask) >> shift;
+	if (bits >= 8)
+		return v >> (bits - 8);
+	/* Replicate the top bits, as 565 to 888 conversions usually do. */
+	return (v << (8 - bits) | v >> (2 * bits > 8 ? 2 * bits - 8 : 0)) & 0xff;
+}
+
+uint32_t x11_pixel_get(const uint8_t *p, uint32_t bpp)
+{
+	uint32_t v;
+
+	switch (bpp) {
+	case 32:
+		memcpy(&v, p, 4);
+		return v & 0xffffff;
+	case 24:
+		return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+	default: {
+		uint16_t s;
+		memcpy(&s, p, 2);
+		return expand(s, 0xf800) << 16 | expand(s, 0x07e0) << 8 | expand(s, 0x001f);
+	}
+	}
+}
+
+void x11_pixel_put(uint8_t *p, uint32_t bpp, uint32_t rgb)
+{
+	switch (bpp) {
+	case 32:
+		rgb &= 0xffffff;
+		memcpy(p, &rgb, 4);
+		break;
+	case 24:
+		p[0] = (uint8_t)rgb;
+		p[1] = (uint8_t)(rgb >> 8);
+		p[2] = (uint8_t)(rgb >> 16);
+		break;
+	default: {
+		uint16_t s = (uint16_t)((rgb >> 8 & 0xf800) | (rgb >> 5 & 0x07e0) | (rgb >> 3 & 0x001f));
+		memcpy(p, &s, 2);
+		break;
+	}
+	}
+}
+
+void x11_convert_row(uint8_t *dst, uint32_t dst_bpp, const uint8_t *src, uint32_t src_bpp,
+		     const uint32_t masks[3], uint32_t count)
+{
+	bool std32 = masks[0] == 0xff0000 && masks[1] == 0xff00 && masks[2] == 0xff;
+	bool std16 = masks[0] == 0xf800 && masks[1] == 0x07e0 && masks[2] == 0x001f;
+	uint32_t sb = src_bpp / 8, db = dst_bpp / 8;
+
+	if (src_bpp == 32 && dst_bpp == 32 && std32) {
+		/* The common case: only the padding byte needs clearing. */
+		for (uint32_t i = 0; i < count; i++) {
+			uint32_t v;
+			memcpy(&v, src + 4 * i, 4);
+			v &= 0xffffff;
+			memcpy(dst + 4 * i, &v, 4);
+		}
+		return;
+	}
+	if (src_bpp == dst_bpp && src_bpp == 16 && std16) {
+		memcpy(dst, src, (size_t)count * 2);
+		return;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *s = src + (size_t)i * sb;
+		uint32_t pix = 0, rgb;
+
+		if (sb == 4)
+			memcpy(&pix, s, 4);
+		else if (sb == 3)
+			pix = (uint32_t)s[2] << 16 | (uint32_t)s[1] << 8 | s[0];
+		else {
+			uint16_t v;
+			memcpy(&v, s, 2);
+			pix = v;
+		}
+		rgb = expand(pix, masks[0]) << 16 | expand(pix, masks[1]) << 8 | expand(pix, masks[2]);
+		x11_pixel_put(dst + (size_t)i * db, dst_bpp, rgb);
+	}
+}
+
+static inline uint8_t *at(const struct x11_image *im, int32_t x, int32_t y)
+{
+	return im->data + (size_t)y * im->stride + (size_t)x * (im->bpp / 8);
+}
+
+bool x11_refine_copy(struct x11_image *surface, const struct x11_image *next,
+		     const pixman_region32_t *valid, pixman_box32_t dst, int32_t dx, int32_t dy,
+		     int32_t min_rows, struct x11_refine_stats *st, x11_copy_fn fn, void *data)
+{
+	int32_t x1 = dst.x1, y1 = dst.y1, x2 = dst.x2, y2 = dst.y2;
+	int32_t best_a = 0, best_b = 0, run_a = -1;
+	size_t bytes;
+	bool changes = false;
+
+	if (dx == 0 && dy == 0)
+		return false;
+	/* Both the destination and the source must lie on the surface. */
+	if (x1 < 0) x1 = 0;
+	if (y1 < 0) y1 = 0;
+	if (x2 > surface->width) x2 = surface->width;
+	if (y2 > surface->height) y2 = surface->height;
+	if (x1 + dx < 0) x1 = -dx;
+	if (y1 + dy < 0) y1 = -dy;
+	if (x2 + dx > surface->width) x2 = surface->width - dx;
+	if (y2 + dy > surface->height) y2 = surface->height - dy;
+	if (x1 >= x2 || y2 - y1 < min_rows)
+		return false;
+	st->copy_candidates++;
+	bytes = (size_t)(x2 - x1) * (surface->bpp / 8);
+
+	for (int32_t y = y1; y <= y2; y++) {
+		bool ok = false;
+
+		if (y < y2) {
+			pixman_box32_t row = { x1, y, x2, y + 1 };
+			ok = pixman_region32_contains_rectangle((pixman_region32_t *)valid, &row) ==
+				     PIXMAN_REGION_IN &&
+			     memcmp(at(next, x1, y), at(surface, x1 + dx, y + dy), bytes) == 0;
+		}
+		if (ok && run_a < 0)
+			run_a = y;
+		if (!ok && run_a >= 0) {
+			if (y - run_a > best_b - best_a) {
+				best_a = run_a;
+				best_b = y;
+			}
+			run_a = -1;
+		}
+	}
+	if (best_b - best_a < min_rows) {
+		st->copy_rejected++;
+		return false;
+	}
+	for (int32_t y = best_a; y < best_b && !changes; y++)
+		changes = memcmp(at(next, x1, y), at(surface, x1, y), bytes) != 0;
+	if (!changes)
+		return false;
+
+	/* Apply in the order that never reads a row already overwritten. */
+	if (dy > 0) {
+		for (int32_t y = best_a; y < best_b; y++)
+			memmove(at(surface, x1, y), at(surface, x1 + dx, y + dy), bytes);
+	} else {
+		for (int32_t y = best_b - 1; y >= best_a; y--)
+			memmove(at(surface, x1, y), at(surface, x1 + dx, y + dy), bytes);
+	}
+	st->copies++;
+	st->copied_pixels += (uint64_t)(x2 - x1) * (uint64_t)(best_b - best_a);
+	if (fn) {
+		pixman_box32_t box = { x1, best_a, x2, best_b };
+		fn(data, &box, x1 + dx, best_a + dy);
+	}
+	return true;
+}
+
+static uint64_t row_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		h = (h ^ v) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Open addressing: old row hash -> row, or -2 when several rows share it. */
+struct slot {
+	uint64_t hash;
+	int32_t row; /* -1 empty */
+};
+
+static int32_t lookup(const struct slot *t, uint32_t mask, uint64_t h)
+{
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		if (t[i].row == -1)
+			return -1;
+		if (t[i].hash == h)
+			return t[i].row;
+	}
+}
+
+static void insert(struct slot *t, uint32_t mask, uint64_t h, int32_t row)
+{
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		if (t[i].row == -1) {
+			t[i].hash = h;
+			t[i].row = row;
+			return;
+		}
+		if (t[i].hash == h) {
+			t[i].row = -2; /* not unique: says nothing about an offset */
+			return;
+		}
+	}
+}
+
+/* Minimum size of a rectangle worth looking for a scroll in. */
+#define SCROLL_MIN_W 32
+#define SCROLL_MIN_H 24
+#define SCROLL_MIN_ROWS 8
+
+static int scroll_rect(struct x11_image *surface, const struct x11_image *next,
+		       const pixman_region32_t *damage, const pixman_box32_t *r,
+		       struct x11_refine_stats *st, x11_copy_fn fn, void *data)
+{
+	int32_t h = r->y2 - r->y1, best = 0, best_votes = 0, changed = 0;
+	size_t bytes = (size_t)(r->x2 - r->x1) * (surface->bpp / 8);
+	uint32_t size = 16, mask;
+	uint64_t *oldh = NULL, *newh = NULL;
+	struct slot *table = NULL;
+	int32_t *votes = NULL;
+	int ret = 0;
+
+	while (size < 2u * (uint32_t)h)
+		size <<= 1;
+	mask = size - 1;
+	oldh = malloc(sizeof(*oldh) * (size_t)h);
+	newh = malloc(sizeof(*newh) * (size_t)h);
+	table = malloc(sizeof(*table) * size);
+	votes = calloc((size_t)(2 * h + 1), sizeof(*votes));
+	if (!oldh || !newh || !table || !votes)
+		goto cleanup;
+	for (uint32_t i = 0; i < size; i++)
+		table[i].row = -1;
+
+	for (int32_t i = 0; i < h; i++) {
+		oldh[i] = row_hash(at(surface, r->x1, r->y1 + i), bytes);
+		newh[i] = row_hash(at(next, r->x1, r->y1 + i), bytes);
+		insert(table, mask, oldh[i], i);
+	}
+	for (int32_t i = 0; i < h; i++) {
+		int32_t j;
+
+		if (newh[i] == oldh[i])
+			continue;
+		changed++;
+		j = lookup(table, mask, newh[i]);
+		if (j >= 0 && j != i)
+			votes[j - i + h]++;
+	}
+	for (int32_t d = 0; d <= 2 * h; d++) {
+		if (votes[d] > best_votes) {
+			best_votes = votes[d];
+			best = d - h;
+		}
+	}
+	/* A few coincidental matches do not make a scroll. */
+	if (best_votes >= 4 && best_votes * 8 >= changed)
+		ret = x11_refine_copy(surface, next, damage, *r, 0, best, SCROLL_MIN_ROWS, st, fn,
+				      data);
+cleanup:
+	free(oldh);
+	free(newh);
+	free(table);
+	free(votes);
+	return ret;
+}
+
+int x11_refine_scrolls(struct x11_image *surface, const struct x11_image *next,
+		       const pixman_region32_t *damage, struct x11_refine_stats *st,
+		       x11_copy_fn fn, void *data)
+{
+	int n, copies = 0;
+	const pixman_box32_t *boxes = pixman_region32_rectangles((pixman_region32_t *)damage, &n);
+
+	for (int i = 0; i < n; i++) {
+		if (boxes[i].x2 - boxes[i].x1 < SCROLL_MIN_W || boxes[i].y2 - boxes[i].y1 < SCROLL_MIN_H)
+			continue;
+		copies += scroll_rect(surface, next, damage, &boxes[i], st, fn, data);
+	}
+	return copies;
+}
+
+void x11_refine_tiles(struct x11_image *surface, const struct x11_image *next,
+		      const pixman_region32_t *damage, int32_t tile, pixman_region32_t *changed,
+		      struct x11_refine_stats *st)
+{
+	int n;
+	const pixman_box32_t *boxes = pixman_region32_rectangles((pixman_region32_t *)damage, &n);
+	uint32_t bpp = surface->bpp / 8;
+
+	for (int i = 0; i < n; i++) {
+		const pixman_box32_t *b = &boxes[i];
+
+		st->compared_pixels += (uint64_t)(b->x2 - b->x1) * (uint64_t)(b->y2 - b->y1);
+		/* Tiles on a fixed grid, so neighbouring rectangles share them. */
+		for (int32_t ty = b->y1; ty < b->y2; ty = (ty / tile + 1) * tile) {
+			int32_t ty2 = (ty / tile + 1) * tile;
+			if (ty2 > b->y2)
+				ty2 = b->y2;
+			for (int32_t tx = b->x1; tx < b->x2; tx = (tx / tile + 1) * tile) {
+				int32_t tx2 = (tx / tile + 1) * tile, first = -1, last = -1;
+				size_t bytes;
+
+				if (tx2 > b->x2)
+					tx2 = b->x2;
+				bytes = (size_t)(tx2 - tx) * bpp;
+				for (int32_t y = ty; y < ty2; y++) {
+					if (memcmp(at(next, tx, y), at(surface, tx, y), bytes) == 0)
+						continue;
+					memcpy(at(surface, tx, y), at(next, tx, y), bytes);
+					if (first < 0)
+						first = y;
+					last = y;
+				}
+				if (first >= 0)
+					pixman_region32_union_rect(changed, changed, tx, first, (unsigned)(tx2 - tx),
+								   (unsigned)(last + 1 - first));
+			}
+		}
+	}
+}

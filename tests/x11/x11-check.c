@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x11-check: the consumer side of mirage-x11's integration tests.
+ *
+ *   x11-check steps MIRROR DISPLAY [PPM]   run shell steps read from stdin
+ *   x11-check idle MIRROR SECONDS          a consumer that never reads
+ *   x11-check until-off MIRROR SECONDS     wait for ASSERT_OFF, check the mapping
+ *
+ * `steps` attaches as manager and keeps a replica of the screen built only
+ * from the change records: BLIT areas are read from the surface, and
+ * SCREEN_SCREEN records are applied to the replica itself, so a copy with a
+ * wrong source leaves the replica wrong.  After each step it waits for the
+ * screen to settle and compares the replica and the surface with an
+ * XGetImage of the root window, pixel for pixel.
+ *
+ * A step line is a shell command, optionally prefixed:
+ *   "copy: CMD"     the step must produce at least one SCREEN_SCREEN record
+ *   "nocheck: CMD"  run without comparing afterwards
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xcb/xcb.h>
+
+#include <mirage/client.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct replica {
+	struct mirage_client *c;
+	uint8_t *pix;
+	uint32_t stride, bpp;
+	int32_t w, h;
+	pixman_region32_t dirty;
+	uint64_t copies, blits, lost, records;
+};
+
+static int replica_setup(struct replica *r)
+{
+	const struct mirage_surface_header *s = mirage_client_surface(r->c);
+
+	free(r->pix);
+	r->w = s->width;
+	r->h = s->height;
+	r->bpp = s->bpp;
+	r->stride = s->stride;
+	r->pix = calloc((size_t)r->stride * (size_t)r->h, 1);
+	if (!r->pix)
+		return -ENOMEM;
+	mirage_client_region_full(r->c, &r->dirty);
+	return 0;
+}
+
+static void apply_copy(struct replica *r, const struct mirage_record *rec)
+{
+	int32_t x1 = rec->rect.left, y1 = rec->rect.top, w = rec->rect.right - x1, h = rec->rect.bottom - y1;
+	int32_t sx = rec->point.x, sy = rec->point.y;
+	uint32_t bp = r->bpp / 8;
+	pixman_region32_t moved;
+
+	if (sx < 0 || sy < 0 || sx + w > r->w || sy + h > r->h || w <= 0 || h <= 0) {
+		fprintf(stderr, "x11-check: SCREEN_SCREEN source (%d,%d) %dx%d outside the surface\n", sx, sy, w, h);
+		exit(1);
+	}
+	if (sy < y1) {
+		for (int32_t y = h - 1; y >= 0; y--)
+			memmove(r->pix + (size_t)(y1 + y) * r->stride + (size_t)x1 * bp,
+				r->pix + (size_t)(sy + y) * r->stride + (size_t)sx * bp, (size_t)w * bp);
+	} else {
+		for (int32_t y = 0; y < h; y++)
+			memmove(r->pix + (size_t)(y1 + y) * r->stride + (size_t)x1 * bp,
+				r->pix + (size_t)(sy + y) * r->stride + (size_t)sx * bp, (size_t)w * bp);
+	}
+	/* Areas not yet read from the surface travel with the copy. */
+	pixman_region32_init(&moved);
+	pixman_region32_intersect_rect(&moved, &r->dirty, sx, sy, (unsigned)w, (unsigned)h);
+	pixman_region32_translate(&moved, x1 - sx, y1 - sy);
+	pixman_region32_union(&r->dirty, &r->dirty, &moved);
+	pixman_region32_fini(&moved);
+	r->copies++;
+}
+
+/* Follows the ring until it is empty; returns records seen. */
+static int follow(struct replica *r)
+{
+	struct mirage_record recs[256];
+	uint32_t n;
+	int seen = 0;
+
+	for (;;) {
+		int ret = mirage_client_poll(r->c, recs, 256, &n);
+
+		if (ret < 0) {
+			fprintf(stderr, "x11-check: poll: %s\n", strerror(-ret));
+			exit(1);
+		}
+		if (ret == MIRAGE_POLL_LOST) {
+			r->lost++;
+			mirage_client_region_full(r->c, &r->dirty);
+			seen++;
+			continue;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			if (recs[i].type == MIRAGE_REC_SCREEN_SCREEN)
+				apply_copy(r, &recs[i]);
+			else if (mirage_client_region_add(r->c, &r->dirty, &recs[i]))
+				r->blits++;
+		}
+		seen += (int)n;
+		r->records += n;
+		if (ret == MIRAGE_POLL_OFF) {
+			if (mirage_client_reconnect(r->c) < 0) {
+				fprintf(stderr, "x11-check: reconnect: %s\n", mirage_last_error());
+				exit(1);
+			}
+			if (replica_setup(r) < 0)
+				exit(1);
+			continue;
+		}
+		if (n < 256)
+			break;
+	}
+	if (pixman_region32_not_empty(&r->dirty)) {
+		if (mirage_client_copy_region(r->c, &r->dirty, r->pix, r->stride) < 0) {
+			fprintf(stderr, "x11-check: copy_region failed\n");
+			exit(1);
+		}
+		pixman_region32_clear(&r->dirty);
+	}
+	return seen;
+}
+
+/* Follows for `ms` milliseconds. */
+static int follow_for(struct replica *r, int ms)
+{
+	double end = now() + ms / 1000.0;
+	int seen = 0;
+
+	while (now() < end) {
+		int w = mirage_client_wait(r->c, 20);
+		if (w < 0 && w != -ETIMEDOUT && !mirage_client_connected(r->c)) {
+			fprintf(stderr, "x11-check: the mirror went away\n");
+			exit(1);
+		}
+		seen += follow(r);
+	}
+	return seen;
+}
+
+static uint32_t xpixel(const uint8_t *p, uint32_t xbpp)
+{
+	uint32_t v = 0;
+
+	if (xbpp == 32) {
+		memcpy(&v, p, 4);
+		return v & 0xffffff;
+	}
+	if (xbpp == 16) {
+		uint16_t s;
+		memcpy(&s, p, 2);
+		return s;
+	}
+	return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static uint32_t spixel(const uint8_t *p, uint32_t bpp)
+{
+	return xpixel(p, bpp);
+}
+
+/* Compares replica and surface with the root window.  Returns mismatches. */
+static long compare(struct replica *r, xcb_connection_t *x, xcb_window_t root, const char **what,
+		    int *fx, int *fy, uint32_t *got, uint32_t *want)
+{
+	xcb_get_image_reply_t *img = xcb_get_image_reply(x,
+		xcb_get_image(x, XCB_IMAGE_FORMAT_Z_PIXMAP, root, 0, 0, (uint16_t)r->w, (uint16_t)r->h, ~0u), NULL);
+	const uint8_t *data, *surf = mirage_client_pixels(r->c);
+	uint32_t xbpp, xstride;
+	long bad = 0;
+
+	if (!img) {
+		*what = "GetImage failed";
+		return -1;
+	}
+	data = xcb_get_image_data(img);
+	xbpp = (uint32_t)((size_t)xcb_get_image_data_length(img) * 8 / ((size_t)r->w * (size_t)r->h));
+	xstride = (uint32_t)xcb_get_image_data_length(img) / (uint32_t)r->h;
+	if (xbpp != r->bpp) {
+		*what = "surface and X formats differ (run with the native bpp)";
+		free(img);
+		return -1;
+	}
+	for (int32_t y = 0; y < r->h; y++) {
+		for (int32_t x0 = 0; x0 < r->w; x0++) {
+			uint32_t xv = xpixel(data + (size_t)y * xstride + (size_t)x0 * (xbpp / 8), xbpp);
+			uint32_t rv = spixel(r->pix + (size_t)y * r->stride + (size_t)x0 * (r->bpp / 8), r->bpp);
+			uint32_t sv = spixel(surf + (size_t)y * r->stride + (size_t)x0 * (r->bpp / 8), r->bpp);
+
+			if (xv != sv || xv != rv) {
+				if (!bad) {
+					*what = xv != sv ? "surface" : "replica (records)";
+					*fx = x0;
+					*fy = y;
+					*got = xv != sv ? sv : rv;
+					*want = xv;
+				}
+				bad++;
+			}
+		}
+	}
+	free(img);
+	return bad;
+}
+
+static int write_ppm(const struct replica *r, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "P6\n%d %d\n255\n", r->w, r->h);
+	for (int32_t y = 0; y < r->h; y++)
+		for (int32_t x = 0; x < r->w; x++) {
+			uint32_t v = spixel(r->pix + (size_t)y * r->stride + (size_t)x * (r->bpp / 8), r->bpp);
+			uint8_t rgb[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+			fwrite(rgb, 1, 3, f);
+		}
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static int run_steps(const char *mirror, const char *display, const char *ppm)
+{
+	struct replica r = { 0 };
+	xcb_connection_t *x;
+	xcb_window_t root;
+	char line[4096];
+	int step = 0, failures = 0, ret;
+
+	pixman_region32_init(&r.dirty);
+	if ((ret = mirage_client_connect(&r.c, mirror)) < 0) {
+		fprintf(stderr, "x11-check: connect %s: %s\n", mirror, mirage_last_error());
+		return 1;
+	}
+	if ((ret = mirage_client_attach(r.c, 0)) < 0) {
+		fprintf(stderr, "x11-check: attach: %s\n", mirage_last_error());
+		return 1;
+	}
+	/* The attach may have made a new pipe generation: follow it. */
+	if (replica_setup(&r) < 0)
+		return 1;
+	x = xcb_connect(display, NULL);
+	if (xcb_connection_has_error(x)) {
+		fprintf(stderr, "x11-check: cannot open display %s\n", display);
+		return 1;
+	}
+	root = xcb_setup_roots_iterator(xcb_get_setup(x)).data->root;
+	follow_for(&r, 300);
+
+	while (fgets(line, sizeof(line), stdin)) {
+		char *cmd = line;
+		bool want_copy = false, check = true;
+		uint64_t copies0 = r.copies;
+		double t0 = now(), deadline;
+		pid_t pid;
+		int status = 0;
+		long bad = -1;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!*cmd || *cmd == '#')
+			continue;
+		if (strncmp(cmd, "copy:", 5) == 0) {
+			want_copy = true;
+			cmd += 5;
+		} else if (strncmp(cmd, "nocheck:", 8) == 0) {
+			check = false;
+			cmd += 8;
+		}
+		step++;
+		pid = fork();
+		if (pid == 0) {
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+			_exit(127);
+		}
+		while (waitpid(pid, &status, WNOHANG) == 0)
+			follow_for(&r, 20);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fprintf(stderr, "x11-check: step %d: command exited with status %d: %s\n", step,
+				WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), cmd);
+		if (!check)
+			continue;
+		/* Settle: the server has drawn everything, no records for 400 ms. */
+		deadline = now() + 20;
+		const char *what = "";
+		int fx = 0, fy = 0;
+		uint32_t got = 0, want = 0;
+		while (now() < deadline) {
+			free(xcb_get_input_focus_reply(x, xcb_get_input_focus(x), NULL));
+			if (follow_for(&r, 400) != 0)
+				continue;
+			bad = compare(&r, x, root, &what, &fx, &fy, &got, &want);
+			if (bad == 0)
+				break;
+			follow_for(&r, 200);
+		}
+		if (bad != 0) {
+			fprintf(stderr, "x11-check: step %d FAILED: %ld pixels differ (%s first at %d,%d: %06x, X has %06x): %s\n",
+				step, bad, what, fx, fy, got, want, cmd);
+			failures++;
+		} else if (want_copy && r.copies == copies0) {
+			fprintf(stderr, "x11-check: step %d FAILED: no SCREEN_SCREEN record: %s\n", step, cmd);
+			failures++;
+		} else {
+			printf("step %d ok (%.1f s, %llu copies): %s\n", step, now() - t0,
+			       (unsigned long long)(r.copies - copies0), cmd);
+			fflush(stdout);
+		}
+	}
+	if (ppm && (ret = write_ppm(&r, ppm)) < 0) {
+		fprintf(stderr, "x11-check: %s: %s\n", ppm, strerror(-ret));
+		failures++;
+	}
+	{
+		struct mirage_info_out info;
+		char stats[4096];
+		if (mirage_client_info(r.c, &info, stats, sizeof(stats)) >= 0)
+			printf("records=%llu copies=%llu lost=%llu\n%s", (unsigned long long)r.records,
+			       (unsigned long long)r.copies, (unsigned long long)r.lost, stats);
+	}
+	xcb_disconnect(x);
+	mirage_client_destroy(r.c);
+	free(r.pix);
+	pixman_region32_fini(&r.dirty);
+	return failures ? 1 : 0;
+}
+
+/* A consumer that maps the pipe and never reads, then looks once. */
+static int run_idle(const char *mirror, int seconds)
+{
+	struct mirage_client *c;
+	struct mirage_record recs[16];
+	uint32_t n;
+	uint64_t start;
+	int ret;
+
+	if (mirage_client_connect(&c, mirror) < 0) {
+		fprintf(stderr, "x11-check: connect %s: %s\n", mirror, mirage_last_error());
+		return 1;
+	}
+	start = mirage_client_position(c);
+	sleep((unsigned)seconds);
+	ret = mirage_client_poll(c, recs, 16, &n);
+	printf("idle consumer: position %llu -> counter %llu, poll=%d\n", (unsigned long long)start,
+	       (unsigned long long)mirage_client_ring(c)->counter, ret);
+	mirage_client_destroy(c);
+	return ret < 0 ? 1 : 0;
+}
+
+/* Waits for ASSERT_OFF; the mapping must stay readable afterwards. */
+static int run_until_off(const char *mirror, int seconds)
+{
+	struct mirage_client *c;
+	struct mirage_record recs[256];
+	const struct mirage_surface_header *s;
+	const uint8_t *pix;
+	double end = now() + seconds;
+	uint32_t n, sum = 0;
+
+	if (mirage_client_connect(&c, mirror) < 0) {
+		fprintf(stderr, "x11-check: connect %s: %s\n", mirror, mirage_last_error());
+		return 1;
+	}
+	if (mirage_client_attach(c, MIRAGE_ATTACH_PERSIST) < 0) {
+		fprintf(stderr, "x11-check: attach: %s\n", mirage_last_error());
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (now() < end) {
+		int ret = mirage_client_poll(c, recs, 256, &n);
+
+		if (ret == MIRAGE_POLL_OFF) {
+			s = mirage_client_surface(c);
+			pix = mirage_client_pixels(c);
+			for (size_t i = 0; pix && i < (size_t)s->stride * (size_t)s->height; i += 64)
+				sum += pix[i];
+			if (!(mirage_client_ring(c)->flags & MIRAGE_RING_RETIRED)) {
+				fprintf(stderr, "x11-check: ASSERT_OFF but the ring is not marked retired\n");
+				return 1;
+			}
+			printf("ASSERT_OFF seen; mapping readable (%dx%d, checksum %u)\n", s->width, s->height, sum);
+			mirage_client_destroy(c);
+			return 0;
+		}
+		if (ret == MIRAGE_POLL_OK && n == 0 && mirage_client_wait(c, 100) < 0)
+			sleep(0); /* the producer left: the next poll sees ASSERT_OFF */
+	}
+	fprintf(stderr, "x11-check: no ASSERT_OFF within %d s\n", seconds);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 4 && strcmp(argv[1], "steps") == 0)
+		return run_steps(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
+	if (argc == 4 && strcmp(argv[1], "idle") == 0)
+		return run_idle(argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "until-off") == 0)
+		return run_until_off(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: x11-check steps MIRROR DISPLAY [PPM] < steps\n"
+			"       x11-check idle MIRROR SECONDS\n"
+			"       x11-check until-off MIRROR SECONDS\n");
+	return 2;
+}
