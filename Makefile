@@ -1,6 +1,7 @@
 # mirage — top-level entry points.  The build itself is meson + ninja.
 #   make          build into build/
-#   make run      install missing Debian packages, build, run the demo
+#   make run      install missing Debian packages, build, serve a mirrored headless
+#                 display to the browser (mirage-vnc --embedded)
 #   make check    install missing Debian packages, build, run every test
 #   make install / make uninstall   (PREFIX, DESTDIR)
 
@@ -30,7 +31,7 @@ build: $(BUILD)/build.ninja
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	@sh scripts/run.sh $(BUILD)
+	@sh scripts/run-vnc.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory build

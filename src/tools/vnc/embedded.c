@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * --embedded: a private headless Xorg (dummy driver) with the mirage module
+ * and a session in it; --display: mirage-x11 for a running display.
+ *
+ * Every process started here gets PR_SET_PDEATHSIG so that it dies with
+ * mirage-vnc even when mirage-vnc is killed; the session runs in its own
+ * process group so that stopping it stops what it started.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mirage/client.h>
+
+#include "vnc.h"
+
+#ifndef MIRAGE_XORG_MODULEDIR
+#define MIRAGE_XORG_MODULEDIR "/usr/local/lib/xorg/modules"
+#endif
+
+struct vnc_embedded {
+	char dir[64];       /* private temp dir: xorg.conf, log, twmrc */
+	char display[16];
+	char name[64];
+	pid_t xorg;
+	pid_t session;      /* leader of its own process group */
+	pid_t wm;
+};
+
+struct vnc_x11 {
+	char name[64];
+	pid_t pid;
+};
+
+const char *vnc_exe_dir(void)
+{
+	static char dir[PATH_MAX];
+	ssize_t n;
+
+	if (dir[0])
+		return dir;
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0)
+		return strcpy(dir, ".");
+	dir[n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	return dir;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_exec(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+/* Finds prog in $PATH (for the default session). */
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+		if (is_exec(buf))
+			return true;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}
+
+/*
+ * Forks and execs argv with stdout/stderr to log_fd (when >= 0) and
+ * stdin from /dev/null; keep_fd stays open in the child.
+ */
+static pid_t spawn(char *const argv[], const char *display, int log_fd, int keep_fd, bool group)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* Child: die with mirage-vnc even if it is killed outright. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+	if (group)
+		setpgid(0, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0)
+		dup2(null, 0);
+	if (log_fd >= 0) {
+		dup2(log_fd, 1);
+		dup2(log_fd, 2);
+	}
+	if (keep_fd >= 0)
+		fcntl(keep_fd, F_SETFD, 0);
+	if (display)
+		setenv("DISPLAY", display, 1);
+	unsetenv("WAYLAND_DISPLAY");
+	execvp(argv[0], argv);
+	fprintf(stderr, "%s: %s: %s\n", VNC_PROG, argv[0], strerror(errno));
+	_exit(127);
+}
+
+static bool alive(pid_t pid)
+{
+	int status;
+
+	return pid > 0 && waitpid(pid, &status, WNOHANG) == 0;
+}
+
+/* SIGTERM, a grace period, then SIGKILL; reaps. */
+static void stop_pid(pid_t pid, bool group)
+{
+	if (pid <= 0)
+		return;
+	kill(group ? -pid : pid, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			goto reaped;
+		usleep(20 * 1000);
+	}
+	kill(group ? -pid : pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+reaped:
+	if (group)
+		kill(-pid, SIGKILL); /* what the session left behind */
+}
+
+int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms)
+{
+	struct mirage_client *c;
+
+	for (int t = 0; t < timeout_ms; t += 50) {
+		if (mirage_client_connect(&c, name) >= 0) {
+			mirage_client_destroy(c);
+			return 0;
+		}
+		if (pid > 0 && !alive(pid))
+			return -ECHILD;
+		if (vnc_quit)
+			return -EINTR;
+		usleep(50 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* ------------------------------------------------------------------ */
+/* --embedded                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The module: the build tree's when we run from it, else the installed one. */
+static void module_path(char *buf, size_t size)
+{
+	const char *env = getenv("MIRAGE_XORG_MODULE_PATH");
+	char tree[PATH_MAX];
+
+	snprintf(tree, sizeof(tree), "%s/../../drivers/xorg", vnc_exe_dir());
+	if (env && *env)
+		snprintf(buf, size, "%s,/usr/lib/xorg/modules", env);
+	else if (is_dir(tree))
+		snprintf(buf, size, "%s,/usr/lib/xorg/modules", tree);
+	else
+		snprintf(buf, size, "%s,/usr/lib/xorg/modules", MIRAGE_XORG_MODULEDIR);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	if (fclose(f) != 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A 60 Hz modeline with ordinary blanking (Xorg rejects reduced blanking
+ * unless the monitor claims it; the dummy shows nothing anyway).
+ */
+static void modeline(char *buf, size_t size, int w, int h)
+{
+	int ht = w + 320, vt = h + 40;
+	double clock = (double)ht * vt * 60 / 1e6;
+
+	snprintf(buf, size, "  Modeline \"%dx%d\" %.2f %d %d %d %d %d %d %d %d\n", w, h, clock,
+		 w, w + 64, w + 192, ht, h, h + 3, h + 7, vt);
+}
+
+static int write_config(struct vnc_embedded *e, const struct vnc_options *opt)
+{
+	static const int extra[][2] = {
+		{ 800, 600 }, { 1024, 768 }, { 1280, 720 }, { 1280, 800 }, { 1280, 1024 },
+		{ 1600, 900 }, { 1920, 1080 },
+	};
+	char path[PATH_MAX], modes[2048], names[512], line[160];
+	char conf[4096];
+	int vw = opt->width, vh = opt->height;
+
+	modeline(modes, sizeof(modes), opt->width, opt->height);
+	snprintf(names, sizeof(names), "\"%dx%d\"", opt->width, opt->height);
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		if (extra[i][0] == opt->width && extra[i][1] == opt->height)
+			continue;
+		modeline(line, sizeof(line), extra[i][0], extra[i][1]);
+		strncat(modes, line, sizeof(modes) - strlen(modes) - 1);
+		snprintf(line, sizeof(line), " \"%dx%d\"", extra[i][0], extra[i][1]);
+		strncat(names, line, sizeof(names) - strlen(names) - 1);
+		if (extra[i][0] > vw)
+			vw = extra[i][0];
+		if (extra[i][1] > vh)
+			vh = extra[i][1];
+	}
+	snprintf(conf, sizeof(conf),
+		 "# written by mirage-vnc --embedded\n"
+		 "Section \"ServerFlags\"\n"
+		 "  Option \"AutoAddDevices\" \"false\"\n"
+		 "  Option \"AutoEnableDevices\" \"false\"\n"
+		 "  Option \"DontVTSwitch\" \"true\"\n"
+		 "  Option \"BlankTime\" \"0\"\n"
+		 "  Option \"StandbyTime\" \"0\"\n"
+		 "  Option \"SuspendTime\" \"0\"\n"
+		 "  Option \"OffTime\" \"0\"\n"
+		 "EndSection\n"
+		 "Section \"Module\"\n"
+		 "  Load \"mirage\"\n"
+		 "  SubSection \"mirage\"\n"
+		 "    Option \"Name\" \"%s\"\n"
+		 "  EndSubSection\n"
+		 "EndSection\n"
+		 "Section \"Device\"\n"
+		 "  Identifier \"dummy\"\n"
+		 "  Driver \"dummy\"\n"
+		 "  VideoRam %d\n"
+		 "EndSection\n"
+		 "Section \"Monitor\"\n"
+		 "  Identifier \"monitor\"\n"
+		 "  HorizSync 5.0-1000.0\n"
+		 "  VertRefresh 5.0-200.0\n"
+		 "  Option \"ReducedBlanking\"\n"
+		 "%s"
+		 "EndSection\n"
+		 "Section \"Screen\"\n"
+		 "  Identifier \"screen\"\n"
+		 "  Device \"dummy\"\n"
+		 "  Monitor \"monitor\"\n"
+		 "  DefaultDepth 24\n"
+		 "  SubSection \"Display\"\n"
+		 "    Depth 24\n"
+		 "    Modes %s\n"
+		 "    Virtual %d %d\n"
+		 "  EndSubSection\n"
+		 "EndSection\n",
+		 e->name, (vw * vh * 4 / 1024) + 4096, modes, names, vw, vh);
+	snprintf(path, sizeof(path), "%s/xorg.conf", e->dir);
+	return write_file(path, conf);
+}
+
+/* Reads the display number Xorg writes to -displayfd. */
+static int read_display(int fd, pid_t xorg, char *out, size_t size)
+{
+	char buf[32];
+	size_t len = 0;
+
+	for (int t = 0; t < 20000; t += 100) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, 100);
+
+		if (r > 0) {
+			ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+			if (n <= 0)
+				return -EPIPE;
+			len += (size_t)n;
+			buf[len] = '\0';
+			if (strchr(buf, '\n')) {
+				snprintf(out, size, ":%d", atoi(buf));
+				return 0;
+			}
+		}
+		if (!alive(xorg))
+			return -ECHILD;
+		if (vnc_quit)
+			return -EINTR;
+	}
+	return -ETIMEDOUT;
+}
+
+static void log_tail(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "(EE)") && !strstr(line, "dbus") && !strstr(line, "mouse") &&
+		    !strstr(line, "kbd") && !strstr(line, "libinput") && !strstr(line, "(EE) warning"))
+			fprintf(stderr, "%s: Xorg: %s", VNC_PROG, line);
+	fclose(f);
+}
+
+int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
+		       const char **display, const char **mirror)
+{
+	struct vnc_embedded *e;
+	char conf[PATH_MAX], logpath[PATH_MAX], modpath[PATH_MAX * 2], twmrc[PATH_MAX];
+	const char *xorg_bin = is_exec("/usr/lib/xorg/Xorg") ? "/usr/lib/xorg/Xorg" : "Xorg";
+	int pfd[2] = { -1, -1 }, log_fd = -1, ret;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	snprintf(e->dir, sizeof(e->dir), "/tmp/mirage-vnc-XXXXXX");
+	if (!mkdtemp(e->dir)) {
+		ret = -errno;
+		vnc_log("mkdtemp: %s", strerror(errno));
+		free(e);
+		return ret;
+	}
+	snprintf(e->name, sizeof(e->name), "vnc-embedded-%d", (int)getpid());
+	ret = write_config(e, opt);
+	if (ret < 0) {
+		vnc_log("%s/xorg.conf: %s", e->dir, strerror(-ret));
+		goto fail;
+	}
+	snprintf(conf, sizeof(conf), "%s/xorg.conf", e->dir);
+	snprintf(logpath, sizeof(logpath), "%s/Xorg.log", e->dir);
+	module_path(modpath, sizeof(modpath));
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	char fdstr[16];
+	snprintf(fdstr, sizeof(fdstr), "%d", pfd[1]);
+	char *xargv[] = {
+		(char *)xorg_bin, (char *)"-displayfd", fdstr, (char *)"-config", conf,
+		(char *)"-modulepath", modpath, (char *)"-noreset", (char *)"-nolisten",
+		(char *)"tcp", (char *)"-logfile", logpath, (char *)"-novtswitch",
+		(char *)"-quiet", NULL,
+	};
+	vnc_debug("starting %s -config %s -modulepath %s", xorg_bin, conf, modpath);
+	e->xorg = spawn(xargv, NULL, log_fd, pfd[1], false);
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (e->xorg < 0) {
+		ret = -errno;
+		vnc_log("fork: %s", strerror(errno));
+		goto fail;
+	}
+	ret = read_display(pfd[0], e->xorg, e->display, sizeof(e->display));
+	if (ret < 0) {
+		vnc_log("Xorg did not start (%s); its log: %s",
+			ret == -ETIMEDOUT ? "timeout" : "exited", logpath);
+		log_tail(logpath);
+		goto fail;
+	}
+	ret = vnc_wait_mirror(e->name, e->xorg, 10000);
+	if (ret < 0) {
+		vnc_log("Xorg on %s has no mirror \"%s\" (is the mirage module in %s?); its log: %s",
+			e->display, e->name, modpath, logpath);
+		log_tail(logpath);
+		goto fail;
+	}
+
+	if (opt->command) {
+		e->session = spawn(opt->command, e->display, -1, -1, true);
+	} else {
+		/* A window manager that places windows without asking, and an xterm. */
+		if (in_path("twm")) {
+			snprintf(twmrc, sizeof(twmrc), "%s/twmrc", e->dir);
+			if (write_file(twmrc, "RandomPlacement\nUsePPosition \"on\"\nNoGrabServer\n"
+					      "DecorateTransients\nOpaqueMove\n") == 0) {
+				char *wargv[] = { (char *)"twm", (char *)"-f", twmrc, NULL };
+				e->wm = spawn(wargv, e->display, log_fd, -1, true);
+			}
+		}
+		char *targv[] = { (char *)"xterm", (char *)"-geometry", (char *)"80x24+40+40", NULL };
+		e->session = spawn(targv, e->display, -1, -1, true);
+	}
+	if (e->session < 0) {
+		ret = -errno;
+		vnc_log("fork: %s", strerror(errno));
+		goto fail;
+	}
+	close(pfd[0]);
+	if (log_fd >= 0)
+		close(log_fd);
+	*display = e->display;
+	*mirror = e->name;
+	*out = e;
+	return 0;
+fail:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (log_fd >= 0)
+		close(log_fd);
+	vnc_embedded_stop(e);
+	return ret;
+}
+
+int vnc_embedded_check(struct vnc_embedded *e)
+{
+	if (!alive(e->xorg)) {
+		e->xorg = 0;
+		vnc_log("Xorg on %s has exited", e->display);
+		return -ECHILD;
+	}
+	if (!alive(e->session)) {
+		e->session = 0;
+		vnc_debug("the session has ended");
+		return -ECHILD;
+	}
+	return 0;
+}
+
+void vnc_embedded_stop(struct vnc_embedded *e)
+{
+	char path[PATH_MAX];
+
+	if (!e)
+		return;
+	stop_pid(e->session, true);
+	stop_pid(e->wm, true);
+	stop_pid(e->xorg, false);
+	/* Keep the directory (with Xorg's log) only when asked to debug. */
+	if (!getenv("MIRAGE_VNC_KEEP")) {
+		const char *files[] = { "xorg.conf", "Xorg.log", "Xorg.log.old", "twmrc" };
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", e->dir, files[i]);
+			unlink(path);
+		}
+		rmdir(e->dir);
+	}
+	free(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* --display                                                           */
+/* ------------------------------------------------------------------ */
+
+static bool mirror_exists(const char *name)
+{
+	struct mirage_client *c;
+
+	if (mirage_client_connect(&c, name) < 0)
+		return false;
+	mirage_client_destroy(c);
+	return true;
+}
+
+int vnc_x11_start(struct vnc_x11 **out, const struct vnc_options *opt, const char **mirror)
+{
+	struct vnc_x11 *x;
+	const char *num = strchr(opt->display, ':');
+	char xorg_name[64], bin[PATH_MAX];
+	int n = num ? atoi(num + 1) : 0;
+	int ret;
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	/* A display that already has a mirror (the Xorg module, or a running
+	 * mirage-x11) is served as it is. */
+	snprintf(xorg_name, sizeof(xorg_name), "xorg-%d", n);
+	snprintf(x->name, sizeof(x->name), "x11-%d", n);
+	if (mirror_exists(xorg_name)) {
+		snprintf(x->name, sizeof(x->name), "%s", xorg_name);
+		goto done;
+	}
+	if (mirror_exists(x->name))
+		goto done;
+
+	snprintf(bin, sizeof(bin), "%s/../../drivers/x11/mirage-x11", vnc_exe_dir());
+	if (!is_exec(bin))
+		snprintf(bin, sizeof(bin), "mirage-x11");
+	char *argv[] = { bin, (char *)"--display", (char *)opt->display, (char *)"--name", x->name,
+			 NULL };
+	x->pid = spawn(argv, opt->display, -1, -1, false);
+	if (x->pid < 0) {
+		ret = -errno;
+		free(x);
+		return ret;
+	}
+	ret = vnc_wait_mirror(x->name, x->pid, 10000);
+	if (ret < 0) {
+		vnc_log("mirage-x11 for %s did not start (%s)", opt->display,
+			ret == -ECHILD ? "it exited" : "timeout");
+		vnc_x11_stop(x);
+		return ret;
+	}
+done:
+	*mirror = x->name;
+	*out = x;
+	return 0;
+}
+
+int vnc_x11_check(struct vnc_x11 *x)
+{
+	if (x->pid > 0 && !alive(x->pid)) {
+		x->pid = 0;
+		vnc_log("mirage-x11 has exited");
+		return -ECHILD;
+	}
+	return 0;
+}
+
+void vnc_x11_stop(struct vnc_x11 *x)
+{
+	if (!x)
+		return;
+	stop_pid(x->pid, false);
+	free(x);
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mirage-vnc: a VNC server on a mirage mirror.
+ *
+ *   mirage-vnc --mirror NAME            serve an existing mirror
+ *   mirage-vnc --display :N             serve a running X display (mirage-x11)
+ *   mirage-vnc --embedded [-- CMD ...]  a private headless Xorg, served
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mirage/client.h>
+
+#include "vnc.h"
+
+#ifndef MIRAGE_VNC_VERSION
+#define MIRAGE_VNC_VERSION "0"
+#endif
+#define NOVNC_DIR "/usr/share/novnc"
+
+volatile sig_atomic_t vnc_quit;
+static int verbose;
+
+void vnc_log(const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", VNC_PROG, buf);
+}
+
+void vnc_debug(const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1024];
+
+	if (!verbose)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", VNC_PROG, buf);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s --mirror NAME | --display :N | --embedded [--geometry WxH] [-- COMMAND ...]\n"
+		"  --listen [ADDR:]PORT   where to listen (default 127.0.0.1:5900)\n"
+		"  --http-port PORT       noVNC over HTTP (default: RFB port - 100; 0: off)\n"
+		"  --http-dir DIR         files served over HTTP (default " NOVNC_DIR ")\n"
+		"  --password-file FILE   VNC authentication with the password on its first line\n"
+		"  --insecure             allow a non-loopback address without a password\n"
+		"  --view-only            ignore viewers' keyboard, pointer and clipboard\n"
+		"  --max-fps N            at most N updates a second (default 60)\n"
+		"  --monitor N            serve monitor N of the mirror only\n"
+		"  --input-display :N     X display for input with --mirror\n"
+		"  --set KEY=VALUE        change a mirror setting (e.g. Pointer.Enabled=1)\n"
+		"  --no-attach            do not take the manager role\n"
+		"  --ready-file FILE      write the RFB port to FILE once serving\n"
+		"  -v, --verbose          more messages (twice: libvncserver's too)\n"
+		"  --version, --help\n",
+		VNC_PROG);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	vnc_quit = 1;
+}
+
+static int parse_listen(struct vnc_options *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	long port;
+
+	if (colon) {
+		size_t n = (size_t)(colon - arg);
+		if (n >= sizeof(o->listen_addr))
+			return -EINVAL;
+		if (n > 0) {
+			memcpy(o->listen_addr, arg, n);
+			o->listen_addr[n] = '\0';
+		}
+		arg = colon + 1;
+	}
+	port = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end || port <= 0 || port > 65535)
+		return -EINVAL;
+	o->port = (int)port;
+	return 0;
+}
+
+static int parse_int(const char *arg, int min, int max, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+struct children {
+	struct vnc_embedded *embedded;
+	struct vnc_x11 *x11;
+};
+
+/* Called by the server loop about four times a second. */
+static int tick(void *data)
+{
+	struct children *ch = data;
+
+	if (ch->embedded && vnc_embedded_check(ch->embedded) < 0)
+		return -ECHILD;
+	if (ch->x11 && vnc_x11_check(ch->x11) < 0)
+		return -ECHILD;
+	return 0;
+}
+
+static void announce(const struct vnc_options *o, const char *mirror, bool http)
+{
+	/* A wildcard address is not one a browser can connect to. */
+	const char *host = strcmp(o->listen_addr, "0.0.0.0") ? o->listen_addr : "127.0.0.1";
+
+	vnc_log("serving %s on %s:%d", mirror, o->listen_addr, o->port);
+	if (http)
+		vnc_log("browser: http://%s:%d/vnc.html?autoconnect=1&host=%s&port=%d&path=", host,
+			o->http_port, host, o->port);
+	if (o->ready_file) {
+		FILE *f = fopen(o->ready_file, "we");
+		if (f) {
+			fprintf(f, "%d\n", o->port);
+			fclose(f);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		OPT_MIRROR = 256, OPT_DISPLAY, OPT_EMBEDDED, OPT_GEOMETRY, OPT_LISTEN, OPT_HTTP_PORT,
+		OPT_HTTP_DIR, OPT_PASSWORD, OPT_INSECURE, OPT_VIEW_ONLY, OPT_MAX_FPS, OPT_MONITOR,
+		OPT_INPUT_DISPLAY, OPT_SET, OPT_NO_ATTACH, OPT_READY, OPT_VERSION, OPT_HELP,
+	};
+	static const struct option longopts[] = {
+		{ "mirror", required_argument, NULL, OPT_MIRROR },
+		{ "display", required_argument, NULL, OPT_DISPLAY },
+		{ "embedded", no_argument, NULL, OPT_EMBEDDED },
+		{ "geometry", required_argument, NULL, OPT_GEOMETRY },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
+		{ "http-dir", required_argument, NULL, OPT_HTTP_DIR },
+		{ "password-file", required_argument, NULL, OPT_PASSWORD },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "view-only", no_argument, NULL, OPT_VIEW_ONLY },
+		{ "max-fps", required_argument, NULL, OPT_MAX_FPS },
+		{ "monitor", required_argument, NULL, OPT_MONITOR },
+		{ "input-display", required_argument, NULL, OPT_INPUT_DISPLAY },
+		{ "set", required_argument, NULL, OPT_SET },
+		{ "no-attach", no_argument, NULL, OPT_NO_ATTACH },
+		{ "ready-file", required_argument, NULL, OPT_READY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vnc_options o = {
+		.listen_addr = "127.0.0.1",
+		.port = 5900,
+		.http_port = -1,
+		.max_fps = 60,
+		.monitor = -1,
+		.width = 1280,
+		.height = 800,
+	};
+	struct children ch = { 0 };
+	struct vnc_input *input = NULL;
+	struct vnc_server *server = NULL;
+	struct vnc_http *http = NULL;
+	char settings[1024] = "";
+	const char *input_display = NULL;
+	int modes = 0, c, ret;
+
+	while ((c = getopt_long(argc, argv, "+v", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MIRROR:
+			o.mirror = optarg;
+			modes++;
+			break;
+		case OPT_DISPLAY:
+			o.display = optarg;
+			modes++;
+			break;
+		case OPT_EMBEDDED:
+			o.embedded = true;
+			modes++;
+			break;
+		case OPT_GEOMETRY:
+			if (sscanf(optarg, "%dx%d", &o.width, &o.height) != 2 || o.width < 64 ||
+			    o.height < 64 || o.width > 8192 || o.height > 8192) {
+				vnc_log("--geometry %s: expected WxH between 64x64 and 8192x8192", optarg);
+				return 2;
+			}
+			break;
+		case OPT_LISTEN:
+			if (parse_listen(&o, optarg) < 0) {
+				vnc_log("--listen %s: expected [ADDR:]PORT", optarg);
+				return 2;
+			}
+			break;
+		case OPT_HTTP_PORT:
+			if (parse_int(optarg, 0, 65535, &o.http_port) < 0) {
+				vnc_log("--http-port %s: expected a port, or 0", optarg);
+				return 2;
+			}
+			break;
+		case OPT_HTTP_DIR:
+			o.http_dir = optarg;
+			break;
+		case OPT_PASSWORD:
+			o.password_file = optarg;
+			break;
+		case OPT_INSECURE:
+			o.insecure = true;
+			break;
+		case OPT_VIEW_ONLY:
+			o.view_only = true;
+			break;
+		case OPT_MAX_FPS:
+			if (parse_int(optarg, 1, 1000, &o.max_fps) < 0) {
+				vnc_log("--max-fps %s: expected 1 to 1000", optarg);
+				return 2;
+			}
+			break;
+		case OPT_MONITOR:
+			if (parse_int(optarg, 0, MIRAGE_MONITORS_MAX - 1, &o.monitor) < 0) {
+				vnc_log("--monitor %s: expected 0 to %u", optarg, MIRAGE_MONITORS_MAX - 1);
+				return 2;
+			}
+			break;
+		case OPT_INPUT_DISPLAY:
+			o.input_display = optarg;
+			break;
+		case OPT_SET:
+			if (strlen(settings) + strlen(optarg) + 2 > sizeof(settings)) {
+				vnc_log("--set: too many settings");
+				return 2;
+			}
+			strcat(settings, optarg);
+			strcat(settings, "\n");
+			break;
+		case OPT_NO_ATTACH:
+			o.no_attach = true;
+			break;
+		case OPT_READY:
+			o.ready_file = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case OPT_VERSION:
+			printf("%s %s\n", VNC_PROG, MIRAGE_VNC_VERSION);
+			return 0;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (modes != 1) {
+		vnc_log("give exactly one of --mirror NAME, --display :N, --embedded");
+		usage(stderr);
+		return 2;
+	}
+	if (optind < argc) {
+		if (!o.embedded) {
+			vnc_log("a command (after --) is only for --embedded");
+			return 2;
+		}
+		o.command = argv + optind;
+	}
+	if (settings[0])
+		o.set = settings;
+	o.verbose = verbose;
+	if (o.http_port < 0)
+		o.http_port = o.port > 100 ? o.port - 100 : 0;
+	if (!o.http_dir && access(NOVNC_DIR "/vnc.html", R_OK) == 0)
+		o.http_dir = NOVNC_DIR;
+	if (o.http_port > 0 && !o.http_dir)
+		vnc_debug("no noVNC in " NOVNC_DIR ": no browser viewer");
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = 0;
+	if (o.embedded) {
+		ret = vnc_embedded_start(&ch.embedded, &o, &input_display, &o.mirror);
+	} else if (o.display) {
+		input_display = o.display;
+		ret = vnc_x11_start(&ch.x11, &o, &o.mirror);
+	} else {
+		input_display = o.input_display;
+	}
+	if (ret < 0)
+		goto out;
+	if (input_display && (ret = vnc_input_create(&input, input_display)) < 0)
+		goto out;
+
+	ret = vnc_server_create(&server, &o, input);
+	if (ret < 0)
+		goto out;
+	if (input && (ret = vnc_input_start(input, server)) < 0)
+		goto out;
+	if (o.http_port > 0 && o.http_dir &&
+	    (ret = vnc_http_create(&http, o.listen_addr, o.http_port, o.http_dir, o.port)) < 0)
+		goto out;
+	if (input_display)
+		vnc_debug("input into %s", input_display);
+	announce(&o, o.mirror, http != NULL);
+	ret = vnc_server_run(server, tick, &ch);
+	if (ret == -ECHILD)
+		ret = 0; /* the session ended: a normal end for --embedded */
+out:
+	/* The clipboard thread calls into the server, the viewers' threads
+	 * into input: stop the one, then the other, then the children. */
+	vnc_http_destroy(http);
+	vnc_input_stop(input);
+	vnc_server_destroy(server);
+	vnc_input_destroy(input);
+	vnc_x11_stop(ch.x11);
+	vnc_embedded_stop(ch.embedded);
+	return ret < 0 ? 1 : 0;
+}

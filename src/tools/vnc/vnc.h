@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mirage-vnc internals: the RFB side (server.c), X input and clipboard
+ * (xinput.c) and the private X server of --embedded (embedded.c).
+ *
+ * Threads: the main thread owns the mirage client and is the only writer of
+ * the framebuffer; libvncserver runs one input and one output thread per
+ * viewer (so a stalled viewer blocks only itself); xinput.c runs one thread
+ * for X events (the clipboard); http.c one listener thread and one thread
+ * per HTTP connection.  Input callbacks arrive on the viewers'
+ * input threads and take the X connection's lock.
+ */
+#ifndef MIRAGE_VNC_H
+#define MIRAGE_VNC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VNC_PROG "mirage-vnc"
+
+/* Everything the command line sets. */
+struct vnc_options {
+	const char *mirror;        /* --mirror NAME */
+	const char *display;       /* --display :N, or the embedded server's */
+	const char *input_display; /* --input-display :N for --mirror */
+	bool embedded;
+	int width, height;         /* --geometry */
+	char **command;            /* after "--" for --embedded (NULL: default) */
+	char listen_addr[64];      /* dotted IPv4, default 127.0.0.1 */
+	int port;                  /* RFB port, default 5900 */
+	int http_port;             /* -1 default (port - 100), 0 off */
+	const char *http_dir;      /* noVNC files */
+	const char *password_file;
+	bool insecure;
+	bool view_only;
+	bool no_attach;            /* --no-attach: do not take the manager role */
+	int max_fps;               /* pacing: 1000 / max_fps ms between flushes */
+	int monitor;               /* --monitor N, -1 for the whole surface */
+	const char *set;           /* --set settings passed to the mirror */
+	int verbose;
+	const char *ready_file;    /* --ready-file: written once serving */
+};
+
+extern volatile sig_atomic_t vnc_quit;
+
+void vnc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vnc_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ------------------------------------------------------------------ */
+/* server.c: the mirror followed into an RFB screen                    */
+/* ------------------------------------------------------------------ */
+
+struct vnc_server;
+struct vnc_input;
+
+/* Connects to the mirror, opens the RFB (and HTTP) listeners. */
+int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
+		      struct vnc_input *input);
+/* Follows the mirror until vnc_quit or a fatal error; 0 or -errno. */
+int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data);
+void vnc_server_destroy(struct vnc_server *s);
+/* Sends cut text (UTF-8) to every viewer; called from the X thread. */
+void vnc_server_cut_text(struct vnc_server *s, const char *text, size_t len);
+/* Surface origin of what is served (the monitor's top-left). */
+void vnc_server_origin(const struct vnc_server *s, int *x, int *y);
+
+/* ------------------------------------------------------------------ */
+/* xinput.c: XTEST input and the clipboard                             */
+/* ------------------------------------------------------------------ */
+
+int vnc_input_create(struct vnc_input **out, const char *display);
+/* Starts the clipboard thread; cut text from X goes to s. */
+int vnc_input_start(struct vnc_input *in, struct vnc_server *s);
+/* Stops the clipboard thread (before the server goes). */
+void vnc_input_stop(struct vnc_input *in);
+void vnc_input_destroy(struct vnc_input *in);
+void vnc_input_key(struct vnc_input *in, bool down, uint32_t keysym);
+void vnc_input_pointer(struct vnc_input *in, int mask, int x, int y);
+/* Text from a viewer becomes the CLIPBOARD and PRIMARY selections. */
+void vnc_input_set_clipboard(struct vnc_input *in, const char *text, size_t len);
+/* RandR resize of the X screen; 0 or -errno. */
+int vnc_input_resize(struct vnc_input *in, int width, int height);
+
+/* ------------------------------------------------------------------ */
+/* http.c: the noVNC files over HTTP                                   */
+/* ------------------------------------------------------------------ */
+
+struct vnc_http;
+
+/*
+ * Serves the files below root (GET, HEAD) on addr:port from a thread of
+ * its own; "/" redirects to noVNC connecting to rfb_port.  0 or -errno
+ * (a one-line message logged).
+ */
+int vnc_http_create(struct vnc_http **out, const char *addr, int port, const char *root,
+		    int rfb_port);
+/* Stops listening and waits (at most 2 s) for the open connections. */
+void vnc_http_destroy(struct vnc_http *h);
+
+/* ------------------------------------------------------------------ */
+/* embedded.c: a private headless Xorg with the mirage module           */
+/* ------------------------------------------------------------------ */
+
+struct vnc_embedded;
+
+/*
+ * Starts Xorg (dummy driver, mirage module) and the session command.
+ * Sets *display (":N") and *mirror (the mirror's name), owned by e.
+ */
+int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
+		       const char **display, const char **mirror);
+/* 0 while everything runs; -ECHILD once Xorg or the session has ended. */
+int vnc_embedded_check(struct vnc_embedded *e);
+void vnc_embedded_stop(struct vnc_embedded *e);
+
+/* --display: mirage-x11 started for a running display. */
+struct vnc_x11;
+int vnc_x11_start(struct vnc_x11 **out, const struct vnc_options *opt, const char **mirror);
+int vnc_x11_check(struct vnc_x11 *x);
+void vnc_x11_stop(struct vnc_x11 *x);
+
+/* Helpers shared by embedded.c's two starters. */
+int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
+const char *vnc_exe_dir(void);
+
+#endif /* MIRAGE_VNC_H */

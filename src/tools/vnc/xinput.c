@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Input into the mirrored X display: keys and pointer through XTEST, the
+ * clipboard through the CLIPBOARD and PRIMARY selections, resize through
+ * RandR.
+ *
+ * Two X connections: `dpy` for input and RandR, used from the viewers'
+ * input threads under `lock`; `sel_dpy` belongs to the clipboard thread,
+ * which owns the selections and watches them with XFixes.  Xlib is never
+ * used from two threads on one connection, so XInitThreads is not needed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <X11/Xatom.h>
+#include <X11/XKBlib.h>
+#include <X11/Xlib.h>
+#include <X11/keysym.h>
+#include <X11/extensions/XTest.h>
+#include <X11/extensions/Xfixes.h>
+#include <X11/extensions/Xrandr.h>
+
+#include "vnc.h"
+
+#define REMAP_MAX 16 /* keysyms missing from the keymap, bound on demand */
+
+struct vnc_input {
+	pthread_mutex_t lock; /* dpy, mask, remap, clip */
+	Display *dpy;
+	int mask;             /* buttons down, as the viewers sent them */
+	int shift;            /* Shift keys down, as the viewers sent them */
+	struct {
+		KeySym sym;
+		KeyCode code;
+	} remap[REMAP_MAX];
+	int remap_next;
+
+	/* The clipboard thread and what it shares (under lock). */
+	Display *sel_dpy;
+	Window win;
+	Atom clipboard, utf8, targets, text_atom, prop, incr;
+	int xfixes_event;
+	int wake[2];          /* viewer threads -> clipboard thread */
+	char *clip;           /* text a viewer gave us; we own the selections */
+	size_t clip_len;
+	bool clip_pending;    /* take the selections for clip */
+	char *sent;           /* text last sent to the viewers (no echo) */
+	struct vnc_server *server;
+	pthread_t thread;
+	bool started;
+};
+
+static int x_errors(Display *dpy, XErrorEvent *ev)
+{
+	char msg[128];
+
+	XGetErrorText(dpy, ev->error_code, msg, sizeof(msg));
+	vnc_debug("X error: %s (request %d)", msg, ev->request_code);
+	return 0;
+}
+
+int vnc_input_create(struct vnc_input **out, const char *display)
+{
+	struct vnc_input *in;
+	int ev, err, major, minor;
+
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	pthread_mutex_init(&in->lock, NULL);
+	in->wake[0] = in->wake[1] = -1;
+	XSetErrorHandler(x_errors);
+	in->dpy = XOpenDisplay(display);
+	in->sel_dpy = in->dpy ? XOpenDisplay(display) : NULL;
+	if (!in->dpy || !in->sel_dpy) {
+		vnc_log("cannot open X display %s", display ? display : "(DISPLAY)");
+		vnc_input_destroy(in);
+		return -ECONNREFUSED;
+	}
+	if (!XTestQueryExtension(in->dpy, &ev, &err, &major, &minor)) {
+		vnc_log("X display %s has no XTEST: input is off", display);
+		XCloseDisplay(in->dpy);
+		in->dpy = NULL;
+	}
+	*out = in;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keyboard and pointer                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A keysym with no key in the map (a viewer on another layout) gets a spare
+ * keycode, one with no symbols, bound to it for as long as it is needed.
+ */
+static KeyCode remap_key(struct vnc_input *in, KeySym sym)
+{
+	int min, max, per;
+	KeySym *map;
+	KeyCode code = 0;
+
+	for (int i = 0; i < REMAP_MAX; i++)
+		if (in->remap[i].code && in->remap[i].sym == sym)
+			return in->remap[i].code;
+	XDisplayKeycodes(in->dpy, &min, &max);
+	map = XGetKeyboardMapping(in->dpy, (KeyCode)min, max - min + 1, &per);
+	if (!map)
+		return 0;
+	/* Prefer a keycode we bound before (round robin), else an empty one. */
+	int slot = in->remap_next;
+	if (in->remap[slot].code) {
+		code = in->remap[slot].code;
+	} else {
+		for (int k = max; k >= min && !code; k--) {
+			bool empty = true, ours = false;
+			for (int j = 0; j < per; j++)
+				if (map[(k - min) * per + j] != NoSymbol)
+					empty = false;
+			for (int i = 0; i < REMAP_MAX; i++)
+				if (in->remap[i].code == k)
+					ours = true;
+			if (empty && !ours)
+				code = (KeyCode)k;
+		}
+	}
+	XFree(map);
+	if (!code)
+		return 0;
+	KeySym syms[2] = { sym, sym };
+	XChangeKeyboardMapping(in->dpy, code, 2, syms, 1);
+	XSync(in->dpy, False);
+	in->remap[slot].sym = sym;
+	in->remap[slot].code = code;
+	in->remap_next = (slot + 1) % REMAP_MAX;
+	return code;
+}
+
+void vnc_input_key(struct vnc_input *in, bool down, uint32_t keysym)
+{
+	KeyCode code;
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->dpy)
+		goto out;
+	code = XKeysymToKeycode(in->dpy, keysym);
+	if (!code)
+		code = remap_key(in, keysym);
+	if (!code) {
+		vnc_debug("keysym 0x%x: no keycode free to bind it", keysym);
+		goto out;
+	}
+	if (keysym == XK_Shift_L || keysym == XK_Shift_R)
+		in->shift += down ? 1 : in->shift > 0 ? -1 : 0;
+	/*
+	 * A keysym on the shifted level ("A", "!") from a viewer that did not
+	 * send Shift (or that sends keysyms only) gets Shift around it.
+	 */
+	bool fake_shift = down && in->shift == 0 &&
+			  XkbKeycodeToKeysym(in->dpy, code, 0, 0) != keysym &&
+			  XkbKeycodeToKeysym(in->dpy, code, 0, 1) == keysym;
+	KeyCode shift_code = fake_shift ? XKeysymToKeycode(in->dpy, XK_Shift_L) : 0;
+	if (shift_code)
+		XTestFakeKeyEvent(in->dpy, shift_code, True, CurrentTime);
+	XTestFakeKeyEvent(in->dpy, code, down, CurrentTime);
+	if (shift_code)
+		XTestFakeKeyEvent(in->dpy, shift_code, False, CurrentTime);
+	XFlush(in->dpy);
+out:
+	pthread_mutex_unlock(&in->lock);
+}
+
+void vnc_input_pointer(struct vnc_input *in, int mask, int x, int y)
+{
+	pthread_mutex_lock(&in->lock);
+	if (!in->dpy)
+		goto out;
+	XTestFakeMotionEvent(in->dpy, -1, x, y, CurrentTime);
+	/* RFB bit n is X button n + 1: 1-3 buttons, 4/5 wheel, 6/7 horizontal. */
+	for (int b = 0; b < 8; b++) {
+		int bit = 1 << b;
+		if ((mask & bit) != (in->mask & bit))
+			XTestFakeButtonEvent(in->dpy, (unsigned)b + 1, (mask & bit) != 0, CurrentTime);
+	}
+	in->mask = mask;
+	XFlush(in->dpy);
+out:
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Resize                                                              */
+/* ------------------------------------------------------------------ */
+
+int vnc_input_resize(struct vnc_input *in, int width, int height)
+{
+	XRRScreenResources *res = NULL;
+	XRROutputInfo *out = NULL;
+	XRRCrtcInfo *crtc = NULL;
+	RRMode mode = 0;
+	int ret = -ENOTSUP;
+	Window root;
+
+	pthread_mutex_lock(&in->lock);
+	if (!in->dpy)
+		goto out;
+	root = DefaultRootWindow(in->dpy);
+	res = XRRGetScreenResourcesCurrent(in->dpy, root);
+	if (!res)
+		goto out;
+	/* The first output with a CRTC; a mode of that exact size on it. */
+	for (int i = 0; i < res->noutput && !crtc; i++) {
+		out = XRRGetOutputInfo(in->dpy, res, res->outputs[i]);
+		if (out && out->crtc) {
+			crtc = XRRGetCrtcInfo(in->dpy, res, out->crtc);
+			break;
+		}
+		if (out)
+			XRRFreeOutputInfo(out);
+		out = NULL;
+	}
+	if (!crtc)
+		goto out;
+	for (int i = 0; i < out->nmode && !mode; i++)
+		for (int j = 0; j < res->nmode; j++)
+			if (res->modes[j].id == out->modes[i] &&
+			    (int)res->modes[j].width == width && (int)res->modes[j].height == height)
+				mode = res->modes[j].id;
+	if (!mode) {
+		vnc_log("resize to %dx%d refused: no such mode on the display", width, height);
+		goto out;
+	}
+	XGrabServer(in->dpy);
+	XRRSetCrtcConfig(in->dpy, res, out->crtc, CurrentTime, 0, 0, None, RR_Rotate_0, NULL, 0);
+	XRRSetScreenSize(in->dpy, root, width, height,
+			 (int)((double)width * 25.4 / 96.0), (int)((double)height * 25.4 / 96.0));
+	XRRSetCrtcConfig(in->dpy, res, out->crtc, CurrentTime, 0, 0, mode, RR_Rotate_0,
+			 &res->outputs[0], 1);
+	XUngrabServer(in->dpy);
+	XSync(in->dpy, False);
+	ret = 0;
+out:
+	if (crtc)
+		XRRFreeCrtcInfo(crtc);
+	if (out)
+		XRRFreeOutputInfo(out);
+	if (res)
+		XRRFreeScreenResources(res);
+	pthread_mutex_unlock(&in->lock);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Clipboard                                                           */
+/* ------------------------------------------------------------------ */
+
+void vnc_input_set_clipboard(struct vnc_input *in, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&in->lock);
+	free(in->clip);
+	in->clip = copy;
+	in->clip_len = len;
+	in->clip_pending = true;
+	/* Not echoed back to the viewers when X tells us about it. */
+	free(in->sent);
+	in->sent = strdup(copy);
+	pthread_mutex_unlock(&in->lock);
+	if (in->wake[1] >= 0 && write(in->wake[1], "c", 1) < 0)
+		vnc_debug("clipboard wake-up: %s", strerror(errno));
+}
+
+static void answer_request(struct vnc_input *in, XSelectionRequestEvent *rq)
+{
+	XSelectionEvent ev = {
+		.type = SelectionNotify,
+		.display = rq->display,
+		.requestor = rq->requestor,
+		.selection = rq->selection,
+		.target = rq->target,
+		.property = None,
+		.time = rq->time,
+	};
+	Atom prop = rq->property != None ? rq->property : rq->target;
+
+	pthread_mutex_lock(&in->lock);
+	if (rq->target == in->targets) {
+		Atom list[] = { in->targets, in->utf8, XA_STRING, in->text_atom };
+		XChangeProperty(in->sel_dpy, rq->requestor, prop, XA_ATOM, 32, PropModeReplace,
+				(unsigned char *)list, 4);
+		ev.property = prop;
+	} else if (in->clip && (rq->target == in->utf8 || rq->target == XA_STRING ||
+				rq->target == in->text_atom)) {
+		XChangeProperty(in->sel_dpy, rq->requestor, prop,
+				rq->target == XA_STRING ? XA_STRING : in->utf8, 8, PropModeReplace,
+				(unsigned char *)in->clip, (int)in->clip_len);
+		ev.property = prop;
+	}
+	pthread_mutex_unlock(&in->lock);
+	XSendEvent(in->sel_dpy, rq->requestor, False, 0, (XEvent *)&ev);
+	XFlush(in->sel_dpy);
+}
+
+/* The selection's new content arrived (our ConvertSelection). */
+static void got_selection(struct vnc_input *in, XSelectionEvent *ev)
+{
+	Atom type;
+	int format;
+	unsigned long n, after;
+	unsigned char *data = NULL;
+
+	if (ev->property == None)
+		return;
+	if (XGetWindowProperty(in->sel_dpy, in->win, ev->property, 0, 1 << 20, True,
+			       AnyPropertyType, &type, &format, &n, &after, &data) != Success)
+		return;
+	if (data && format == 8 && type != in->incr) {
+		bool same;
+
+		pthread_mutex_lock(&in->lock);
+		same = in->sent && strlen(in->sent) == n && memcmp(in->sent, data, n) == 0;
+		if (!same) {
+			free(in->sent);
+			in->sent = strndup((char *)data, n);
+		}
+		pthread_mutex_unlock(&in->lock);
+		if (!same)
+			vnc_server_cut_text(in->server, (char *)data, n);
+	}
+	if (data)
+		XFree(data);
+}
+
+static void handle_event(struct vnc_input *in, XEvent *ev)
+{
+	if (ev->type == in->xfixes_event + XFixesSelectionNotify) {
+		XFixesSelectionNotifyEvent *sn = (XFixesSelectionNotifyEvent *)ev;
+		if (sn->owner != None && sn->owner != in->win)
+			XConvertSelection(in->sel_dpy, sn->selection, in->utf8, in->prop, in->win,
+					  sn->selection_timestamp);
+		return;
+	}
+	switch (ev->type) {
+	case SelectionRequest:
+		answer_request(in, &ev->xselectionrequest);
+		break;
+	case SelectionNotify:
+		got_selection(in, &ev->xselection);
+		break;
+	case SelectionClear:
+		break;
+	default:
+		break;
+	}
+}
+
+static void *clipboard_thread(void *data)
+{
+	struct vnc_input *in = data;
+	struct pollfd pfd[2] = {
+		{ .fd = ConnectionNumber(in->sel_dpy), .events = POLLIN },
+		{ .fd = in->wake[0], .events = POLLIN },
+	};
+
+	while (!vnc_quit) {
+		while (XPending(in->sel_dpy)) {
+			XEvent ev;
+			XNextEvent(in->sel_dpy, &ev);
+			handle_event(in, &ev);
+		}
+		if (poll(pfd, 2, 500) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN) {
+			char buf[64];
+			bool take;
+
+			if (read(in->wake[0], buf, sizeof(buf)) < 0)
+				break;
+			pthread_mutex_lock(&in->lock);
+			take = in->clip_pending;
+			in->clip_pending = false;
+			pthread_mutex_unlock(&in->lock);
+			if (take) {
+				XSetSelectionOwner(in->sel_dpy, in->clipboard, in->win, CurrentTime);
+				XSetSelectionOwner(in->sel_dpy, XA_PRIMARY, in->win, CurrentTime);
+				XFlush(in->sel_dpy);
+			}
+		}
+		if (pfd[1].revents & (POLLHUP | POLLERR))
+			break;
+	}
+	return NULL;
+}
+
+int vnc_input_start(struct vnc_input *in, struct vnc_server *s)
+{
+	int err;
+
+	in->server = s;
+	if (!XFixesQueryExtension(in->sel_dpy, &in->xfixes_event, &err)) {
+		vnc_log("X display has no XFIXES: the clipboard is off");
+		return 0;
+	}
+	in->clipboard = XInternAtom(in->sel_dpy, "CLIPBOARD", False);
+	in->utf8 = XInternAtom(in->sel_dpy, "UTF8_STRING", False);
+	in->targets = XInternAtom(in->sel_dpy, "TARGETS", False);
+	in->text_atom = XInternAtom(in->sel_dpy, "TEXT", False);
+	in->prop = XInternAtom(in->sel_dpy, "MIRAGE_VNC_SELECTION", False);
+	in->incr = XInternAtom(in->sel_dpy, "INCR", False);
+	in->win = XCreateSimpleWindow(in->sel_dpy, DefaultRootWindow(in->sel_dpy), -10, -10, 1, 1,
+				      0, 0, 0);
+	XFixesSelectSelectionInput(in->sel_dpy, in->win, in->clipboard,
+				   XFixesSetSelectionOwnerNotifyMask);
+	XFixesSelectSelectionInput(in->sel_dpy, in->win, XA_PRIMARY,
+				   XFixesSetSelectionOwnerNotifyMask);
+	XFlush(in->sel_dpy);
+	if (pipe2(in->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	err = pthread_create(&in->thread, NULL, clipboard_thread, in);
+	if (err) {
+		vnc_log("clipboard thread: %s", strerror(err));
+		return -err;
+	}
+	in->started = true;
+	return 0;
+}
+
+void vnc_input_stop(struct vnc_input *in)
+{
+	if (!in || !in->started)
+		return;
+	/* Closing the write end wakes the thread with POLLHUP. */
+	close(in->wake[1]);
+	in->wake[1] = -1;
+	pthread_join(in->thread, NULL);
+	in->started = false;
+}
+
+void vnc_input_destroy(struct vnc_input *in)
+{
+	if (!in)
+		return;
+	vnc_input_stop(in);
+	if (in->wake[0] >= 0)
+		close(in->wake[0]);
+	if (in->wake[1] >= 0)
+		close(in->wake[1]);
+	if (in->sel_dpy)
+		XCloseDisplay(in->sel_dpy);
+	if (in->dpy)
+		XCloseDisplay(in->dpy);
+	free(in->clip);
+	free(in->sent);
+	pthread_mutex_destroy(&in->lock);
+	free(in);
+}

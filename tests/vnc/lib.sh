@@ -1,0 +1,89 @@
+# Shared by the mirage-vnc test scripts (sourced).  Every process a test
+# starts is recorded in PIDS and killed by the EXIT trap, even on failure.
+set -eu
+
+: "${MIRAGE_VNC:?}" "${FAKE_MIRROR:?}" "${VNC_CHECK:?}"
+PIDS=""
+TMP=$(mktemp -d /tmp/mirage-vnc-test.XXXXXX)
+export MIRAGE_DIR="$TMP/run"
+mkdir -m 700 "$MIRAGE_DIR"
+
+cleanup() {
+	status=$?
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	sleep 0.3
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
+	if [ "$status" -ne 0 ]; then
+		for f in "$TMP"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $f"; tail -n 20 "$f"
+		done
+	fi
+	rm -rf "$TMP"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# A free TCP port in 5980-5999 (and its HTTP companion port - 100 free too).
+free_port() {
+	for p in $(seq 5980 5999); do
+		if ! ss -Hltn "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$((p - 100))" | grep -q .; then
+			echo "$p"; return 0
+		fi
+	done
+	fail "no free port in 5980-5999"
+}
+
+# A free X display number from 80 up.
+free_display() {
+	for d in $(seq "${1:-80}" 120); do
+		if [ ! -e "/tmp/.X11-unix/X$d" ] && [ ! -e "/tmp/.X$d-lock" ]; then
+			echo "$d"; return 0
+		fi
+	done
+	fail "no free display"
+}
+
+# start_fake NAME W H [BPP]: a synthetic mirror driven through fd 7.
+start_fake() {
+	mkfifo "$TMP/fake.in"
+	"$FAKE_MIRROR" "$@" < "$TMP/fake.in" > "$TMP/fake.out" 2> "$TMP/fake.log" &
+	PIDS="$PIDS $!"
+	exec 7> "$TMP/fake.in"
+	for _ in $(seq 100); do
+		grep -q ready "$TMP/fake.out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "fake-mirror did not start"
+}
+
+# fake CMD...: one command to the synthetic mirror.
+fake() { echo "$*" >&7; }
+
+# start_vnc ARGS...: mirage-vnc in the background, waits until it serves.
+start_vnc() {
+	rm -f "$TMP/vnc.ready"
+	"$MIRAGE_VNC" --ready-file "$TMP/vnc.ready" "$@" > "$TMP/vnc.log" 2>&1 &
+	VNC_PID=$!
+	PIDS="$PIDS $VNC_PID"
+	for _ in $(seq 300); do
+		[ -s "$TMP/vnc.ready" ] && return 0
+		kill -0 "$VNC_PID" 2>/dev/null || { cat "$TMP/vnc.log" >&2; fail "mirage-vnc exited"; }
+		sleep 0.05
+	done
+	cat "$TMP/vnc.log" >&2
+	fail "mirage-vnc did not start serving"
+}
+
+stop_vnc() {
+	kill "$VNC_PID" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$VNC_PID" 2>/dev/null || { wait "$VNC_PID" 2>/dev/null || true; return 0; }
+		sleep 0.05
+	done
+	fail "mirage-vnc did not stop on SIGTERM"
+}

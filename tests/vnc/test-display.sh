@@ -1,0 +1,50 @@
+#!/bin/sh
+# mirage-vnc --display :N: a running X server (Xvfb with twm and an xterm)
+# served through mirage-x11, which mirage-vnc starts and stops.  Exact
+# pictures after a window drag (as CopyRect) and typing; input by XTEST.
+. "$(dirname "$0")/lib.sh"
+
+for p in Xvfb xterm xdotool; do
+	command -v "$p" > /dev/null || { echo "SKIP: $p not installed"; exit 77; }
+done
+X11=$(dirname "$MIRAGE_VNC")/../../drivers/x11/mirage-x11
+[ -x "$X11" ] || { echo "SKIP: mirage-x11 not built"; exit 77; }
+
+PORT=$(free_port)
+D=$(free_display 80)
+Xvfb ":$D" -screen 0 1024x768x24 -nolisten tcp > "$TMP/xvfb.log" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
+export DISPLAY=":$D"
+if command -v twm > /dev/null; then twm > /dev/null 2>&1 & PIDS="$PIDS $!"; fi
+xterm -geometry 80x24+40+40 > /dev/null 2>&1 &
+PIDS="$PIDS $!"
+WIN=""
+for _ in $(seq 100); do
+	WIN=$(xdotool search --onlyvisible --class xterm 2> /dev/null | head -n 1 || true)
+	[ -n "$WIN" ] && break
+	sleep 0.1
+done
+[ -n "$WIN" ] || fail "no xterm on :$D"
+
+start_vnc --display ":$D" --listen "127.0.0.1:$PORT" --http-port 0 -v
+NAME=$(sed -n 's/^mirage-vnc: serving \([^ ]*\) on .*/\1/p' "$TMP/vnc.log")
+[ "$NAME" = "x11-$D" ] || fail "serves \"$NAME\", expected x11-$D"
+CHECK="$VNC_CHECK --port $PORT --mirror $NAME --timeout 20"
+
+$CHECK --expect-size 1024x768 > "$TMP/d1.out" || fail "initial picture"
+pass "initial picture: $(cat "$TMP/d1.out")"
+
+$CHECK --min-copyrects 5 -- sh -c "
+	for i in \$(seq 30); do xdotool windowmove $WIN \$((40 + i * 8)) \$((40 + i * 5)); sleep 0.03; done" \
+	> "$TMP/d2.out" || fail "window drag"
+pass "window drag: $(cat "$TMP/d2.out")"
+
+$CHECK --click 400,300 --type "seq 1 100; touch $TMP/typed
+" -- sh -c "for i in \$(seq 100); do [ -e '$TMP/typed' ] && exit 0; sleep 0.1; done; exit 1" \
+	> "$TMP/d3.out" || fail "typing"
+pass "typed into the xterm: $(cat "$TMP/d3.out")"
+
+stop_vnc
+pgrep -f "mirage-x11 --display :$D " > /dev/null && fail "mirage-x11 still runs after mirage-vnc stopped"
+pass "mirage-x11 stopped with mirage-vnc"

@@ -1,0 +1,109 @@
+#!/bin/sh
+# mirage-vnc --mirror on a synthetic mirror: exact pictures after drawing,
+# CopyRect for moves and scrolls, several viewers, encodings, --monitor,
+# resize through ASSERT_OFF, no CPU while idle.
+. "$(dirname "$0")/lib.sh"
+
+PORT=$(free_port)
+start_fake fake-vnc 640 480
+start_vnc --mirror fake-vnc --listen "127.0.0.1:$PORT" --http-port 0
+
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc > "$TMP/c1.out" || fail "initial picture"
+pass "initial picture equal: $(cat "$TMP/c1.out")"
+
+# A window drag: a 200x150 block moved in 40 steps, the uncovered strips
+# redrawn, as an X server does it.
+cat > "$TMP/drag.sh" <<EOS
+exec 7> "$TMP/fake.in"
+echo "noise 50 50 200 150 7" >&7
+x=50; y=50
+for i in \$(seq 40); do
+	echo "copy \$x \$y 200 150 6 4" >&7
+	echo "fill \$x \$y 6 150 304050" >&7
+	echo "fill \$x \$y 200 4 304050" >&7
+	x=\$((x + 6)); y=\$((y + 4))
+	sleep 0.02
+done
+EOS
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --min-copyrects 10 -- sh "$TMP/drag.sh" > "$TMP/c2.out" \
+	|| fail "drag"
+pass "drag: $(cat "$TMP/c2.out")"
+
+# Scrolling text: a region scrolled up 60 times by 12 lines.
+cat > "$TMP/scroll.sh" <<EOS
+exec 7> "$TMP/fake.in"
+for i in \$(seq 60); do echo "scroll 20 20 560 400 12" >&7; sleep 0.01; done
+EOS
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --min-copyrects 10 -- sh "$TMP/scroll.sh" > "$TMP/c3.out" \
+	|| fail "scroll"
+pass "scroll: $(cat "$TMP/c3.out")"
+
+# Overlapping copies in a burst (no pause: several in one pacing interval).
+cat > "$TMP/burst.sh" <<EOS
+exec 7> "$TMP/fake.in"
+for i in \$(seq 30); do
+	echo "copy 100 100 300 200 3 -2" >&7
+	echo "copy 90 90 250 250 -4 5" >&7
+	echo "noise \$((i * 7)) \$((i * 5)) 40 30 \$i" >&7
+done
+EOS
+for enc in "copyrect raw" "copyrect hextile" "copyrect zrle" "copyrect tight" "raw"; do
+	"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --encodings "$enc" -- sh "$TMP/burst.sh" \
+		> "$TMP/c4.out" || fail "burst with encodings $enc"
+	pass "burst ($enc): $(cat "$TMP/c4.out")"
+done
+
+# Two viewers at once, one of them never reading (stalled): the other
+# still gets everything.
+python3 - "$PORT" > /dev/null 2>&1 <<'EOS' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.recv(12); s.sendall(b"RFB 003.008\n"); s.recv(2); s.sendall(b"\x01"); s.recv(4)
+s.sendall(b"\x01"); s.recv(1024)
+# FramebufferUpdateRequest for everything, never read again.
+s.sendall(b"\x03\x00\x00\x00\x00\x00\x02\x80\x01\xe0")
+time.sleep(30)
+EOS
+PIDS="$PIDS $!"
+sleep 0.5
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc -- sh "$TMP/burst.sh" > "$TMP/c5.out" &
+A=$!
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --encodings "copyrect raw" -- sh "$TMP/drag.sh" \
+	> "$TMP/c6.out" || fail "second viewer"
+wait "$A" || fail "first viewer"
+pass "two viewers and a stalled one: $(cat "$TMP/c5.out") / $(cat "$TMP/c6.out")"
+
+# Idle: no CPU while nothing changes.
+t0=$(awk '{print $14 + $15}' "/proc/$VNC_PID/stat")
+sleep 3
+t1=$(awk '{print $14 + $15}' "/proc/$VNC_PID/stat")
+[ $((t1 - t0)) -le 5 ] || fail "idle mirage-vnc used $((t1 - t0)) ticks in 3 s"
+pass "idle: $((t1 - t0)) clock ticks in 3 s"
+
+# Resize: ASSERT_OFF, a new pipe, a new framebuffer size for the viewer.
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --expect-size 800x600 -- \
+	sh -c "echo 'resize 800 600' > '$TMP/fake.in'; sleep 0.5; echo 'noise 10 10 300 200 3' > '$TMP/fake.in'" \
+	> "$TMP/c7.out" || fail "resize"
+pass "resize: $(cat "$TMP/c7.out")"
+stop_vnc
+
+# --monitor: one monitor of a two-monitor layout.
+fake "monitors 0 0 400 600 400 0 800 600"
+sleep 0.5
+start_vnc --mirror fake-vnc --listen "127.0.0.1:$PORT" --http-port 0 --monitor 1
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --monitor 1 --expect-size 400x600 -- sh "$TMP/drag.sh" \
+	> "$TMP/c8.out" || fail "--monitor 1"
+pass "monitor 1: $(cat "$TMP/c8.out")"
+stop_vnc
+
+# 16 and 24 bpp surfaces.
+for bpp in 16 24; do
+	exec 7>&-
+	rm -f "$TMP/fake.in"
+	start_fake "fake-$bpp" 320 240 "$bpp"
+	start_vnc --mirror "fake-$bpp" --listen "127.0.0.1:$PORT" --http-port 0
+	"$VNC_CHECK" --port "$PORT" --mirror "fake-$bpp" --min-copyrects 5 -- sh "$TMP/drag.sh" \
+		> "$TMP/c9.out" || fail "$bpp bpp"
+	pass "$bpp bpp: $(cat "$TMP/c9.out")"
+	stop_vnc
+done
