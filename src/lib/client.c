@@ -470,21 +470,35 @@ MIRAGE_EXPORT int64_t mirage_client_copy_region(const struct mirage_client *c, c
 	pixman_region32_init_rect(&clipped, 0, 0, (unsigned)s->width, (unsigned)s->height);
 	pixman_region32_intersect(&clipped, &clipped, (pixman_region32_t *)region);
 	boxes = pixman_region32_rectangles(&clipped, &n);
-	for (int i = 0; i < n; i++) {
-		size_t off = (size_t)boxes[i].x1 * bypp;
-		size_t len = (size_t)(boxes[i].x2 - boxes[i].x1) * bypp;
+	/*
+	 * pixman keeps boxes in y-x banded order: boxes of one band share
+	 * y1/y2.  Copying a band line by line, all its boxes per line, reads
+	 * and writes each line once instead of once per box.
+	 */
+	for (int i = 0; i < n;) {
+		int end = i + 1;
 
-		/* Whole lines in one go when the box spans them and strides agree. */
-		if (len == (size_t)s->width * bypp && stride == dst_stride) {
+		while (end < n && boxes[end].y1 == boxes[i].y1)
+			end++;
+		if (end == i + 1 && (size_t)(boxes[i].x2 - boxes[i].x1) * bypp == (size_t)s->width * bypp &&
+		    stride == dst_stride) {
+			/* Whole lines with equal strides: one copy. */
 			size_t bytes = (size_t)stride * (size_t)(boxes[i].y2 - boxes[i].y1);
-			memcpy(dst + (size_t)boxes[i].y1 * dst_stride,
-			       src + (size_t)boxes[i].y1 * stride, bytes);
-			total += (int64_t)len * (boxes[i].y2 - boxes[i].y1);
-			continue;
+			memcpy(dst + (size_t)boxes[i].y1 * dst_stride, src + (size_t)boxes[i].y1 * stride, bytes);
+		} else {
+			for (int y = boxes[i].y1; y < boxes[i].y2; y++) {
+				const uint8_t *sl = src + (size_t)y * stride;
+				uint8_t *dl = dst + (size_t)y * dst_stride;
+
+				for (int b = i; b < end; b++) {
+					size_t off = (size_t)boxes[b].x1 * bypp;
+					memcpy(dl + off, sl + off, (size_t)(boxes[b].x2 - boxes[b].x1) * bypp);
+				}
+			}
 		}
-		for (int y = boxes[i].y1; y < boxes[i].y2; y++)
-			memcpy(dst + (size_t)y * dst_stride + off, src + (size_t)y * stride + off, len);
-		total += (int64_t)len * (boxes[i].y2 - boxes[i].y1);
+		for (int b = i; b < end; b++)
+			total += (int64_t)(boxes[b].x2 - boxes[b].x1) * bypp * (boxes[b].y2 - boxes[b].y1);
+		i = end;
 	}
 	pixman_region32_fini(&clipped);
 	return total;
