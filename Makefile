@@ -38,7 +38,9 @@ check: deps
 	@sh scripts/check.sh $(BUILD)
 
 install: build
-	DESTDIR=$(DESTDIR) $(MESON) install -C $(BUILD) --no-rebuild
+	@# PREFIX may differ from the one the build directory was set up with.
+	$(MESON) configure $(BUILD) --prefix=$(PREFIX) >/dev/null
+	DESTDIR=$(DESTDIR) $(MESON) install -C $(BUILD)
 
 uninstall:
 	DESTDIR=$(DESTDIR) $(NINJA) -C $(BUILD) uninstall
