@@ -7,7 +7,7 @@ workload() {
 	xterm -geometry 80x24+30+30 -name btest -hold -e sh -c "seq 1 300" >/dev/null 2>&1 &
 	XENV_PIDS="$XENV_PIDS $!"
 	xdotool search --sync --classname btest >/dev/null
-	x11perf -repeat 1 -time 0.2 -rect100 -copywinwin100 -ftext -putimage100 >/dev/null 2>&1
+	x11perf -repeat 1 -reps 200 -rect100 -copywinwin100 -ftext -putimage100 >/dev/null 2>&1
 }
 
 for bpp in 16 24 32; do
@@ -39,8 +39,8 @@ if [ -x "$CTL" ]; then
 		Cap.DfbBackingMode=0)
 			b=$("$CTL" status "$N" | awk '/^bpp:/ {print $2}')
 			[ "$b" = 0 ] && ok "DfbBackingMode 0: records only (bpp 0)" || bad "mode 0: bpp $b"
-			check "DfbBackingMode 0: records still complete" "$XCHECK" complete "$N" -- \
-				x11perf -repeat 1 -time 0.2 -rect10 -ftext
+			check "DfbBackingMode 0: records still complete" "$XCHECK" complete "$N" --live -- \
+				x11perf -repeat 1 -time 1 -rect10 -ftext
 			;;
 		*)
 			check "after $s: surface == screen" "$XCHECK" compare "$N"

@@ -29,7 +29,7 @@ fi
 # a consumer killed in the middle of reading
 xorg_env_spawn "$XCHECK" spin "$N" >/dev/null 2>&1
 SPIN=$XENV_LAST_PID
-x11perf -repeat 1 -time 0.3 -rect10 -ftext >/dev/null 2>&1 &
+x11perf -repeat 1 -reps 300 -rect10 -ftext >/dev/null 2>&1 &
 XP=$!
 sleep 0.3
 kill -9 "$SPIN" 2>/dev/null
@@ -58,7 +58,7 @@ if [ -x "$CTL" ]; then
 	"$CTL" detach "$N" >/dev/null 2>&1 || bad "detach"
 	a=$("$CTL" status "$N" | awk '/^attached:/ {print $2}')
 	[ "$a" = no ] && ok "detach: detached" || bad "detach: attached=$a"
-	x11perf -repeat 1 -time 0.2 -rect10 >/dev/null 2>&1
+	x11perf -repeat 1 -reps 200 -rect10 >/dev/null 2>&1
 	server_alive "drawing while detached"
 fi
 no_errors

@@ -16,6 +16,27 @@ XT1=$(xdotool search --sync --classname mtest1 | head -n 1)
 check "xterm: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "xterm"
 
+# anti-aliased text (Xft: Render glyphs) and xterm scrolling line by line:
+# the glyphs are TEXTOUT, each scroll a SCREEN_SCREEN from one line lower.
+# (Output in bursts makes xterm jump-scroll: it redraws instead of copying.)
+if fc-match Monospace >/dev/null 2>&1; then
+	timeout 7 "$CTL" watch "$N" > "$XENV_DIR/watch.txt" 2>&1 &
+	W=$!
+	sleep 0.3
+	xterm -fa Monospace -fs 10 -geometry 80x24+40+40 -name mxft -hold -e sh -c \
+		'for i in $(seq 1 50); do echo "anti-aliased line $i"; sleep 0.03; done' >/dev/null 2>&1 &
+	XENV_PIDS="$XENV_PIDS $!"
+	wait $W
+	t=$(grep -c ' TEXTOUT ' "$XENV_DIR/watch.txt")
+	[ "$t" -gt 0 ] && ok "Xft/Render glyphs: $t TEXTOUT records" || bad "Xft/Render glyphs: no TEXTOUT"
+	# rect=L,T,R,B src=X,Y: a scroll up copies from the same x, a lower y
+	sc=$(awk '$2 == "SCREEN_SCREEN" { split($3, r, /[=,]/); split($4, p, /[=,]/);
+		if (p[2] == r[2] && p[3] > r[3]) n++ } END { print n + 0 }' "$XENV_DIR/watch.txt")
+	[ "$sc" -gt 5 ] && ok "xterm scrolling: $sc SCREEN_SCREEN records (source one line lower)" ||
+		bad "xterm scrolling: only $sc SCREEN_SCREEN scroll records"
+	check "Xft xterm: surface == screen" "$XCHECK" compare "$N"
+fi
+
 # windows mapped, moved, raised
 check "second window mapped: completeness" "$XCHECK" complete "$N" -- \
 	sh -c 'xterm -geometry 60x20+200+150 -name mtest2 -hold -e sh -c "ls -la /usr/bin | head -n 100" >/dev/null 2>&1 & sleep 3'
@@ -28,7 +49,7 @@ check "windows: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "windows"
 
 # x11perf subset
-for t in -rect10 -rect100 -copywinwin100 -scroll100 -ftext -f8text -tr10text -putimage100 -shmput100 -aa10text; do
+for t in -rect100 -copywinwin100 -scroll100 -ftext -tr10text -putimage100 -shmput100 -aa10text; do
 	check "x11perf $t: completeness while it runs" "$XCHECK" complete "$N" --live -- \
 		x11perf -repeat 1 -time 1 $t
 done

@@ -5,7 +5,7 @@
 #   xorg_env_init                  private temp dir ($XENV_DIR), trap cleanup
 #   xorg_env_start MODDIR [OPT...] write xorg.conf with Option "K" "V" items
 #                                  (OPT is K=V) in SubSection "mirage", start
-#                                  Xorg on a free display >= 40, wait for it;
+#                                  Xorg on a free display in 40..59, wait for it;
 #                                  sets DISPLAY, XORG_PID, MIRAGE_DIR, XORG_LOG
 #   xorg_env_stop                  stop that server (also done by the trap)
 #   xorg_env_spawn CMD...          start a background client, remembered
@@ -47,7 +47,7 @@ xorg_env_init() {
 
 xorg_env_free_display() {
 	n=40
-	while [ $n -lt 140 ]; do
+	while [ $n -lt 60 ]; do
 		if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
 			echo $n
 			return 0
@@ -82,9 +82,15 @@ Section "Monitor"
 	Modeline "800x600" 38.25 800 832 912 1024 600 603 607 624 -hsync +vsync
 	Modeline "640x480" 23.75 640 664 720 800 480 483 487 500 -hsync +vsync
 EndSection
+CONF
+		# XENV_SCREENS=N: N dummy devices and X screens (:D.0 ... :D.N-1)
+		nscr=${XENV_SCREENS:-1}
+		for i in $(seq 0 $((nscr - 1))); do
+			id=""; [ "$nscr" -gt 1 ] && id=$i
+			cat <<CONF
 Section "Screen"
-	Identifier "screen"
-	Device "dummy"
+	Identifier "screen$id"
+	Device "dummy$id"
 	Monitor "monitor"
 	DefaultDepth $depth
 	SubSection "Display"
@@ -93,11 +99,24 @@ Section "Screen"
 		Modes "1024x768" "800x600" "640x480"
 	EndSubSection
 EndSection
-Section "ServerLayout"
-	Identifier "layout"
-	Screen "screen"
+CONF
+			[ "$nscr" -gt 1 ] && cat <<CONF
+Section "Device"
+	Identifier "dummy$id"
+	Driver "dummy"
+	VideoRam 256000
 EndSection
 CONF
+		done
+		printf 'Section "ServerLayout"\n\tIdentifier "layout"\n'
+		if [ "$nscr" -gt 1 ]; then
+			for i in $(seq 0 $((nscr - 1))); do
+				printf '\tScreen %d "screen%d"\n' "$i" "$i"
+			done
+		else
+			printf '\tScreen "screen"\n'
+		fi
+		printf 'EndSection\n'
 		# XENV_NO_MODULE=1: the same server without mirage (benchmarks)
 		if [ -z "${XENV_NO_MODULE:-}" ]; then
 			printf 'Section "Module"\n\tLoad "mirage"\n\tSubSection "mirage"\n'

@@ -621,6 +621,8 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	const struct mirage_settings *set = mirage_driver_settings(ms->drv);
 	struct surf s;
 	bool have = surf_get(ms, &s);
+	/* Mode 2: the server renders into the surface itself; only records. */
+	bool pixels = have && !ms->aliased;
 	bool pointer = set->pointer_enabled && have;
 	bool full = ms->need_full;
 	int32_t old_x = ms->cur_x, old_y = ms->cur_y;
@@ -630,6 +632,7 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	RegionRec d;
 	BoxRec cb;
 
+	ms->in_flush = true;
 	ms->nrecs = 0;
 	mirage_cursor_update(ms);
 	bool cursor_changed = old_x != ms->cur_x || old_y != ms->cur_y ||
@@ -638,6 +641,7 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	if (!b->any && !b->overflowed && !full &&
 	    !(pointer && (cursor_changed || (!ms->drawn && ms->cur_visible)))) {
 		mirage_driver_publish(ms->drv);
+		ms->in_flush = false;
 		return;
 	}
 	RegionNull(&d);
@@ -715,7 +719,7 @@ void mirage_batch_flush(struct mirage_screen *ms)
 			continue;
 		}
 		budget -= op->count + (uint32_t)RegionNumRects(&moved);
-		if (have)
+		if (pixels)
 			surface_copy(&s, boxes, op->count, op->dx, op->dy, &ms->stats);
 		for (uint32_t k = 0; k < op->count; k++) {
 			const BoxRec *x = &boxes[k];
@@ -761,11 +765,12 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	}
 
 	/* 3. the screen's pixels */
-	if (have && !surface_read(ms, &s, &d)) {
+	if (pixels && !surface_read(ms, &s, &d)) {
 		RegionUninit(&d);
 		if (s.img)
 			pixman_image_unref(s.img);
 		mirage_batch_reset(b);
+		ms->in_flush = false;
 		mirage_screen_fail(ms, "reading the screen into the surface failed (out of memory)");
 		return;
 	}
@@ -788,6 +793,7 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	ms->stats.records += ms->nrecs;
 	mirage_driver_publish(ms->drv);
 	mirage_batch_reset(b);
+	ms->in_flush = false;
 }
 
 size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t size)
@@ -799,6 +805,10 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 	n = snprintf(buf, size,
 		     "screen=%d\n"
 		     "fb_access=%s\n"
+		     "backing=%s\n"
+		     "backing_fallback=%s\n"
+		     "alias_starts=%llu\n"
+		     "alias_stops=%llu\n"
 		     "batches=%llu\n"
 		     "ops=%llu\n"
 		     "records=%llu\n"
@@ -814,10 +824,14 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     "overflow_batches=%llu\n"
 		     "collapsed_batches=%llu\n"
 		     "full_refreshes=%llu\n"
+		     "early_flushes=%llu\n"
 		     "resizes=%llu\n"
 		     "errors=%llu\n",
 		     ms->screen->myNum,
-		     pix && pix->devPrivate.ptr ? "direct" : "getimage",
+		     ms->aliased ? "alias" : pix && pix->devPrivate.ptr ? "direct" : "getimage",
+		     mirage_alias_state(ms),
+		     ms->alias_refused ? ms->alias_refused : "none",
+		     (unsigned long long)st->alias_starts, (unsigned long long)st->alias_stops,
 		     (unsigned long long)st->batches, (unsigned long long)st->ops,
 		     (unsigned long long)st->records, (unsigned long long)st->rec_blit,
 		     (unsigned long long)st->rec_text, (unsigned long long)st->rec_copy,
@@ -826,7 +840,8 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     (unsigned long long)st->damaged_area, ms->batch.max_boxes,
 		     (unsigned long long)st->overflow_batches,
 		     (unsigned long long)st->collapsed_batches,
-		     (unsigned long long)st->full_refreshes, (unsigned long long)st->resizes,
+		     (unsigned long long)st->full_refreshes,
+		     (unsigned long long)st->early_flushes, (unsigned long long)st->resizes,
 		     (unsigned long long)st->errors);
 	if (n < 0)
 		return 0;

@@ -316,11 +316,14 @@ static RegionPtr op_CopyArea(DrawablePtr src, DrawablePtr d, GCPtr gc, int sx, i
 
 			mirage_batch_copy(ms_, copied, ox, oy);
 			ms_->ctx.copied = copied;
+			ms_->in_copy++;
 		}
 	}
 	ret = gc->ops->CopyArea(src, d, gc, sx, sy, w, h, dx, dy);
-	if (copied)
+	if (copied) {
+		ms_->in_copy--;
 		RegionDestroy(copied);
+	}
 	OP_EPILOGUE(gc);
 	return ret;
 }
@@ -384,6 +387,7 @@ static void copy_window(WindowPtr win, DDXPointRec old, RegionPtr src)
 			mirage_batch_copy(ms, copied, dx, dy);
 			ms->ctx.copied = copied;
 			ms->ctx.type = MIRAGE_REC_BLIT;
+			ms->in_copy++;
 		}
 	}
 	screen->CopyWindow = ms->CopyWindow;
@@ -391,8 +395,10 @@ static void copy_window(WindowPtr win, DDXPointRec old, RegionPtr src)
 	ms->CopyWindow = screen->CopyWindow;
 	screen->CopyWindow = copy_window;
 	ms->ctx = saved;
-	if (copied)
+	if (copied) {
+		ms->in_copy--;
 		RegionDestroy(copied);
+	}
 }
 
 static Bool display_cursor(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
@@ -444,6 +450,8 @@ bool mirage_hooks_init(struct mirage_screen *ms)
 	screen->CopyWindow = copy_window;
 	ms->DisplayCursor = screen->DisplayCursor;
 	screen->DisplayCursor = display_cursor;
+	ms->ModifyPixmapHeader = screen->ModifyPixmapHeader;
+	screen->ModifyPixmapHeader = mirage_alias_modify_pixmap_header;
 	if (ps) {
 		ms->Glyphs = ps->Glyphs;
 		ps->Glyphs = glyphs;
@@ -459,6 +467,7 @@ void mirage_hooks_finish(struct mirage_screen *ms)
 	screen->CreateGC = ms->CreateGC;
 	screen->CopyWindow = ms->CopyWindow;
 	screen->DisplayCursor = ms->DisplayCursor;
+	screen->ModifyPixmapHeader = ms->ModifyPixmapHeader;
 	if (ps && ms->Glyphs)
 		ps->Glyphs = ms->Glyphs;
 }

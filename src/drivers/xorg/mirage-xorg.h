@@ -82,6 +82,9 @@ struct mirage_stats {
 	uint64_t full_refreshes;
 	uint64_t resizes;
 	uint64_t errors;
+	uint64_t early_flushes; /* batches published before a reply (FlushCallback) */
+	uint64_t alias_starts;  /* Cap.DfbBackingMode 2: aliasing began */
+	uint64_t alias_stops;   /* ... and ended (own storage restored) */
 };
 
 struct mirage_screen {
@@ -93,6 +96,12 @@ struct mirage_screen {
 	bool active;            /* attached and set up: the one per-op check */
 	bool need_full;         /* refresh the whole surface at the next batch */
 	bool notify_fd;         /* control socket registered with SetNotifyFd */
+	bool flush_cb;          /* registered on FlushCallback */
+	bool in_flush;          /* inside mirage_batch_flush */
+	/* Inside a copy we logged before the server performs it (CopyArea,
+	 * CopyWindow): an early flush now would read the screen between the
+	 * log and the copy, so it waits for the block handler. */
+	uint32_t in_copy;
 
 	DamagePtr damage;
 	PixmapPtr damage_pixmap;
@@ -106,6 +115,20 @@ struct mirage_screen {
 	PixmapPtr pixmap;
 	void *pixmap_ptr;
 	int pixmap_stride;
+
+	/*
+	 * Cap.DfbBackingMode 2 (alias.c): while `aliased`, alias_pixmap (the
+	 * screen pixmap) stores its pixels in the surface (alias_ptr); own_ptr
+	 * and own_stride are the server's storage to give back.
+	 */
+	bool aliased;
+	bool in_modify;                 /* our own ModifyPixmapHeader call */
+	PixmapPtr alias_pixmap;
+	void *alias_ptr;
+	int alias_stride, alias_height;
+	void *own_ptr;
+	int own_stride;
+	const char *alias_refused;      /* why mode 2 copies instead (logged) */
 
 	/* records of the batch being finished */
 	struct mirage_record *recs;
@@ -141,6 +164,7 @@ struct mirage_screen {
 	ScreenBlockHandlerProcPtr BlockHandler;
 	GlyphsProcPtr Glyphs;
 	CompositeProcPtr Composite;
+	ModifyPixmapHeaderProcPtr ModifyPixmapHeader;
 };
 
 /* module.c */
@@ -161,6 +185,20 @@ bool mirage_hooks_init(struct mirage_screen *ms);
 void mirage_hooks_finish(struct mirage_screen *ms);
 /* True when the drawable's pixels are the screen pixmap's. */
 bool mirage_drawable_on_screen(DrawablePtr d);
+
+/* alias.c: Cap.DfbBackingMode 2 */
+/* Starts or stops aliasing as the settings and the screen allow (block
+ * handler, after the geometry check). */
+void mirage_alias_update(struct mirage_screen *ms);
+/* Gives the screen pixmap its own storage back (pixels copied back). */
+void mirage_alias_stop(struct mirage_screen *ms);
+/* The aliased pixmap is being destroyed: forget it, touch nothing. */
+void mirage_alias_forget(struct mirage_screen *ms);
+/* "alias", "copy" or "none": how the surface is kept. */
+const char *mirage_alias_state(const struct mirage_screen *ms);
+/* The screen's ModifyPixmapHeader, wrapped (hooks.c installs it). */
+Bool mirage_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int depth,
+				       int bpp, int stride, void *data);
 
 /* batch.c */
 void mirage_batch_init(struct mirage_batch *b);

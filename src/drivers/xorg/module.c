@@ -82,6 +82,9 @@ static void impl_detach(struct mirage_driver_impl *impl)
 {
 	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
 
+	/* Mode 2: no longer mirroring, so the server gets its own storage
+	 * back now (the pipe may go away without another callback). */
+	mirage_alias_stop(ms);
 	if (ms->drv)
 		sync_state(ms);
 }
@@ -91,6 +94,14 @@ static void impl_settings_changed(struct mirage_driver_impl *impl,
 {
 	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
 	const struct mirage_settings *s = mirage_driver_settings(ms->drv);
+
+	/* Mode 2: the previous surface is still mapped, but only until we
+	 * return; copy the screen back into the server's own storage now.
+	 * The block handler aliases the new surface if the new settings
+	 * allow it. */
+	if (s->forced_bpp != old->forced_bpp || s->backing_mode != old->backing_mode ||
+	    s->pointer_enabled != old->pointer_enabled)
+		mirage_alias_stop(ms);
 
 	/* A new pipe (bpp, backing mode) or a cursor mode switch: the whole
 	 * surface and the cursor state start over. */
@@ -151,6 +162,10 @@ static void damage_destroy(DamagePtr damage, void *closure)
 	 * replaced screen pixmap); forget it, the block handler makes a new
 	 * one and refreshes everything. */
 	if (ms->damage == damage) {
+		/* The aliased screen pixmap itself is going away: nothing
+		 * to give back. */
+		if (ms->aliased && ms->alias_pixmap == ms->damage_pixmap)
+			mirage_alias_forget(ms);
 		ms->damage = NULL;
 		ms->damage_pixmap = NULL;
 		ms->need_full = true;
@@ -217,6 +232,10 @@ static bool damage_watch(struct mirage_screen *ms)
 			mirage_screen_fail(ms, "DamageCreate failed (out of memory)");
 			return false;
 		}
+		/* Report after the operation rendered: whatever we logged
+		 * is already on the screen, so a batch may be flushed at any
+		 * point between operations (flush_callback). */
+		DamageSetReportAfterOp(ms->damage, TRUE);
 	}
 	if (ms->damage_pixmap != pix) {
 		if (ms->damage_pixmap)
@@ -250,6 +269,7 @@ static void sync_state(struct mirage_screen *ms)
 		ms->cur_shape_dirty = true;
 		ms->monitors_known = false;
 	} else if (!attached && ms->active) {
+		mirage_alias_stop(ms);
 		ms->active = false;
 		damage_unwatch(ms);
 		mirage_batch_reset(&ms->batch);
@@ -314,14 +334,13 @@ static void mirror_start(struct mirage_screen *ms)
 		   ms->name, ms->width, ms->height, ms->native_bpp,
 		   mirage_driver_socket_path(ms->drv),
 		   mirage_driver_attached(ms->drv) ? " (attached)" : "");
-	if (conf_settings.backing_mode == 2)
-		LogMessage(X_INFO, "mirage: %s: Cap.DfbBackingMode 2: the surface is kept "
-			   "by copying (mode 3) in this version\n", ms->name);
 	sync_state(ms);
 }
 
 static void mirror_stop(struct mirage_screen *ms)
 {
+	/* before the pipe goes: the screen must not point at it */
+	mirage_alias_stop(ms);
 	damage_unwatch(ms);
 	if (ms->damage) {
 		DamagePtr d = ms->damage;
@@ -343,14 +362,25 @@ static void mirror_stop(struct mirage_screen *ms)
 static void check_geometry(struct mirage_screen *ms)
 {
 	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
-	int ret;
+	void *ptr;
+	int stride, ret;
 
 	if (!pix)
 		return;
+	ptr = pix->devPrivate.ptr;
+	stride = pix->devKind;
+	if (ms->aliased && pix == ms->alias_pixmap && ptr == ms->alias_ptr) {
+		/* mode 2: the server's storage is the one we put aside */
+		ptr = ms->own_ptr;
+		stride = ms->own_stride;
+	}
 	if (pix == ms->pixmap && pix->drawable.width == ms->width &&
-	    pix->drawable.height == ms->height && pix->devPrivate.ptr == ms->pixmap_ptr &&
-	    pix->devKind == ms->pixmap_stride)
+	    pix->drawable.height == ms->height && ptr == ms->pixmap_ptr &&
+	    stride == ms->pixmap_stride)
 		return;
+	/* Something changed: the server's own storage back first (the old
+	 * pipe goes away in mirage_driver_resize). */
+	mirage_alias_stop(ms);
 	if (pix->drawable.width == ms->width && pix->drawable.height == ms->height &&
 	    ms->pixmap) {
 		/* Same size, new storage: only our pointers change. */
@@ -465,7 +495,40 @@ static void block_handler(ScreenPtr screen, void *timeout)
 	check_geometry(ms);
 	if (!ms->active)
 		return;
+	mirage_alias_update(ms);
 	update_monitors(ms);
+	mirage_batch_flush(ms);
+}
+
+/*
+ * The server is about to send something to a client: a reply (XSync's
+ * GetInputFocus), an event, an error.  WriteToClient writes to the socket
+ * at once when the client's output buffer is empty, i.e. *before* the
+ * block handler runs, so a client could learn that its drawing is done
+ * before the records for it are visible, and a consumer polling at that
+ * moment waits for the server to get the CPU back.  Publishing the batch
+ * here closes that window.  Only drawing is handled early: anything that
+ * changes the geometry, the alias or the attachment waits for the block
+ * handler, and so does a batch caught in the middle of a copy.
+ */
+static void flush_callback(CallbackListPtr *list, void *data, void *call)
+{
+	struct mirage_screen *ms = data;
+	struct mirage_batch *b = &ms->batch;
+	PixmapPtr pix;
+
+	if (!ms->active || ms->failed || !ms->drv || ms->in_copy || ms->in_flush ||
+	    (!b->any && !b->overflowed) || ms->need_full)
+		return;
+	pix = ms->screen->GetScreenPixmap(ms->screen);
+	if (!pix || pix != ms->pixmap || pix->drawable.width != ms->width ||
+	    pix->drawable.height != ms->height)
+		return;
+	if (ms->aliased ? pix->devPrivate.ptr != ms->alias_ptr :
+			  (pix->devPrivate.ptr != ms->pixmap_ptr ||
+			   pix->devKind != ms->pixmap_stride))
+		return;
+	ms->stats.early_flushes++;
 	mirage_batch_flush(ms);
 }
 
@@ -479,6 +542,8 @@ static Bool close_screen(ScreenPtr screen)
 	Bool ret;
 
 	mirror_stop(ms);
+	if (ms->flush_cb)
+		DeleteCallback(&FlushCallback, flush_callback, ms);
 	mirage_hooks_finish(ms);
 	screen->BlockHandler = ms->BlockHandler;
 	screen->CloseScreen = ms->CloseScreen;
@@ -541,6 +606,10 @@ static void screen_init(ScreenPtr screen)
 	screen->CloseScreen = close_screen;
 	ms->BlockHandler = screen->BlockHandler;
 	screen->BlockHandler = block_handler;
+	ms->flush_cb = AddCallback(&FlushCallback, flush_callback, ms);
+	if (!ms->flush_cb)
+		LogMessage(X_WARNING, "mirage: %s: no FlushCallback (out of memory): records "
+			   "are published at the block handler only\n", ms->name);
 }
 
 static void mirage_extension_init(void)

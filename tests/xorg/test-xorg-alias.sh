@@ -1,0 +1,111 @@
+#!/bin/bash
+# Cap.DfbBackingMode 2: the X server renders straight into the surface.
+# Exact after workloads, records complete, no pixel copied; run-time switch
+# 3 -> 2 -> 3; resizes; detach and a dying manager; logged fallbacks to 3
+# (ForcedBpp, Pointer.Enabled=1); the server survives all of it and exits
+# cleanly with the surface still aliased.
+. "$(dirname "$0")/common.sh"
+[ -x "$CTL" ] || skip "needs miragectl"
+
+stat() { "$CTL" status "$N" | awk -F= -v k="$1" '$1 ~ "^ *"k"$" {print $2}'; }
+backing_is() {
+	b=$(stat backing)
+	if [ "$b" = "$1" ]; then ok "$2: backing=$b"; else bad "$2: backing=$b, expected $1"; fi
+}
+
+xorg_env_init
+xorg_env_start "$MODDIR" Cap.Bootup=2 Cap.DfbBackingMode=2 || exit 1
+N="xorg-$XENV_DISPLAY"
+
+backing_is alias "xorg.conf mode 2"
+check "mode 2 at boot: surface == screen" "$XCHECK" compare "$N"
+check "mode 2: xterm printing and scrolling, completeness" "$XCHECK" complete "$N" -- \
+	sh -c 'xterm -geometry 80x24+20+20 -name atest -hold -e sh -c "seq 1 300" >/dev/null 2>&1 & sleep 2'
+XENV_PIDS="$XENV_PIDS $(pgrep -n -f 'name atest' 2>/dev/null)"
+check "mode 2: record types" "$XCHECK" types "$N"
+for t in -rect100 -copywinwin100 -ftext -putimage100; do
+	check "mode 2: x11perf $t, completeness while it runs" "$XCHECK" complete "$N" --live -- \
+		x11perf -repeat 1 -time 1 $t
+done
+snapcheck "$N" "mode 2 after workloads"
+c=$(stat bytes_copied)
+[ "$c" = 0 ] && ok "mode 2: no pixel copied (bytes_copied=0)" || bad "mode 2: bytes_copied=$c"
+
+# run-time switch 2 -> 3 -> 2 -> 3
+for m in 3 2 3 2; do
+	"$CTL" settings "$N" Cap.DfbBackingMode=$m >/dev/null 2>&1 || bad "settings DfbBackingMode=$m refused"
+	x11perf -repeat 1 -reps 200 -rect100 -scroll100 >/dev/null 2>&1
+	[ $m = 2 ] && backing_is alias "switched to 2" || backing_is copy "switched to 3"
+	check "after DfbBackingMode=$m: surface == screen" "$XCHECK" compare "$N"
+done
+
+# resizes while aliased, with a consumer following
+xorg_env_spawn "$XCHECK" spin "$N" >/dev/null 2>&1
+SPIN=$XENV_LAST_PID
+xrandr -s 800x600 >/dev/null 2>&1
+backing_is alias "after xrandr -s 800x600"
+check "mode 2, xrandr -s 800x600: surface == screen" "$XCHECK" compare "$N"
+snapcheck "$N" "mode 2, 800x600"
+xrandr -s 1024x768 >/dev/null 2>&1
+xrandr --fb 1280x1024 >/dev/null 2>&1
+check "mode 2, xrandr --fb 1280x1024: surface == screen" "$XCHECK" compare "$N"
+snapcheck "$N" "mode 2, fb 1280x1024"
+for _ in $(seq 1 10); do
+	xrandr --fb 1024x768 >/dev/null 2>&1
+	x11perf -repeat 1 -reps 50 -rect100 >/dev/null 2>&1 &
+	xrandr --fb 1280x1024 >/dev/null 2>&1
+	wait $!
+done
+server_alive "mode 2: 20 resizes under drawing"
+check "mode 2, after 20 resizes: surface == screen" "$XCHECK" compare "$N"
+backing_is alias "after 20 resizes"
+xorg_env_kill "$SPIN"
+
+# fallbacks to 3, logged
+"$CTL" settings "$N" Screen.ForcedBpp=16 >/dev/null 2>&1 || bad "ForcedBpp=16 refused"
+backing_is copy "ForcedBpp 16 in mode 2 (fallback)"
+check "mode 2 + ForcedBpp 16 (copying): surface == screen" "$XCHECK" compare "$N"
+grep -q "Cap.DfbBackingMode 2: the surface format differs.*copying instead" "$XORG_LOG" &&
+	ok "the fallback is logged" || bad "no fallback message in the log"
+"$CTL" settings "$N" Screen.ForcedBpp=0 >/dev/null 2>&1
+backing_is alias "ForcedBpp 0 again"
+"$CTL" settings "$N" Pointer.Enabled=1 >/dev/null 2>&1
+backing_is copy "Pointer.Enabled=1 in mode 2 (fallback)"
+"$CTL" settings "$N" Pointer.Enabled=0 >/dev/null 2>&1
+backing_is alias "Pointer.Enabled=0 again"
+check "back to aliasing: surface == screen" "$XCHECK" compare "$N"
+
+# detach while aliased, then a manager that dies
+"$CTL" settings "$N" Cap.Bootup=0 >/dev/null 2>&1 || bad "Cap.Bootup=0 refused"
+"$CTL" detach "$N" >/dev/null 2>&1 || bad "detach refused"
+backing_is copy "detached"
+x11perf -repeat 1 -reps 200 -rect100 -ftext >/dev/null 2>&1
+server_alive "mode 2: drawing while detached"
+"$CTL" attach "$N" >/dev/null 2>&1 &
+MGR=$!
+XENV_PIDS="$XENV_PIDS $MGR"
+sleep 0.5
+backing_is alias "attached by a manager"
+check "re-attached: surface == screen" "$XCHECK" compare "$N"
+kill -9 $MGR 2>/dev/null; wait $MGR 2>/dev/null
+sleep 0.3
+a=$("$CTL" status "$N" | awk '/^attached:/ {print $2}')
+[ "$a" = no ] && ok "manager killed: detached" || bad "manager killed: attached=$a"
+x11perf -repeat 1 -reps 200 -rect100 >/dev/null 2>&1
+server_alive "mode 2: manager died"
+"$CTL" attach --persist "$N" >/dev/null 2>&1 || bad "attach --persist"
+check "attached again: surface == screen" "$XCHECK" compare "$N"
+no_errors
+
+# the server exits cleanly while aliased (CloseScreen gives the storage back)
+kill "$XORG_PID"
+wait "$XORG_PID"
+rc=$?
+XORG_PID=""
+if [ $rc = 0 ] && ! grep -qE "Segmentation|Fatal server error|Backtrace" "$XORG_LOG"; then
+	ok "server exit while aliased: clean (status 0)"
+else
+	bad "server exit while aliased: status $rc"
+	grep -E "Segmentation|Fatal|Backtrace" -A5 "$XORG_LOG" | head -n 10 | sed 's/^/     /'
+fi
+finish
