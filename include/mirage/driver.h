@@ -134,6 +134,14 @@ MIRAGE_EXPORT const struct mirage_surface_header *mirage_driver_surface(const st
  */
 MIRAGE_EXPORT uint8_t *mirage_driver_pixels(struct mirage_driver *drv);
 
+/*
+ * Says which backing mode is really in force when it differs from the
+ * setting: a driver that cannot alias the display (Cap.DfbBackingMode 2)
+ * and copies instead sets 3, and 2 again once it aliases.  Only 2 and 3
+ * are accepted, and only while the setting is 2.
+ */
+MIRAGE_EXPORT void mirage_driver_set_backing_in_force(struct mirage_driver *drv, uint32_t mode);
+
 /* Sets the shadow-line status bits (MIRAGE_SHADOW_*). */
 MIRAGE_EXPORT void mirage_driver_set_shadow_status(struct mirage_driver *drv, uint32_t status);
 

@@ -230,6 +230,13 @@ MIRAGE_EXPORT uint8_t *mirage_driver_pixels(struct mirage_driver *drv)
 	return drv->pipe.pixels;
 }
 
+MIRAGE_EXPORT void mirage_driver_set_backing_in_force(struct mirage_driver *drv, uint32_t mode)
+{
+	if (drv->settings.backing_mode != 2 || (mode != 2 && mode != 3))
+		return;
+	__atomic_store_n(&drv->pipe.surface->backing_mode, mode, __ATOMIC_RELEASE);
+}
+
 MIRAGE_EXPORT void mirage_driver_set_shadow_status(struct mirage_driver *drv, uint32_t status)
 {
 	if (!drv->pipe.surface->shadow_lines)

@@ -87,6 +87,7 @@ static bool start(struct mirage_screen *ms)
 			LogMessage(X_WARNING, "mirage: %s: Cap.DfbBackingMode 2: %s; copying "
 				   "instead (mode 3)\n", ms->name, why);
 		ms->alias_refused = why;
+		mirage_driver_set_backing_in_force(ms->drv, 3);
 		return false;
 	}
 	/* The current picture first, then the switch: the screen never
@@ -102,6 +103,7 @@ static bool start(struct mirage_screen *ms)
 	ms->aliased = true;
 	ms->alias_refused = NULL;
 	ms->stats.alias_starts++;
+	mirage_driver_set_backing_in_force(ms->drv, 2);
 	ms->need_full = true;
 	LogMessage(X_INFO, "mirage: %s: Cap.DfbBackingMode 2: the screen renders straight "
 		   "into the surface\n", ms->name);
@@ -117,6 +119,8 @@ void mirage_alias_stop(struct mirage_screen *ms)
 	ms->aliased = false;
 	ms->need_full = true;
 	ms->stats.alias_stops++;
+	if (ms->drv)
+		mirage_driver_set_backing_in_force(ms->drv, 3);
 	if (pix->devPrivate.ptr == ms->alias_ptr) {
 		/* The surface holds the screen: copy it back into the
 		 * server's storage (which had this geometry when we took
@@ -192,6 +196,8 @@ void mirage_alias_forget(struct mirage_screen *ms)
 	ms->aliased = false;
 	ms->need_full = true;
 	ms->stats.alias_stops++;
+	if (ms->drv)
+		mirage_driver_set_backing_in_force(ms->drv, 3);
 	ms->alias_pixmap = NULL;
 	ms->alias_ptr = NULL;
 	ms->own_ptr = NULL;
