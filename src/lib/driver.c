@@ -59,6 +59,21 @@ static void post_now(struct mirage_driver *drv, uint32_t type)
 	mirage_ring_publish(&drv->pipe, &drv->writer);
 }
 
+/*
+ * Ends the current pipe: its last batch, then ASSERT_OFF.  The RETIRED flag
+ * is set before the ASSERT_OFF is published, so a consumer that sees the
+ * record (acquire on counter) sees the flag too.
+ */
+static void retire(struct mirage_driver *drv)
+{
+	struct mirage_record rec = { .type = MIRAGE_REC_ASSERT_OFF };
+
+	mirage_ring_publish(&drv->pipe, &drv->writer);
+	mirage_ring_write(&drv->pipe, &drv->writer, &rec);
+	__atomic_or_fetch(&drv->pipe.ring->flags, MIRAGE_RING_RETIRED, __ATOMIC_RELEASE);
+	mirage_ring_publish(&drv->pipe, &drv->writer);
+}
+
 /* Makes a pipe for the current geometry and settings, generation `gen`. */
 static int new_pipe(struct mirage_driver *drv, struct mirage_pipe *p, uint32_t gen)
 {
@@ -96,10 +111,8 @@ static void swap_pipe(struct mirage_driver *drv, struct mirage_pipe *next, struc
 	s->monitor_count = old->monitor_count;
 	memcpy(s->monitors, old->monitors, sizeof(s->monitors));
 
-	/* Whatever was in the batch belongs to the old geometry: publish it. */
-	mirage_ring_publish(&drv->pipe, &drv->writer);
-	post_now(drv, MIRAGE_REC_ASSERT_OFF);
-	__atomic_or_fetch(&drv->pipe.ring->flags, MIRAGE_RING_RETIRED, __ATOMIC_RELEASE);
+	/* Whatever was in the batch belongs to the old geometry: published first. */
+	retire(drv);
 	*old_pipe = drv->pipe;
 
 	drv->pipe = *next;
@@ -188,9 +201,7 @@ MIRAGE_EXPORT void mirage_driver_destroy(struct mirage_driver *drv)
 {
 	if (!drv)
 		return;
-	mirage_ring_publish(&drv->pipe, &drv->writer);
-	post_now(drv, MIRAGE_REC_ASSERT_OFF);
-	__atomic_or_fetch(&drv->pipe.ring->flags, MIRAGE_RING_RETIRED, __ATOMIC_RELEASE);
+	retire(drv);
 	drv->manager = NULL;
 	drv->attached = false;
 	/* Connections closing must not call back into a half-gone driver. */
