@@ -13,6 +13,7 @@
  *   cursor X Y              cursor position (PTR_ENGAGE)
  *   monitors X1 Y1 X2 Y2 ...  monitor layout
  *   resize W H              new geometry (ASSERT_OFF, new pipe)
+ *   sync N                  prints "sync N": everything sent before is done
  *   quit
  */
 #include <errno.h>
@@ -156,6 +157,8 @@ static int command(char *line)
 		if (mirage_driver_resize(drv, a[0], a[1], mirage_driver_surface(drv)->bpp) < 0)
 			return -1;
 		fill(0, 0, a[0], a[1], 0x203040, false, 0);
+	} else if (!strcmp(cmd, "sync") && n >= 2) {
+		printf("sync %d\n", a[0]);
 	} else if (!strcmp(cmd, "quit")) {
 		return 1;
 	} else {
@@ -191,6 +194,10 @@ int main(int argc, char **argv)
 	mirage_driver_set_cursor_position(drv, 10, 10, true);
 	mirage_driver_publish(drv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Unbuffered: a buffered fgets would take several commands from the
+	 * pipe at once and leave all but the first in stdio's buffer, where
+	 * poll() does not see them until the next write. */
+	setvbuf(stdin, NULL, _IONBF, 0);
 	printf("ready\n");
 
 	struct pollfd p[2] = {

@@ -54,7 +54,7 @@ start_fake() {
 	"$FAKE_MIRROR" "$@" < "$TMP/fake.in" > "$TMP/fake.out" 2> "$TMP/fake.log" &
 	PIDS="$PIDS $!"
 	exec 7> "$TMP/fake.in"
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do
 		grep -q ready "$TMP/fake.out" 2>/dev/null && return 0
 		sleep 0.05
 	done
@@ -63,6 +63,19 @@ start_fake() {
 
 # fake CMD...: one command to the synthetic mirror.
 fake() { echo "$*" >&7; }
+
+# fake_sync: returns once the synthetic mirror has carried out every command
+# written to it so far (commands are handled in order), 20 s at most.
+FAKE_SYNC=0
+fake_sync() {
+	FAKE_SYNC=$((FAKE_SYNC + 1))
+	fake "sync $FAKE_SYNC"
+	for _ in $(seq 400); do
+		grep -qx "sync $FAKE_SYNC" "$TMP/fake.out" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "fake-mirror did not answer sync $FAKE_SYNC"
+}
 
 # start_vnc ARGS...: mirage-vnc in the background, waits until it serves.
 start_vnc() {

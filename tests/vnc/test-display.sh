@@ -14,7 +14,8 @@ PORT=$(free_port)
 D=$(free_display 80)
 Xvfb ":$D" -screen 0 1024x768x24 -nolisten tcp > "$TMP/xvfb.log" 2>&1 &
 PIDS="$PIDS $!"
-for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
+[ -e "/tmp/.X11-unix/X$D" ] || fail "Xvfb :$D did not start"
 export DISPLAY=":$D"
 if command -v twm > /dev/null; then twm > /dev/null 2>&1 & PIDS="$PIDS $!"; fi
 xterm -geometry 80x24+40+40 > /dev/null 2>&1 &

@@ -76,6 +76,6 @@ pass "resize: $(cat "$TMP/e4.out")"
 
 # Everything stops with mirage-vnc.
 stop_vnc
-sleep 0.5
-if xdpyinfo > /dev/null 2>&1; then fail "Xorg on $DISPLAY still runs after mirage-vnc stopped"; fi
+for _ in $(seq 200); do xdpyinfo > /dev/null 2>&1 || break; sleep 0.1; done
+if xdpyinfo > /dev/null 2>&1; then fail "Xorg on $DISPLAY still runs 20 s after mirage-vnc stopped"; fi
 pass "Xorg and the session stopped with mirage-vnc"

@@ -55,17 +55,19 @@ done
 
 # Two viewers at once, one of them never reading (stalled): the other
 # still gets everything.
-python3 - "$PORT" > /dev/null 2>&1 <<'EOS' &
+python3 - "$PORT" "$TMP/stalled" > /dev/null 2>&1 <<'EOS' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.recv(12); s.sendall(b"RFB 003.008\n"); s.recv(2); s.sendall(b"\x01"); s.recv(4)
 s.sendall(b"\x01"); s.recv(1024)
 # FramebufferUpdateRequest for everything, never read again.
 s.sendall(b"\x03\x00\x00\x00\x00\x00\x02\x80\x01\xe0")
+open(sys.argv[2], "w").close()
 time.sleep(30)
 EOS
 PIDS="$PIDS $!"
-sleep 0.5
+for _ in $(seq 400); do [ -e "$TMP/stalled" ] && break; sleep 0.05; done
+[ -e "$TMP/stalled" ] || fail "the stalled viewer did not connect"
 "$VNC_CHECK" --port "$PORT" --mirror fake-vnc -- sh "$TMP/burst.sh" > "$TMP/c5.out" &
 A=$!
 "$VNC_CHECK" --port "$PORT" --mirror fake-vnc --encodings "copyrect raw" -- sh "$TMP/drag.sh" \
@@ -89,7 +91,7 @@ stop_vnc
 
 # --monitor: one monitor of a two-monitor layout.
 fake "monitors 0 0 400 600 400 0 800 600"
-sleep 0.5
+fake_sync
 start_vnc --mirror fake-vnc --listen "127.0.0.1:$PORT" --http-port 0 --monitor 1
 "$VNC_CHECK" --port "$PORT" --mirror fake-vnc --monitor 1 --expect-size 400x600 -- sh "$TMP/drag.sh" \
 	> "$TMP/c8.out" || fail "--monitor 1"

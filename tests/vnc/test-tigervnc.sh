@@ -16,7 +16,8 @@ PORT=$(free_port)
 D=$(free_display 80)
 Xvfb ":$D" -screen 0 1000x800x24 -nolisten tcp > "$TMP/xvfb.log" 2>&1 &
 PIDS="$PIDS $!"
-for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
+[ -e "/tmp/.X11-unix/X$D" ] || fail "Xvfb :$D did not start"
 export DISPLAY=":$D"
 xdotool mousemove 990 790 # the viewer draws the cursor where the pointer is
 
@@ -29,7 +30,7 @@ VIEWER=$!
 PIDS="$PIDS $VIEWER"
 
 WIN=""
-for _ in $(seq 100); do
+for _ in $(seq 300); do
 	WIN=$(xdotool search --onlyvisible --pid "$VIEWER" 2>/dev/null | head -n 1 || true)
 	[ -n "$WIN" ] && break
 	sleep 0.1

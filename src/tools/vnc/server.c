@@ -19,6 +19,21 @@
  * the comparison costs only the copied area.  Then `dirty` is read from the
  * surface and marked modified; libvncserver's per-viewer threads encode it
  * with whatever the viewer asked for.
+ *
+ * Threads.  libvncserver's output thread of a viewer takes a snapshot of the
+ * viewer's regions (modifiedRegion, copyRegion) and then encodes pixels
+ * straight from the framebuffer, holding only cl->sendMutex: nothing stops
+ * the main thread from moving pixels underneath.  A viewer could then get
+ * pixels that a copy had already moved and apply the same CopyRect on top
+ * of them (a scroll applied twice), or a copy after pixels that came later:
+ * a difference nothing repairs, since our framebuffer is right.  So each
+ * replay (drain + flush) runs with every viewer's sendMutex held (see
+ * lock_viewers): no encode overlaps a change of the framebuffer, and copies
+ * and modified regions reach each viewer in the order they happened.  A
+ * viewer that holds its sendMutex too long (one that stopped reading is
+ * stuck in a write for up to 5 s) is not waited for: it gets no CopyRect
+ * for that replay, and whatever the replay wrote is marked modified for it
+ * afterwards, which repairs anything it read half-written.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,6 +78,21 @@ struct vnc_server {
 	bool has_pend;
 	struct mirage_record recs[RECS_MAX];
 	uint64_t flushes, copies;
+
+	/*
+	 * Replay locking (lock_viewers).  The main thread holds join_lock for
+	 * the whole replay; on_new_client (the listener thread) takes it too,
+	 * so a viewer that connects meanwhile starts its threads only after.
+	 * Lock order: join_lock, then cl->sendMutex of each viewer, then
+	 * screen->cursorMutex, then cl->updateMutex (libvncserver's order too).
+	 * The arrays below are main thread only.
+	 */
+	pthread_mutex_t join_lock;
+	rfbClientPtr *held;         /* sendMutex held, a reference taken */
+	rfbClientPtr *busy;         /* sendMutex not had, a reference taken */
+	int n_held, n_busy, cap;
+	bool overflow;              /* some viewers are in neither array */
+	pixman_region32_t touched;  /* framebuffer pixels this replay wrote */
 };
 
 /* ------------------------------------------------------------------ */
@@ -315,6 +345,7 @@ static void apply_copy(struct vnc_server *s, const struct mirage_record *rec)
 		return;
 	}
 
+	/* cursorMutex: as in flush(). */
 	pthread_mutex_lock(&s->screen->cursorMutex);
 	move_pixels(s, cx1, cy1, cx2, cy2, dx, dy);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
@@ -331,6 +362,7 @@ static void apply_copy(struct vnc_server *s, const struct mirage_record *rec)
 		pixman_region32_init_rect(&dst, cx1, cy1, (unsigned)(cx2 - cx1), (unsigned)(cy2 - cy1));
 		pixman_region32_subtract(&s->dirty, &s->dirty, &dst);
 		pixman_region32_union(&s->copied, &s->copied, &dst);
+		pixman_region32_union(&s->touched, &s->touched, &dst);
 		pixman_region32_fini(&dst);
 	}
 	pixman_region32_union(&s->dirty, &s->dirty, &moved);
@@ -621,6 +653,9 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	struct vnc_server *s = cl->screen->screenData;
 
 	vnc_debug("viewer %s connected", cl->host ? cl->host : "?");
+	/* Its threads start when this returns: not during a replay. */
+	pthread_mutex_lock(&s->join_lock);
+	pthread_mutex_unlock(&s->join_lock);
 	if (s->opt->view_only)
 		cl->viewOnly = TRUE;
 	return RFB_CLIENT_ACCEPT;
@@ -705,6 +740,8 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	pixman_region32_init(&s->dirty);
 	pixman_region32_init(&s->copied);
 	pixman_region32_init(&s->pend);
+	pixman_region32_init(&s->touched);
+	pthread_mutex_init(&s->join_lock, NULL);
 
 	if (inet_pton(AF_INET, opt->listen_addr, &addr) != 1) {
 		vnc_log("--listen %s: not an IPv4 address", opt->listen_addr);
@@ -797,28 +834,146 @@ fail:
 	return ret;
 }
 
-/*
- * libvncserver sends a viewer's pending CopyRect before its modified
- * pixels and drops the modified part that lies inside the copy's
- * destination, as if the copy came last.  Our changes come after the
- * copies, so that part is taken out of the copy and sent as pixels.
- */
-static void mark_modified(struct vnc_server *s, sraRegionPtr region)
+/* A viewer that was busy at the last replay is not waited for again until
+ * it was found free once (cl->clientData, main thread only). */
+#define VIEWER_SLOW ((void *)1)
+
+static int grow_viewers(struct vnc_server *s)
 {
-	rfbClientIteratorPtr it = rfbGetClientIterator(s->screen);
+	int cap = s->cap ? s->cap * 2 : 16;
+	rfbClientPtr *held = realloc(s->held, (size_t)cap * sizeof(*held));
+
+	if (!held)
+		return -ENOMEM;
+	s->held = held;
+	rfbClientPtr *busy = realloc(s->busy, (size_t)cap * sizeof(*busy));
+	if (!busy)
+		return -ENOMEM;
+	s->busy = busy;
+	s->cap = cap;
+	return 0;
+}
+
+/*
+ * Starts a replay: takes join_lock and every viewer's sendMutex, so no
+ * output thread encodes while the framebuffer changes (see the top of this
+ * file).  A viewer that does not give its sendMutex up within 50 ms (or at
+ * once, when it was slow last time) is put in busy instead; each viewer
+ * keeps a reference so it cannot be freed before unlock_viewers.
+ */
+static void lock_viewers(struct vnc_server *s)
+{
+	rfbClientIteratorPtr it;
 	rfbClientPtr cl;
 
+	pthread_mutex_lock(&s->join_lock);
+	s->n_held = s->n_busy = 0;
+	s->overflow = false;
+	it = rfbGetClientIterator(s->screen);
 	while ((cl = rfbClientIteratorNext(it))) {
-		pthread_mutex_lock(&cl->updateMutex);
-		sraRgnSubtract(cl->copyRegion, region);
-		sraRgnOr(cl->modifiedRegion, region);
-		pthread_cond_signal(&cl->updateCond);
-		pthread_mutex_unlock(&cl->updateMutex);
+		struct timespec until;
+		int ret;
+
+		if (s->n_held + s->n_busy >= s->cap && grow_viewers(s) < 0) {
+			/* Out of memory: mark_modified treats the viewers
+			 * left out as busy. */
+			vnc_log("viewer list: out of memory");
+			s->overflow = true;
+			break;
+		}
+		rfbIncrClientRef(cl);
+		if (cl->clientData == VIEWER_SLOW) {
+			ret = pthread_mutex_trylock(&cl->sendMutex);
+		} else {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 50 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			ret = pthread_mutex_timedlock(&cl->sendMutex, &until);
+		}
+		if (ret == 0) {
+			cl->clientData = NULL;
+			s->held[s->n_held++] = cl;
+		} else {
+			cl->clientData = VIEWER_SLOW;
+			s->busy[s->n_busy++] = cl;
+		}
 	}
 	rfbReleaseClientIterator(it);
 }
 
-/* Reads dirty from the surface, marks it for the viewers. */
+static void unlock_viewers(struct vnc_server *s)
+{
+	for (int i = 0; i < s->n_held; i++) {
+		pthread_mutex_unlock(&s->held[i]->sendMutex);
+		rfbDecrClientRef(s->held[i]);
+	}
+	for (int i = 0; i < s->n_busy; i++)
+		rfbDecrClientRef(s->busy[i]);
+	s->n_held = s->n_busy = 0;
+	pthread_mutex_unlock(&s->join_lock);
+}
+
+/*
+ * Marks region modified for every viewer (after the copy scheduled for this
+ * replay, so it is sent after it).  libvncserver would drop the modified
+ * part inside a pending copy's destination, as if the copy came last; our
+ * changes come after the copies, so that part is taken out of the copy.  A
+ * busy viewer may have encoded from pixels this replay was writing: it gets
+ * everything the replay wrote as pixels, its pending copy included.
+ *
+ * Viewers that joined during the replay are in neither list; they start
+ * with everything modified, which libvncserver's rfbScheduleCopyRegion
+ * turns their copy into too.
+ */
+static void mark_modified(struct vnc_server *s, sraRegionPtr region)
+{
+	sraRegionPtr touched = NULL;
+	rfbClientIteratorPtr it = NULL;
+	rfbClientPtr cl;
+
+	if (s->n_busy > 0 || s->overflow)
+		touched = to_sra(&s->touched);
+	if (s->overflow)
+		it = rfbGetClientIterator(s->screen);
+	for (int i = 0;; i++) {
+		bool busy = i >= s->n_held;
+
+		if (i < s->n_held + s->n_busy) {
+			cl = busy ? s->busy[i - s->n_held] : s->held[i];
+		} else if (!it || !(cl = rfbClientIteratorNext(it))) {
+			break;
+		} else {
+			bool listed = false;
+			for (int j = 0; j < s->n_held + s->n_busy && !listed; j++)
+				listed = cl == (j < s->n_held ? s->held[j] : s->busy[j - s->n_held]);
+			if (listed)
+				continue;
+		}
+
+		pthread_mutex_lock(&cl->updateMutex);
+		sraRgnSubtract(cl->copyRegion, region);
+		sraRgnOr(cl->modifiedRegion, region);
+		if (busy) {
+			sraRgnOr(cl->modifiedRegion, cl->copyRegion);
+			sraRgnMakeEmpty(cl->copyRegion);
+			sraRgnOr(cl->modifiedRegion, touched);
+		}
+		pthread_cond_signal(&cl->updateCond);
+		pthread_mutex_unlock(&cl->updateMutex);
+	}
+	if (it)
+		rfbReleaseClientIterator(it);
+	if (touched)
+		sraRgnDestroy(touched);
+}
+
+/*
+ * Reads dirty from the surface, marks it for the viewers.  Between
+ * lock_viewers and unlock_viewers.
+ */
 static void flush(struct vnc_server *s)
 {
 	int n;
@@ -827,18 +982,31 @@ static void flush(struct vnc_server *s)
 
 	verify_copies(s);
 	schedule_copy(s);
-	if (!pixman_region32_not_empty(&s->dirty))
-		return;
 	b = pixman_region32_rectangles(&s->dirty, &n);
+	/* cursorMutex: a busy viewer without cursor shape updates may be
+	 * drawing the cursor into the framebuffer (rfbShowCursor). */
 	pthread_mutex_lock(&s->screen->cursorMutex);
 	for (int i = 0; i < n; i++)
 		copy_box(s, &b[i]);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
-	sra = to_sra(&s->dirty);
-	mark_modified(s, sra);
-	sraRgnDestroy(sra);
+	pixman_region32_union(&s->touched, &s->touched, &s->dirty);
+	if (pixman_region32_not_empty(&s->dirty) ||
+	    ((s->n_busy > 0 || s->overflow) && pixman_region32_not_empty(&s->touched))) {
+		sra = to_sra(&s->dirty);
+		mark_modified(s, sra);
+		sraRgnDestroy(sra);
+		s->flushes++;
+	}
 	pixman_region32_clear(&s->dirty);
-	s->flushes++;
+	pixman_region32_clear(&s->touched);
+}
+
+/* flush() outside a replay. */
+static void flush_locked(struct vnc_server *s)
+{
+	lock_viewers(s);
+	flush(s);
+	unlock_viewers(s);
 }
 
 /* After ASSERT_OFF or a lost producer: map the current pipe again. */
@@ -938,7 +1106,7 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 	int64_t next = 0;
 	int ret = 0;
 
-	flush(s);
+	flush_locked(s);
 	while (!vnc_quit) {
 		int w = mirage_client_wait(s->mc, 250);
 
@@ -952,7 +1120,7 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			ret = follow_new_pipe(s);
 			if (ret < 0)
 				break;
-			flush(s);
+			flush_locked(s);
 			continue;
 		}
 		if (w <= 0)
@@ -961,18 +1129,27 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 		int64_t t = now_ms();
 		if (t < next)
 			usleep((useconds_t)(next - t) * 1000);
+		/* One replay: drain moves pixels, flush writes and marks them. */
+		lock_viewers(s);
 		ret = drain(s);
-		if (ret < 0)
+		if (ret < 0) {
+			unlock_viewers(s);
 			break;
+		}
 		if (ret == 1) {
 			pixman_region32_clear(&s->copied);
 			pixman_region32_clear(&s->pend);
+			pixman_region32_clear(&s->touched);
 			s->has_pend = false;
+			/* rfbNewFramebuffer takes every sendMutex itself. */
+			unlock_viewers(s);
 			ret = follow_new_pipe(s);
 			if (ret < 0)
 				break;
+			lock_viewers(s);
 		}
 		flush(s);
+		unlock_viewers(s);
 		next = now_ms() + interval;
 		ret = 0;
 	}
@@ -1031,6 +1208,10 @@ void vnc_server_destroy(struct vnc_server *s)
 	pixman_region32_fini(&s->dirty);
 	pixman_region32_fini(&s->copied);
 	pixman_region32_fini(&s->pend);
+	pixman_region32_fini(&s->touched);
+	pthread_mutex_destroy(&s->join_lock);
+	free(s->held);
+	free(s->busy);
 	free(s->fb);
 	free(s->old_fb);
 	if (s->passwords[0]) {
