@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# mirage-x11 faults: a consumer that never reads does not slow or stop the
-# mirror; the X server killed while mirroring makes mirage-x11 post
+# mirage-x11 faults: a consumer that never reads loses its track (LOST) and
+# recovers exactly, without slowing or stopping the mirror; the X server killed while mirroring makes mirage-x11 post
 # ASSERT_OFF and exit 1 with a message, and consumers keep their mapping;
 # with --wait it comes back when the server does.
 set -u
@@ -10,22 +10,36 @@ for tool in xterm xdotool xdpyinfo; do
 	command -v $tool >/dev/null || skip "$tool not installed"
 done
 
-# 1. A consumer that never reads while the mirror keeps publishing.
+# 1. A consumer that never reads while the mirror keeps publishing, on a
+# small ring (64 slots): the workload posts far more than half of it, so the
+# sleeping consumer must find MIRAGE_POLL_LOST, and after a full refresh
+# follow the ring to an exact copy of the screen; the mirror and its
+# reading consumer must not notice.
+CAP=64
 start_server xvfb
-start_mirror --no-xvfb-shmem
+start_mirror --no-xvfb-shmem --capacity $CAP
 start_xterm
-"$X11_CHECK" idle "x11-$DPY" 6 >"$T/idle.out" 2>&1 &
+# It looks when the workload is over (its stdin closes), or after 40 s.
+mkfifo "$T/go"
+"$X11_CHECK" idle "x11-$DPY" 40 ":$DPY" <"$T/go" >"$T/idle.out" 2>&1 &
 IDLE=$!
 PIDS="$PIDS $IDLE"
+exec 5>"$T/go"
 sleep 0.5
 "$X11_CHECK" steps "x11-$DPY" ":$DPY" >"$T/check.out" 2>"$T/check.log" <<EOF
 echo 'for i in \$(seq 300); do echo "line \$i"; done' > $T/fifo
 for x in \$(seq 10 10 300); do xdotool windowmove --sync $WID \$x 40; done
 EOF
 [ $? = 0 ] || fail "mirror wrong while a consumer never reads: $(cat "$T/check.log")"
+exec 5>&-
 wait $IDLE || fail "the idle consumer failed: $(cat "$T/idle.out")"
 cat "$T/idle.out"
-echo "ok: a consumer that never reads changes nothing"
+grep -q 'poll=LOST' "$T/idle.out" || fail "the idle consumer did not see MIRAGE_POLL_LOST"
+records=$(sed -n 's/.*position \([0-9]*\) -> counter \([0-9]*\).*/\2 \1/p' "$T/idle.out" | awk '{ print $1 - $2 }')
+[ "${records:-0}" -gt $((CAP / 2)) ] || fail "only ${records:-0} records while the consumer slept (need > $((CAP / 2)))"
+grep -q 'surface equals the screen' "$T/idle.out" || fail "no exact refresh after LOST"
+kill -0 "$MIRROR_PID" || fail "mirage-x11 died"
+echo "ok: a consumer that never reads: $records records on a $CAP-slot ring -> LOST, exact after a refresh"
 
 # 2. The X server killed while mirroring.
 "$X11_CHECK" until-off "x11-$DPY" 20 >"$T/off.out" 2>&1 &

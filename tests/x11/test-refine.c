@@ -79,7 +79,7 @@ static void test_scroll(uint32_t bpp, int dy)
 	}
 	pixman_region32_init_rect(&damage, 10, 10, W - 20, 140);
 	pixman_region32_init(&changed);
-	CHECK_EQ(x11_refine_scrolls(&s, &n, &damage, &st, on_copy, &seen), 1);
+	CHECK_EQ(x11_refine_scrolls(&s, &n, &damage, pixman_region32_rectangles(&damage, NULL), 1, &st, on_copy, &seen), 1);
 	CHECK_EQ(seen.sy - seen.dst.y1, dy);
 	CHECK_EQ(seen.sx, seen.dst.x1);
 	x11_refine_tiles(&s, &n, &damage, 32, &changed, &st);

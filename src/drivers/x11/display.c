@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <time.h>
 
 #include <xcb/randr.h>
 #include <xcb/shm.h>
@@ -23,8 +24,15 @@
 #include "mirage-x11.h"
 
 #define TILE 32
-/* A damage region with more rectangles than this is grabbed as one box. */
-#define MAX_GRAB_RECTS 96
+/*
+ * What one GetImage request costs (the request, its reply, the server's and
+ * our per-request work) in pixels read: reads are planned to minimise
+ * requests x REQUEST_COST + pixels read.
+ */
+#define REQUEST_COST 2048
+/* Damage rectangles at least this large may hold a scroll. */
+#define SCROLL_AREA_MIN_W 32
+#define SCROLL_AREA_MIN_H 24
 
 static bool attached(const struct x11_mirror *m)
 {
@@ -393,7 +401,70 @@ static int grab_xvfb(struct x11_mirror *m, pixman_region32_t *region)
 	return ret;
 }
 
-/* Fills m->next over region (clipped to the screen; may be simplified). */
+static uint64_t read_cost(pixman_region32_t *r)
+{
+	int n;
+	const pixman_box32_t *b = pixman_region32_rectangles(r, &n);
+	uint64_t cost = (uint64_t)n * REQUEST_COST;
+
+	for (int i = 0; i < n; i++)
+		cost += (uint64_t)(b[i].x2 - b[i].x1) * (uint64_t)(b[i].y2 - b[i].y1);
+	return cost;
+}
+
+/*
+ * What to read for `damage`: the damage itself (clipped to the screen), or
+ * the damage with its rectangles widened to a grid of 16 to 256 pixels, or
+ * its bounding box -- whichever costs least.  Widening merges the many
+ * small rectangles of text or line drawing into a few requests while
+ * staying close to the damage, where one bounding box would read the
+ * whole screen for two distant changes.
+ */
+static void plan_reads(struct x11_mirror *m, pixman_region32_t *damage, pixman_region32_t *out)
+{
+	static const int32_t grids[] = { 16, 32, 64, 128, 256 };
+	const pixman_box32_t *b;
+	pixman_box32_t *snapped, e;
+	uint64_t best;
+	int n;
+
+	pixman_region32_intersect_rect(out, damage, 0, 0, (unsigned)m->width, (unsigned)m->height);
+	b = pixman_region32_rectangles(out, &n);
+	if (n <= 1)
+		return;
+	best = read_cost(out);
+	snapped = malloc(sizeof(*snapped) * (size_t)n);
+	for (size_t g = 0; snapped && g < sizeof(grids) / sizeof(grids[0]); g++) {
+		int32_t q = grids[g];
+		pixman_region32_t cand;
+		uint64_t cost;
+
+		b = pixman_region32_rectangles(out, &n);
+		for (int i = 0; i < n; i++) {
+			snapped[i].x1 = b[i].x1 / q * q;
+			snapped[i].y1 = b[i].y1 / q * q;
+			snapped[i].x2 = (b[i].x2 + q - 1) / q * q;
+			snapped[i].y2 = (b[i].y2 + q - 1) / q * q;
+		}
+		if (!pixman_region32_init_rects(&cand, snapped, n))
+			break;
+		pixman_region32_intersect_rect(&cand, &cand, 0, 0, (unsigned)m->width, (unsigned)m->height);
+		cost = read_cost(&cand);
+		if (cost < best) {
+			best = cost;
+			pixman_region32_copy(out, &cand);
+		}
+		pixman_region32_fini(&cand);
+	}
+	free(snapped);
+	e = *pixman_region32_extents(out);
+	if ((uint64_t)REQUEST_COST + (uint64_t)(e.x2 - e.x1) * (uint64_t)(e.y2 - e.y1) < best) {
+		pixman_region32_fini(out);
+		pixman_region32_init_rect(out, e.x1, e.y1, (unsigned)(e.x2 - e.x1), (unsigned)(e.y2 - e.y1));
+	}
+}
+
+/* Fills m->next over region (already clipped to the screen). */
 static int grab(struct x11_mirror *m, pixman_region32_t *region)
 {
 	int n;
@@ -401,13 +472,6 @@ static int grab(struct x11_mirror *m, pixman_region32_t *region)
 
 	pixman_region32_intersect_rect(region, region, 0, 0, (unsigned)m->width, (unsigned)m->height);
 	boxes = pixman_region32_rectangles(region, &n);
-	if (n > MAX_GRAB_RECTS) {
-		/* Many small requests cost more than one larger one. */
-		pixman_box32_t e = *pixman_region32_extents(region);
-		pixman_region32_fini(region);
-		pixman_region32_init_rect(region, e.x1, e.y1, (unsigned)(e.x2 - e.x1), (unsigned)(e.y2 - e.y1));
-		boxes = pixman_region32_rectangles(region, &n);
-	}
 	if (n == 0)
 		return 0;
 	if (m->xvfb_fb)
@@ -773,6 +837,7 @@ publish:
 		m->windows[i].pub_y = m->windows[i].y;
 	}
 	pixman_region32_clear(&m->damage_region);
+	m->nscroll_areas = 0;
 	mirage_driver_publish(m->drv);
 	return ret;
 }
@@ -797,6 +862,7 @@ void x11_display_stop(struct x11_mirror *m)
 		xcb_damage_destroy(m->conn, m->damage);
 	m->damage = 0;
 	pixman_region32_clear(&m->damage_region);
+	m->nscroll_areas = 0;
 	if (m->conn)
 		xcb_flush(m->conn);
 }
@@ -822,6 +888,38 @@ void x11_display_pointer_setting(struct x11_mirror *m, bool was_enabled)
 	pixman_region32_fini(&dirty);
 }
 
+/*
+ * Remembers a large damage rectangle as the server reported it: a scroll
+ * shows up as one (the CopyArea's destination), and only those are worth
+ * hashing -- the damage region itself is cut into bands by whatever else
+ * changed in the same pass.
+ */
+static void scroll_area_add(struct x11_mirror *m, int32_t x, int32_t y, int32_t w, int32_t h)
+{
+	pixman_box32_t b = { x, y, x + w, y + h };
+
+	for (size_t i = 0; i < m->nscroll_areas; i++) {
+		pixman_box32_t *a = &m->scroll_areas[i];
+
+		if (a->x1 <= b.x1 && a->y1 <= b.y1 && a->x2 >= b.x2 && a->y2 >= b.y2)
+			return; /* already there (a terminal scrolls the same area again and again) */
+		if (b.x1 <= a->x1 && b.y1 <= a->y1 && b.x2 >= a->x2 && b.y2 >= a->y2) {
+			*a = b;
+			return;
+		}
+	}
+	if (m->nscroll_areas < X11_SCROLL_AREAS) {
+		m->scroll_areas[m->nscroll_areas++] = b;
+		return;
+	}
+	/* Full: widen the last one; still verified before anything is copied. */
+	pixman_box32_t *a = &m->scroll_areas[X11_SCROLL_AREAS - 1];
+	if (b.x1 < a->x1) a->x1 = b.x1;
+	if (b.y1 < a->y1) a->y1 = b.y1;
+	if (b.x2 > a->x2) a->x2 = b.x2;
+	if (b.y2 > a->y2) a->y2 = b.y2;
+}
+
 void x11_display_event(struct x11_mirror *m, xcb_generic_event_t *ev)
 {
 	uint8_t type = ev->response_type & 0x7f;
@@ -840,6 +938,8 @@ void x11_display_event(struct x11_mirror *m, xcb_generic_event_t *ev)
 		m->stats.reported_pixels += (uint64_t)d->area.width * d->area.height;
 		pixman_region32_union_rect(&m->damage_region, &m->damage_region, d->area.x, d->area.y,
 					   d->area.width, d->area.height);
+		if (d->area.width >= SCROLL_AREA_MIN_W && d->area.height >= SCROLL_AREA_MIN_H)
+			scroll_area_add(m, d->area.x, d->area.y, d->area.width, d->area.height);
 		return;
 	}
 	if (type == m->xfixes_event + XCB_XFIXES_CURSOR_NOTIFY) {
@@ -988,10 +1088,31 @@ cleanup:
 	return ret;
 }
 
+uint64_t x11_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int x11_display_delay(struct x11_mirror *m)
+{
+	uint64_t now, due;
+
+	if (!attached(m) || m->size_check || m->full_refresh)
+		return 0;
+	if (!pixman_region32_not_empty(&m->damage_region) && !m->pointer_moved && !m->cursor_changed)
+		return 0;
+	now = x11_now_ns();
+	due = m->last_pass_ns + X11_PASS_INTERVAL_MS * 1000000ull;
+	return now >= due ? 0 : (int)((due - now + 999999) / 1000000);
+}
+
 int x11_display_flush(struct x11_mirror *m)
 {
 	struct x11_image s;
-	pixman_region32_t changed, dirty;
+	pixman_region32_t changed, dirty, read;
 	const struct mirage_settings *set;
 	struct copy_ctx ctx;
 	int ret = 0, n;
@@ -1002,6 +1123,7 @@ int x11_display_flush(struct x11_mirror *m)
 		return ret;
 	if (!attached(m)) {
 		pixman_region32_clear(&m->damage_region);
+		m->nscroll_areas = 0;
 		m->pointer_moved = m->cursor_changed = false;
 		return 0;
 	}
@@ -1029,6 +1151,7 @@ int x11_display_flush(struct x11_mirror *m)
 		return 0;
 	}
 	m->passes++;
+	m->last_pass_ns = x11_now_ns();
 	s = surface_image(m);
 	if (!s.data) {
 		/* Backing mode 0: records only, nothing to compare against. */
@@ -1036,13 +1159,16 @@ int x11_display_flush(struct x11_mirror *m)
 		for (int i = 0; i < n; i++)
 			mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, b[i].x1, b[i].y1, b[i].x2, b[i].y2);
 		pixman_region32_clear(&m->damage_region);
+		m->nscroll_areas = 0;
 		mirage_driver_publish(m->drv);
 		return 0;
 	}
 
 	pixman_region32_init(&changed);
 	pixman_region32_init(&dirty);
-	ret = grab(m, &m->damage_region);
+	pixman_region32_init(&read);
+	plan_reads(m, &m->damage_region, &read);
+	ret = grab(m, &read);
 	if (ret < 0) {
 		/* Most likely a resize in progress: look again, refresh all. */
 		m->size_check = true;
@@ -1062,11 +1188,14 @@ int x11_display_flush(struct x11_mirror *m)
 			pixman_box32_t dst = { w->x, w->y, w->x + w->w, w->y + w->h };
 
 			if (w->mapped && (w->pub_x != w->x || w->pub_y != w->y))
-				x11_refine_copy(&s, &m->next, &m->damage_region, dst, w->pub_x - w->x,
+				x11_refine_copy(&s, &m->next, &read, dst, w->pub_x - w->x,
 						w->pub_y - w->y, 4, &m->stats, on_copy, &ctx);
 		}
-		x11_refine_scrolls(&s, &m->next, &m->damage_region, &m->stats, on_copy, &ctx);
+		x11_refine_scrolls(&s, &m->next, &read, m->scroll_areas, (int)m->nscroll_areas, &m->stats,
+				   on_copy, &ctx);
 	}
+	/* Only what was damaged is compared; the rest of what was read is fresh but unchanged. */
+	pixman_region32_intersect(&m->damage_region, &m->damage_region, &read);
 	x11_refine_tiles(&s, &m->next, &m->damage_region, TILE, &changed, &m->stats);
 
 	if (set->pointer_enabled)
@@ -1093,8 +1222,10 @@ cleanup:
 		m->windows[i].pub_y = m->windows[i].y;
 	}
 	pixman_region32_clear(&m->damage_region);
+	m->nscroll_areas = 0;
 	pixman_region32_fini(&changed);
 	pixman_region32_fini(&dirty);
+	pixman_region32_fini(&read);
 	mirage_driver_publish(m->drv);
 	return ret;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mirage-x11 [--display :N] [--name NAME] [--set KEY=VALUE ...] [--wait]
+ * mirage-x11 [--display :N] [--name NAME] [--set KEY=VALUE ...] [--wait] [--capacity N]
  *
  * Publishes a mirage pipe for a running X display, as an ordinary client.
  * One thread, one poll(): the X connection, the control socket and a
@@ -101,6 +101,7 @@ struct options {
 	const char *display;
 	const char *name;
 	struct mirage_settings settings;
+	uint32_t capacity; /* ring slots; 0: the library's default */
 	bool wait;
 };
 
@@ -112,7 +113,7 @@ static enum run_result serve(struct x11_mirror *m, int sigfd)
 
 	for (;;) {
 		xcb_generic_event_t *ev;
-		int ret;
+		int ret, delay;
 
 		while ((ev = xcb_poll_for_event(m->conn))) {
 			x11_display_event(m, ev);
@@ -120,10 +121,13 @@ static enum run_result serve(struct x11_mirror *m, int sigfd)
 		}
 		if (xcb_connection_has_error(m->conn))
 			return RUN_LOST;
-		ret = x11_display_flush(m);
-		if (ret < 0) {
-			x11_log(m, MIRAGE_LOG_ERROR, "stopping: %s", strerror(-ret));
-			return RUN_FAILED;
+		delay = x11_display_delay(m);
+		if (delay == 0) {
+			ret = x11_display_flush(m);
+			if (ret < 0) {
+				x11_log(m, MIRAGE_LOG_ERROR, "stopping: %s", strerror(-ret));
+				return RUN_FAILED;
+			}
 		}
 		xcb_flush(m->conn);
 		/* Replies we waited for may have brought events along. */
@@ -138,7 +142,8 @@ static enum run_result serve(struct x11_mirror *m, int sigfd)
 		fds[0] = (struct pollfd){ .fd = xcb_get_file_descriptor(m->conn), .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = mirage_driver_fd(m->drv), .events = POLLIN };
 		fds[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-		if (poll(fds, 3, -1) < 0) {
+		/* A timeout only while damage waits for the next pass: idle means no wake-ups. */
+		if (poll(fds, 3, delay > 0 ? delay : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			x11_log(m, MIRAGE_LOG_ERROR, "poll: %s", strerror(errno));
@@ -174,6 +179,7 @@ static enum run_result run_once(struct x11_mirror *m, const struct options *o, i
 	cfg.width = m->width;
 	cfg.height = m->height;
 	cfg.native_bpp = m->xbpp;
+	cfg.capacity = o->capacity;
 	cfg.settings = o->settings;
 	if (o->name)
 		snprintf(name, sizeof(name), "%s", o->name);
@@ -210,7 +216,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mirage-x11 [--display :N] [--name NAME] [--set KEY=VALUE ...] [--wait]\n"
-		"                  [--no-shm] [--no-xvfb-shmem] [--verbose]\n"
+		"                  [--capacity N] [--no-shm] [--no-xvfb-shmem] [--verbose]\n"
 		"Publishes a mirage pipe for a running X display (default $DISPLAY),\n"
 		"named x11-N for display :N, until interrupted.\n");
 }
@@ -222,6 +228,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "set", required_argument, NULL, 's' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "capacity", required_argument, NULL, 'c' },
 		{ "no-shm", no_argument, NULL, 'S' },
 		{ "no-xvfb-shmem", no_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -244,7 +251,7 @@ int main(int argc, char **argv)
 	};
 	m.xvfb_shmid = -1;
 	mirage_settings_init(&o.settings);
-	while ((c = getopt_long(argc, argv, "d:n:s:wvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:n:s:c:wvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.display = optarg;
@@ -261,6 +268,21 @@ int main(int argc, char **argv)
 		case 'w':
 			o.wait = true;
 			break;
+		case 'c': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < MIRAGE_RING_MIN_CAPACITY ||
+			    v > MIRAGE_RING_MAX_CAPACITY) {
+				fprintf(stderr, "mirage-x11: --capacity %s: not a number of ring slots in %u..%u\n",
+					optarg, MIRAGE_RING_MIN_CAPACITY, MIRAGE_RING_MAX_CAPACITY);
+				return 2;
+			}
+			o.capacity = (uint32_t)v;
+			break;
+		}
 		case 'S':
 			m.no_shm = true;
 			break;

@@ -77,13 +77,15 @@ bool x11_refine_copy(struct x11_image *surface, const struct x11_image *next,
 		     int32_t min_rows, struct x11_refine_stats *st, x11_copy_fn fn, void *data);
 
 /*
- * Looks for a vertical scroll inside each large rectangle of `damage` by
- * hashing rows of next and surface; verified copies are applied and
- * reported through fn.  Returns the number of copies.
+ * Looks for a vertical scroll inside each of the n `areas` (tall damage
+ * rectangles as the server reported them, whose pixels must all lie in
+ * `valid`, the part of next that is fresh) by hashing sampled rows of next
+ * and surface; verified copies are applied and reported through fn.
+ * Returns the number of copies.
  */
 int x11_refine_scrolls(struct x11_image *surface, const struct x11_image *next,
-		       const pixman_region32_t *damage, struct x11_refine_stats *st,
-		       x11_copy_fn fn, void *data);
+		       const pixman_region32_t *valid, const pixman_box32_t *areas, int n,
+		       struct x11_refine_stats *st, x11_copy_fn fn, void *data);
 
 /*
  * The refinery proper: compares `damage` tile by tile (tile x tile pixels)
@@ -130,6 +132,9 @@ void x11_cursor_draw(struct x11_cursor *cur, struct x11_image *surface, uint8_t 
 /* display.c                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Large damage rectangles remembered per pass as scroll candidates. */
+#define X11_SCROLL_AREAS 16
+
 struct x11_window {
 	xcb_window_t id;
 	int32_t x, y, w, h;          /* outer geometry, borders included */
@@ -170,6 +175,9 @@ struct x11_mirror {
 
 	/* Per pass */
 	pixman_region32_t damage_region;
+	pixman_box32_t scroll_areas[X11_SCROLL_AREAS]; /* large raw damage rectangles */
+	size_t nscroll_areas;
+	uint64_t last_pass_ns;          /* CLOCK_MONOTONIC of the last pass that did work */
 	bool size_check, pointer_moved, cursor_changed, full_refresh;
 
 	/* The fresh pixels of this pass, in the surface format. */
@@ -193,6 +201,16 @@ void x11_display_close(struct x11_mirror *m);
 void x11_display_event(struct x11_mirror *m, xcb_generic_event_t *ev);
 /* One pass of the pipeline: grab, refine, post, publish. */
 int x11_display_flush(struct x11_mirror *m);
+/*
+ * Passes that do work are at least this far apart: under a stream of
+ * damage (x11perf, a video) one pass takes what a burst of events
+ * reported instead of one pass per event.  An idle screen starts a pass at
+ * once.
+ */
+#define X11_PASS_INTERVAL_MS 16
+/* 0 when a pass may run now, else the milliseconds to wait for it. */
+int x11_display_delay(struct x11_mirror *m);
+uint64_t x11_now_ns(void);
 /* impl->attach helpers */
 int x11_display_start(struct x11_mirror *m);
 void x11_display_stop(struct x11_mirror *m);

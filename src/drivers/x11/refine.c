@@ -78,8 +78,15 @@ void x11_convert_row(uint8_t *dst, uint32_t dst_bpp, const uint8_t *src, uint32_
 	uint32_t sb = src_bpp / 8, db = dst_bpp / 8;
 
 	if (src_bpp == 32 && dst_bpp == 32 && std32) {
-		/* The common case: only the padding byte needs clearing. */
-		for (uint32_t i = 0; i < count; i++) {
+		/* The common case: only the padding bytes need clearing, two pixels a word. */
+		uint32_t i = 0;
+		for (; i + 2 <= count; i += 2) {
+			uint64_t v;
+			memcpy(&v, src + 4 * i, 8);
+			v &= 0x00ffffff00ffffffull;
+			memcpy(dst + 4 * i, &v, 8);
+		}
+		if (i < count) {
 			uint32_t v;
 			memcpy(&v, src + 4 * i, 4);
 			v &= 0xffffff;
@@ -184,20 +191,29 @@ bool x11_refine_copy(struct x11_image *surface, const struct x11_image *next,
 	return true;
 }
 
+/*
+ * A row's hash over every byte, in four independent lanes so that the
+ * multiplications overlap instead of waiting on each other: scroll
+ * detection hashes two whole areas per pass, and sampling fewer bytes
+ * would make rows of similar text ("line 12", "line 13") collide.
+ */
 static uint64_t row_hash(const uint8_t *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h[4] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull,
+			  0xc2b2ae3d27d4eb4full };
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t v;
-		memcpy(&v, p + i, 8);
-		h = (h ^ v) * 0x100000001b3ull;
-		h ^= h >> 29;
+	for (; i + 32 <= n; i += 32) {
+		for (int k = 0; k < 4; k++) {
+			uint64_t v;
+			memcpy(&v, p + i + 8 * k, 8);
+			h[k] = (h[k] ^ v) * 0x100000001b3ull;
+			h[k] ^= h[k] >> 29;
+		}
 	}
 	for (; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+		h[0] = (h[0] ^ p[i]) * 0x100000001b3ull;
+	return (h[0] ^ h[1] * 0x9e3779b97f4a7c15ull) ^ (h[2] * 0xc2b2ae3d27d4eb4full ^ h[3]);
 }
 
 /* Open addressing: old row hash -> row, or -2 when several rows share it. */
@@ -294,20 +310,32 @@ cleanup:
 }
 
 int x11_refine_scrolls(struct x11_image *surface, const struct x11_image *next,
-		       const pixman_region32_t *damage, struct x11_refine_stats *st,
-		       x11_copy_fn fn, void *data)
+		       const pixman_region32_t *valid, const pixman_box32_t *areas, int n,
+		       struct x11_refine_stats *st, x11_copy_fn fn, void *data)
 {
-	int n, copies = 0;
-	const pixman_box32_t *boxes = pixman_region32_rectangles((pixman_region32_t *)damage, &n);
+	int copies = 0;
 
 	for (int i = 0; i < n; i++) {
-		if (boxes[i].x2 - boxes[i].x1 < SCROLL_MIN_W || boxes[i].y2 - boxes[i].y1 < SCROLL_MIN_H)
+		pixman_box32_t b = areas[i];
+
+		if (b.x1 < 0) b.x1 = 0;
+		if (b.y1 < 0) b.y1 = 0;
+		if (b.x2 > surface->width) b.x2 = surface->width;
+		if (b.y2 > surface->height) b.y2 = surface->height;
+		if (b.x2 - b.x1 < SCROLL_MIN_W || b.y2 - b.y1 < SCROLL_MIN_H)
 			continue;
-		copies += scroll_rect(surface, next, damage, &boxes[i], st, fn, data);
+		/* Only areas whose pixels are all fresh in next. */
+		if (pixman_region32_contains_rectangle((pixman_region32_t *)valid, &b) != PIXMAN_REGION_IN)
+			continue;
+		copies += scroll_rect(surface, next, valid, &b, st, fn, data);
 	}
 	return copies;
 }
 
+/*
+ * Whole rows first: one memcmp over a box's row finds most rows equal; only
+ * a row that differs is looked at tile by tile.
+ */
 void x11_refine_tiles(struct x11_image *surface, const struct x11_image *next,
 		      const pixman_region32_t *damage, int32_t tile, pixman_region32_t *changed,
 		      struct x11_refine_stats *st)
@@ -315,35 +343,79 @@ void x11_refine_tiles(struct x11_image *surface, const struct x11_image *next,
 	int n;
 	const pixman_box32_t *boxes = pixman_region32_rectangles((pixman_region32_t *)damage, &n);
 	uint32_t bpp = surface->bpp / 8;
+	int32_t *first = NULL, *last = NULL;
+	int32_t cap = 0;
 
 	for (int i = 0; i < n; i++) {
 		const pixman_box32_t *b = &boxes[i];
+		int32_t c0 = b->x1 / tile, ncols = (b->x2 - 1) / tile - c0 + 1;
+		size_t row_bytes = (size_t)(b->x2 - b->x1) * bpp;
 
+		if (b->x1 >= b->x2 || b->y1 >= b->y2)
+			continue;
 		st->compared_pixels += (uint64_t)(b->x2 - b->x1) * (uint64_t)(b->y2 - b->y1);
+		if (ncols > cap) {
+			int32_t *f = realloc(first, sizeof(*f) * (size_t)ncols);
+			int32_t *l = f ? realloc(last, sizeof(*l) * (size_t)ncols) : NULL;
+			if (f)
+				first = f;
+			if (!l) {
+				/* Out of memory: publish the box as it is. */
+				for (int32_t y = b->y1; y < b->y2; y++)
+					memcpy(at(surface, b->x1, y), at(next, b->x1, y), row_bytes);
+				pixman_region32_union_rect(changed, changed, b->x1, b->y1,
+							   (unsigned)(b->x2 - b->x1), (unsigned)(b->y2 - b->y1));
+				continue;
+			}
+			last = l;
+			cap = ncols;
+		}
 		/* Tiles on a fixed grid, so neighbouring rectangles share them. */
 		for (int32_t ty = b->y1; ty < b->y2; ty = (ty / tile + 1) * tile) {
 			int32_t ty2 = (ty / tile + 1) * tile;
+			bool any = false;
+
 			if (ty2 > b->y2)
 				ty2 = b->y2;
-			for (int32_t tx = b->x1; tx < b->x2; tx = (tx / tile + 1) * tile) {
-				int32_t tx2 = (tx / tile + 1) * tile, first = -1, last = -1;
-				size_t bytes;
+			for (int32_t y = ty; y < ty2; y++) {
+				if (memcmp(at(next, b->x1, y), at(surface, b->x1, y), row_bytes) == 0)
+					continue;
+				if (!any) {
+					for (int32_t c = 0; c < ncols; c++)
+						first[c] = -1;
+					any = true;
+				}
+				for (int32_t c = 0; c < ncols; c++) {
+					int32_t tx = (c0 + c) * tile, tx2 = tx + tile;
+					size_t bytes;
 
-				if (tx2 > b->x2)
-					tx2 = b->x2;
-				bytes = (size_t)(tx2 - tx) * bpp;
-				for (int32_t y = ty; y < ty2; y++) {
+					if (tx < b->x1)
+						tx = b->x1;
+					if (tx2 > b->x2)
+						tx2 = b->x2;
+					bytes = (size_t)(tx2 - tx) * bpp;
 					if (memcmp(at(next, tx, y), at(surface, tx, y), bytes) == 0)
 						continue;
 					memcpy(at(surface, tx, y), at(next, tx, y), bytes);
-					if (first < 0)
-						first = y;
-					last = y;
+					if (first[c] < 0)
+						first[c] = y;
+					last[c] = y;
 				}
-				if (first >= 0)
-					pixman_region32_union_rect(changed, changed, tx, first, (unsigned)(tx2 - tx),
-								   (unsigned)(last + 1 - first));
+			}
+			for (int32_t c = 0; any && c < ncols; c++) {
+				int32_t tx = (c0 + c) * tile, tx2 = tx + tile;
+
+				if (first[c] < 0)
+					continue;
+				if (tx < b->x1)
+					tx = b->x1;
+				if (tx2 > b->x2)
+					tx2 = b->x2;
+				pixman_region32_union_rect(changed, changed, tx, first[c], (unsigned)(tx2 - tx),
+							   (unsigned)(last[c] + 1 - first[c]));
 			}
 		}
 	}
+	free(first);
+	free(last);
 }
