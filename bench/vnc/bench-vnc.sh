@@ -111,7 +111,13 @@ start() {
 		VPID=$!
 		PIDS="$PIDS $VPID"
 		wait_port
-		DISP=$(sed -n 's/^mirage-vnc: input into //p' "$TMP/srv.log")
+		# The port listens a moment before the display is logged.
+		DISP=""
+		for _ in $(seq 100); do
+			DISP=$(sed -n 's/^mirage-vnc: input into //p' "$TMP/srv.log")
+			[ -n "$DISP" ] && break
+			sleep 0.05
+		done
 		SRV_PIDS="$VPID $(pgrep -P "$VPID" -x Xorg || true)"
 		STOP_PIDS=$VPID
 		;;

@@ -13,6 +13,8 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	sleep 0.3
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
+	# A test's own cleanup (e.g. a user it created), after its processes.
+	if [ -n "${CLEANUP_HOOK:-}" ]; then $CLEANUP_HOOK || true; fi
 	if [ "$status" -ne 0 ]; then
 		for f in "$TMP"/*.log; do
 			[ -f "$f" ] || continue

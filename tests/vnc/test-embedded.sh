@@ -70,9 +70,66 @@ $CHECK --clip-expect "from-x-$$" -- sh -c "printf 'from-x-$$' | xclip -l 1 -sele
 	> /dev/null || fail "clip from X"
 pass "clipboard X -> RFB"
 
+# --monitor N on the embedded Xorg: two CRTCs (the dummy driver's DUMMY0
+# and DUMMY1) split the screen; the module publishes them as the monitor
+# layout.  A second mirage-vnc (the first keeps the manager role) serves
+# monitor 1 only; the viewer's picture equals the surface's right half
+# while the xterm is dragged across the boundary.
+xrandr --newmode mirage-half 31.50 512 544 600 688 768 771 781 798 -hsync +vsync
+xrandr --addmode DUMMY0 mirage-half
+xrandr --addmode DUMMY1 mirage-half
+xrandr --fb 1024x768 --output DUMMY0 --mode mirage-half --pos 0x0 \
+	--output DUMMY1 --mode mirage-half --pos 512x0 || fail "xrandr: two monitors"
+MPORT=$(free_port)
+[ "$MPORT" != "$PORT" ] || fail "no second port"
+MAIN_PID=$VNC_PID
+MAIN_LOG=$TMP/vnc-main.log
+mv "$TMP/vnc.log" "$MAIN_LOG"
+# The layout reaches the surface header on the module's next flush: until
+# then --monitor 1 exits ("the mirror has 1 monitor"), so try again.
+ok=""
+for _ in $(seq 20); do
+	if "$MIRAGE_VNC" --mirror "$NAME" --monitor 1 --input-display "$DISPLAY" --http-port 0 \
+		--listen "127.0.0.1:$MPORT" --ready-file "$TMP/mon.ready" > "$TMP/mon.log" 2>&1 &
+	then
+		MON_PID=$!
+		PIDS="$PIDS $MON_PID"
+		for _ in $(seq 100); do
+			[ -s "$TMP/mon.ready" ] && break
+			kill -0 "$MON_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		[ -s "$TMP/mon.ready" ] && { ok=1; break; }
+	fi
+	sleep 0.2
+done
+[ -n "$ok" ] || { cat "$TMP/mon.log" >&2; fail "mirage-vnc --monitor 1 did not start"; }
+"$VNC_CHECK" --port "$MPORT" --mirror "$NAME" --monitor 1 --expect-size 512x768 --timeout 20 \
+	--min-copyrects 3 -- sh -c "
+	for i in \$(seq 20); do xdotool windowmove $WIN \$((300 + i * 10)) \$((100 + i * 4)); sleep 0.03; done" \
+	> "$TMP/e5.out" || fail "--monitor 1"
+pass "monitor 1 of two CRTCs: $(cat "$TMP/e5.out")"
+kill "$MON_PID"
+wait "$MON_PID" 2>/dev/null || true
+VNC_PID=$MAIN_PID
+mv "$MAIN_LOG" "$TMP/vnc.log"
+xrandr --output DUMMY1 --off --output DUMMY0 --mode 1024x768 --pos 0x0 || fail "xrandr: back to one monitor"
+xdotool windowmove --sync "$WIN" 40 40 2>/dev/null || true
+
 # Resize with xrandr: the viewer gets the new size and exact content.
 $CHECK --expect-size 800x600 -- xrandr -s 800x600 > "$TMP/e4.out" || fail "resize"
 pass "resize: $(cat "$TMP/e4.out")"
+
+# Resize asked for by the viewer (SetDesktopSize): sizes the display has
+# no mode for get one (CVT timings, XRRCreateMode + XRRAddOutputMode),
+# one that is no multiple of 8 too; a known mode is reused.
+for size in 900x700 1001x703 1024x768; do
+	$CHECK --request-size "$size" --expect-size "$size" > "$TMP/e6.out" \
+		|| fail "SetDesktopSize $size"
+	got=$(xrandr | sed -n 's/^Screen 0:.* current \([0-9]*\) x \([0-9]*\),.*/\1x\2/p')
+	[ "$got" = "$size" ] || fail "SetDesktopSize $size: the X screen is $got"
+	pass "SetDesktopSize $size: $(cat "$TMP/e6.out")"
+done
 
 # Everything stops with mirage-vnc.
 stop_vnc

@@ -89,6 +89,26 @@ pass "idle: $((t1 - t0)) clock ticks in 3 s"
 pass "resize: $(cat "$TMP/c7.out")"
 stop_vnc
 
+# -ESTALE from mirage_client_wait (a pipe retired after it was mapped, its
+# ASSERT_OFF never seen; injected by estale-shim.so): mirage-vnc maps the
+# current pipe again instead of waiting on the old one (which would spin).
+SHIM=${ESTALE_SHIM:-${BUILD_ROOT:-}/tests/vnc/estale-shim.so}
+[ -f "$SHIM" ] || fail "no estale-shim.so (set ESTALE_SHIM or BUILD_ROOT)"
+export LD_PRELOAD="$SHIM" MIRAGE_TEST_ESTALE="$TMP/estale"
+start_vnc --mirror fake-vnc --listen "127.0.0.1:$PORT" --http-port 0
+unset LD_PRELOAD MIRAGE_TEST_ESTALE
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --timeout 5 -- sh -c "
+	touch '$TMP/estale'
+	for i in \$(seq 100); do [ -e '$TMP/estale' ] || break; sleep 0.02; done
+	[ ! -e '$TMP/estale' ] || exit 1
+	echo 'noise 30 40 200 100 11' > '$TMP/fake.in'" > "$TMP/c10.out" || fail "after -ESTALE"
+t0=$(awk '{print $14 + $15}' "/proc/$VNC_PID/stat")
+sleep 1
+t1=$(awk '{print $14 + $15}' "/proc/$VNC_PID/stat")
+[ $((t1 - t0)) -le 5 ] || fail "after -ESTALE mirage-vnc used $((t1 - t0)) ticks in 1 s (spinning)"
+pass "-ESTALE: reconnected, $(cat "$TMP/c10.out"), $((t1 - t0)) ticks in 1 s"
+stop_vnc
+
 # --monitor: one monitor of a two-monitor layout.
 fake "monitors 0 0 400 600 400 0 800 600"
 fake_sync

@@ -21,6 +21,8 @@
  *   --clip-send TEXT    send TEXT as client cut text
  *   --clip-expect TEXT  wait for server cut text equal to TEXT
  *   --click X,Y         press and release button 1 at X,Y
+ *   --request-size WxH  send SetDesktopSize (ExtendedDesktopSize) and wait
+ *                       until the framebuffer has that size
  *   --timeout S         settle timeout (default 20)
  *   --probe CMD         after the workload, run CMD (sh -c) --probes times and
  *                       measure from its start to the next update: prints
@@ -293,6 +295,7 @@ int main(int argc, char **argv)
 		{ "clip-send", required_argument, NULL, 'C' },
 		{ "clip-expect", required_argument, NULL, 'X' },
 		{ "click", required_argument, NULL, 'k' },
+		{ "request-size", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "probe", required_argument, NULL, 'L' },
 		{ "probes", required_argument, NULL, 'N' },
@@ -303,7 +306,7 @@ int main(int argc, char **argv)
 	const char *probe = NULL;
 	long latency = -2;
 	int probes = 15;
-	int port = 5900, timeout = 20, expect_w = 0, expect_h = 0, c;
+	int port = 5900, timeout = 20, expect_w = 0, expect_h = 0, req_w = 0, req_h = 0, c;
 	long min_copyrects = -1, diff = -2;
 	bool expect_refused = false, ok = true;
 	struct target t = { .monitor = -1 };
@@ -324,6 +327,7 @@ int main(int argc, char **argv)
 		case 'C': clip_send = optarg; break;
 		case 'X': clip_expect = optarg; break;
 		case 'k': click = optarg; break;
+		case 'r': sscanf(optarg, "%dx%d", &req_w, &req_h); break;
 		case 'T': timeout = atoi(optarg); break;
 		case 'L': probe = optarg; break;
 		case 'N': probes = atoi(optarg); break;
@@ -400,6 +404,27 @@ int main(int argc, char **argv)
 		send_text(cl, type);
 	if (clip_send)
 		SendClientCutText(cl, (char *)clip_send, (int)strlen(clip_send));
+	if (req_w > 0 && req_h > 0) {
+		int64_t end = now_ms() + timeout * 1000;
+
+		/* libvncclient sends nothing (and says TRUE) until the server
+		 * has announced ExtendedDesktopSize: that came with the first
+		 * picture. */
+		if (!SendExtDesktopSize(cl, (uint16_t)req_w, (uint16_t)req_h)) {
+			fprintf(stderr, "vnc-check: cannot send SetDesktopSize\n");
+			ok = false;
+		}
+		while (ok && (cl->width != req_w || cl->height != req_h) && now_ms() < end) {
+			int r = WaitForMessage(cl, 50000);
+			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
+				break;
+		}
+		if (cl->width != req_w || cl->height != req_h) {
+			fprintf(stderr, "vnc-check: asked for %dx%d, the framebuffer is %dx%d\n", req_w,
+				req_h, cl->width, cl->height);
+			ok = false;
+		}
+	}
 
 	if (optind < argc) {
 		pid_t pid = fork();

@@ -286,6 +286,36 @@ static int write_config(struct vnc_embedded *e, const struct vnc_options *opt)
 	return write_file(path, conf);
 }
 
+/*
+ * The Xorg binary itself, never a wrapper: Debian's /usr/bin/Xorg runs the
+ * set-user-ID Xorg.wrap when xserver-xorg-legacy is installed, and Xorg with
+ * elevated privileges refuses -config with a path, -modulepath and
+ * -logfile.  Run directly by an ordinary user, /usr/lib/xorg/Xorg is an
+ * ordinary process (the dummy driver needs no device, no VT is opened) and
+ * takes them all.  A set-user-ID Xorg (other systems) fails for an
+ * ordinary user: say so instead of leaving a log to read.
+ */
+static int find_xorg(char *buf, size_t size)
+{
+	static const char *const bins[] = { "/usr/lib/xorg/Xorg", "/usr/libexec/Xorg" };
+	struct stat st;
+
+	snprintf(buf, size, "Xorg");
+	for (size_t i = 0; i < sizeof(bins) / sizeof(bins[0]); i++) {
+		if (is_exec(bins[i])) {
+			snprintf(buf, size, "%s", bins[i]);
+			break;
+		}
+	}
+	if (getuid() != 0 && buf[0] == '/' && stat(buf, &st) == 0 &&
+	    (st.st_mode & S_ISUID) && st.st_uid == 0) {
+		vnc_log("%s is set-user-ID root: it refuses a private configuration from an "
+			"ordinary user (run mirage-vnc as root, or use --display on Xvfb)", buf);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Reads the display number Xorg writes to -displayfd. */
 static int read_display(int fd, pid_t xorg, char *out, size_t size)
 {
@@ -334,9 +364,12 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 {
 	struct vnc_embedded *e;
 	char conf[PATH_MAX], logpath[PATH_MAX], modpath[PATH_MAX * 2], twmrc[PATH_MAX];
-	const char *xorg_bin = is_exec("/usr/lib/xorg/Xorg") ? "/usr/lib/xorg/Xorg" : "Xorg";
+	char xorg_bin[PATH_MAX];
 	int pfd[2] = { -1, -1 }, log_fd = -1, ret;
 
+	ret = find_xorg(xorg_bin, sizeof(xorg_bin));
+	if (ret < 0)
+		return ret;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -365,7 +398,7 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 	char fdstr[16];
 	snprintf(fdstr, sizeof(fdstr), "%d", pfd[1]);
 	char *xargv[] = {
-		(char *)xorg_bin, (char *)"-displayfd", fdstr, (char *)"-config", conf,
+		xorg_bin, (char *)"-displayfd", fdstr, (char *)"-config", conf,
 		(char *)"-modulepath", modpath, (char *)"-noreset", (char *)"-nolisten",
 		(char *)"tcp", (char *)"-logfile", logpath, (char *)"-novtswitch",
 		(char *)"-quiet", NULL,

@@ -1115,15 +1115,30 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			if (ret < 0)
 				break;
 		}
-		if (w == -ENOTCONN) {
-			vnc_log("%s", mirage_last_error());
+		if (w == -ENOTCONN || w == -ESTALE) {
+			/* -ENOTCONN: the producer went away (it may come back);
+			 * -ESTALE: the pipe was retired and its records taken
+			 * (we mapped it just as it was retired): as after
+			 * ASSERT_OFF.  Waiting again would return at once. */
+			if (w == -ENOTCONN)
+				vnc_log("%s", mirage_last_error());
+			else
+				vnc_debug("%s", mirage_last_error());
+			pixman_region32_clear(&s->copied);
+			pixman_region32_clear(&s->pend);
+			s->has_pend = false;
 			ret = follow_new_pipe(s);
 			if (ret < 0)
 				break;
 			flush_locked(s);
 			continue;
 		}
-		if (w <= 0)
+		if (w < 0) {
+			vnc_log("wait: %s", mirage_last_error());
+			ret = w;
+			break;
+		}
+		if (w == 0)
 			continue;
 		/* Coalesce: at most one flush per pacing interval. */
 		int64_t t = now_ms();

@@ -198,19 +198,82 @@ out:
 /* Resize                                                              */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A 60 Hz mode of width x height with VESA CVT timings (standard blanking;
+ * computed here, as cvt(1) does, so that no helper program is needed).
+ * The active size is exact even when it is not a multiple of the 8-pixel
+ * character cell: only the blanking is rounded.
+ */
+static void cvt_mode(XRRModeInfo *m, int width, int height)
+{
+	const double rate = 60.0, min_vsync_bp = 550.0; /* us */
+	const int cell = 8, min_porch = 3, min_vbp = 6, vsync = 10;
+	const double c_prime = 30.0, m_prime = 300.0, clock_step = 0.25; /* MHz */
+	int hactive = (width + cell - 1) / cell * cell;
+	double hperiod = (1e6 / rate - min_vsync_bp) / (height + min_porch); /* us */
+	int vsync_bp = (int)(min_vsync_bp / hperiod) + 1;
+	double duty;
+	int hblank, htotal, hsync;
+	double clock;
+
+	if (vsync_bp < vsync + min_vbp)
+		vsync_bp = vsync + min_vbp;
+	duty = c_prime - m_prime * hperiod / 1000.0;
+	if (duty < 20.0)
+		duty = 20.0;
+	hblank = (int)(hactive * duty / (100.0 - duty) / (2 * cell)) * 2 * cell;
+	htotal = hactive + hblank;
+	clock = (int)(htotal / hperiod / clock_step) * clock_step;
+	hsync = (int)(0.08 * htotal / cell) * cell;
+
+	memset(m, 0, sizeof(*m));
+	m->width = (unsigned)width;
+	m->height = (unsigned)height;
+	m->dotClock = (unsigned long)(clock * 1e6);
+	m->hSyncEnd = (unsigned)(hactive + hblank / 2);
+	m->hSyncStart = m->hSyncEnd - (unsigned)hsync;
+	m->hTotal = (unsigned)htotal;
+	m->vSyncStart = (unsigned)(height + min_porch);
+	m->vSyncEnd = m->vSyncStart + vsync;
+	m->vTotal = (unsigned)(height + vsync_bp + min_porch);
+	m->modeFlags = RR_HSyncNegative | RR_VSyncPositive;
+}
+
+/* An error on resize_dpy while a resize waits for the server's verdict
+ * (Xlib's error handler is global: the clipboard thread's display errs
+ * elsewhere).  Under the input lock. */
+static Display *resize_dpy;
+static int resize_error;
+
+static int x_errors_catch(Display *dpy, XErrorEvent *ev)
+{
+	if (dpy == resize_dpy && !resize_error)
+		resize_error = ev->error_code;
+	else
+		x_errors(dpy, ev);
+	return 0;
+}
+
 int vnc_input_resize(struct vnc_input *in, int width, int height)
 {
 	XRRScreenResources *res = NULL;
 	XRROutputInfo *out = NULL;
 	XRRCrtcInfo *crtc = NULL;
+	RROutput output = None;
 	RRMode mode = 0;
-	int ret = -ENOTSUP;
+	int (*old_handler)(Display *, XErrorEvent *) = NULL;
+	int ret = -ENOTSUP, minw, minh, maxw, maxh;
 	Window root;
 
 	pthread_mutex_lock(&in->lock);
 	if (!in->dpy)
 		goto out;
 	root = DefaultRootWindow(in->dpy);
+	if (!XRRGetScreenSizeRange(in->dpy, root, &minw, &minh, &maxw, &maxh) ||
+	    width < minw || height < minh || width > maxw || height > maxh) {
+		vnc_log("resize to %dx%d refused: outside the screen's size range", width, height);
+		goto out;
+	}
 	res = XRRGetScreenResourcesCurrent(in->dpy, root);
 	if (!res)
 		goto out;
@@ -219,6 +282,7 @@ int vnc_input_resize(struct vnc_input *in, int width, int height)
 		out = XRRGetOutputInfo(in->dpy, res, res->outputs[i]);
 		if (out && out->crtc) {
 			crtc = XRRGetCrtcInfo(in->dpy, res, out->crtc);
+			output = res->outputs[i];
 			break;
 		}
 		if (out)
@@ -232,20 +296,64 @@ int vnc_input_resize(struct vnc_input *in, int width, int height)
 			if (res->modes[j].id == out->modes[i] &&
 			    (int)res->modes[j].width == width && (int)res->modes[j].height == height)
 				mode = res->modes[j].id;
-	if (!mode) {
-		vnc_log("resize to %dx%d refused: no such mode on the display", width, height);
-		goto out;
-	}
+
+	resize_error = 0;
+	resize_dpy = in->dpy;
+	old_handler = XSetErrorHandler(x_errors_catch);
 	XGrabServer(in->dpy);
+	if (!mode) {
+		/* No such mode on the output: one of that size known to the
+		 * screen (added before), else a new one with CVT timings. */
+		for (int j = 0; j < res->nmode && !mode; j++)
+			if ((int)res->modes[j].width == width && (int)res->modes[j].height == height)
+				mode = res->modes[j].id;
+		if (!mode) {
+			XRRModeInfo info;
+			char name[32];
+
+			cvt_mode(&info, width, height);
+			snprintf(name, sizeof(name), "%dx%d_mirage", width, height);
+			info.name = name;
+			info.nameLength = (unsigned)strlen(name);
+			mode = XRRCreateMode(in->dpy, root, &info);
+		}
+		XRRAddOutputMode(in->dpy, output, mode);
+		XSync(in->dpy, False);
+		if (resize_error || !mode) {
+			XUngrabServer(in->dpy);
+			vnc_log("resize to %dx%d refused: the display did not take a new mode",
+				width, height);
+			goto out;
+		}
+		vnc_debug("added a %dx%d mode to the display", width, height);
+	}
 	XRRSetCrtcConfig(in->dpy, res, out->crtc, CurrentTime, 0, 0, None, RR_Rotate_0, NULL, 0);
 	XRRSetScreenSize(in->dpy, root, width, height,
 			 (int)((double)width * 25.4 / 96.0), (int)((double)height * 25.4 / 96.0));
 	XRRSetCrtcConfig(in->dpy, res, out->crtc, CurrentTime, 0, 0, mode, RR_Rotate_0,
-			 &res->outputs[0], 1);
+			 &output, 1);
+	XSync(in->dpy, False);
+	if (resize_error) {
+		/* Put the old size and mode back (the CRTC was off). */
+		int err = resize_error;
+
+		XRRSetScreenSize(in->dpy, root, DisplayWidth(in->dpy, DefaultScreen(in->dpy)),
+				 DisplayHeight(in->dpy, DefaultScreen(in->dpy)),
+				 DisplayWidthMM(in->dpy, DefaultScreen(in->dpy)),
+				 DisplayHeightMM(in->dpy, DefaultScreen(in->dpy)));
+		XRRSetCrtcConfig(in->dpy, res, out->crtc, CurrentTime, crtc->x, crtc->y, crtc->mode,
+				 crtc->rotation, crtc->outputs, crtc->noutput);
+		XUngrabServer(in->dpy);
+		XSync(in->dpy, False);
+		vnc_log("resize to %dx%d refused by the display (X error %d)", width, height, err);
+		goto out;
+	}
 	XUngrabServer(in->dpy);
 	XSync(in->dpy, False);
 	ret = 0;
 out:
+	if (old_handler)
+		XSetErrorHandler(old_handler);
 	if (crtc)
 		XRRFreeCrtcInfo(crtc);
 	if (out)
