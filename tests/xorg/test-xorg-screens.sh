@@ -39,6 +39,21 @@ c1=$("$CTL" status "xorg-$D.0" | awk -F= '/^ *records=/ {print $2}')
 [ "$c0" = "$c1" ] && ok "drawing on screen 1 left mirror 0 alone ($c0 records)" ||
 	bad "mirror 0 records changed from $c0 to $c1 while only screen 1 drew"
 DISPLAY=":$D.0" check "screen 0 still exact" "$XCHECK" compare "xorg-$D.0"
+# The published layout is RandR 1.5's monitor list: user-defined monitors
+# (xrandr --setmonitor), and a CRTC only while no monitor claims its output.
+out=$(DISPLAY=":$D.0" xrandr | awk '/ connected/ {print $1; exit}')
+DISPLAY=":$D.0" xrandr --setmonitor mirage-left 512/100x768/100+0+0 none >/dev/null 2>&1
+DISPLAY=":$D.0" xrandr --setmonitor mirage-right 512/100x768/100+512+0 "$out" >/dev/null 2>&1
+DISPLAY=":$D.0" xdpyinfo >/dev/null 2>&1
+mons=$("$CTL" status "xorg-$D.0" | sed -n '/^monitors:/,/^settings:/p')
+if echo "$mons" | grep -q "^monitors: *2$" &&
+   echo "$mons" | grep -q "mirage-left 0,0,512,768" &&
+   echo "$mons" | grep -q "mirage-right 512,0,1024,768"; then
+	ok "xrandr --setmonitor: the header lists mirage-left and mirage-right, not $out"
+else
+	bad "xrandr --setmonitor: monitors not published as set"
+	echo "$mons" | sed 's/^/     /'
+fi
 DISPLAY=":$D.0" server_alive "end"
 no_errors
 finish

@@ -415,7 +415,28 @@ static void check_geometry(struct mirage_screen *ms)
 		damage_watch(ms);
 }
 
-/* Keeps the surface header's monitor table equal to the RandR CRTCs. */
+/* Does a user-defined RandR monitor (xrandr --setmonitor) claim an output of crtc? */
+static bool crtc_claimed(rrScrPrivPtr rp, RRCrtcPtr crtc)
+{
+	for (int m = 0; m < rp->numMonitors; m++) {
+		const RRMonitorRec *um = rp->monitors[m];
+
+		for (int o = 0; o < um->numOutputs; o++) {
+			for (int k = 0; k < crtc->numOutputs; k++) {
+				if (crtc->outputs[k]->id == um->outputs[o])
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Keeps the surface header's monitor table equal to the RandR 1.5 monitor
+ * list: the user-defined monitors, then one per active CRTC whose outputs
+ * none of them claims (the server builds the same list in
+ * RRMonitorMakeList, which it does not export to modules).
+ */
 static void update_monitors(struct mirage_screen *ms)
 {
 	struct mirage_monitor mon[MIRAGE_MONITORS_MAX];
@@ -426,11 +447,24 @@ static void update_monitors(struct mirage_screen *ms)
 	if (dixPrivateKeyRegistered(rrPrivKey))
 		rp = rrGetScrPriv(ms->screen);
 	if (rp) {
+		for (int m = 0; m < rp->numMonitors && n < MIRAGE_MONITORS_MAX; m++) {
+			const RRMonitorRec *um = rp->monitors[m];
+			const char *name = NameForAtom(um->name);
+
+			mon[n].rect.left = um->geometry.box.x1;
+			mon[n].rect.top = um->geometry.box.y1;
+			mon[n].rect.right = um->geometry.box.x2;
+			mon[n].rect.bottom = um->geometry.box.y2;
+			if (um->primary)
+				mon[n].flags |= MIRAGE_MONITOR_PRIMARY;
+			snprintf(mon[n].name, sizeof(mon[n].name), "%s", name ? name : "");
+			n++;
+		}
 		for (int i = 0; i < rp->numCrtcs && n < MIRAGE_MONITORS_MAX; i++) {
 			RRCrtcPtr crtc = rp->crtcs[i];
 			int w, h;
 
-			if (!crtc || !crtc->mode || crtc->numOutputs < 1)
+			if (!crtc || !crtc->mode || crtc->numOutputs < 1 || crtc_claimed(rp, crtc))
 				continue;
 			w = crtc->mode->mode.width;
 			h = crtc->mode->mode.height;
