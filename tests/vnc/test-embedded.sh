@@ -41,6 +41,16 @@ $CHECK --click 120,150 --type "seq 1 300; touch $TMP/typed
 	> "$TMP/e2.out" || fail "typing / xterm scroll"
 pass "typed into the xterm, it scrolled: $(cat "$TMP/e2.out")"
 
+# A keysym the keymap lacks (eacute on the server's "us" map) is bound to a
+# spare keycode on demand: the file name gets a fourth character.
+txt=$(printf 'touch %s/caf\303\251; touch %s/typed2' "$TMP" "$TMP")
+$CHECK --type "$txt
+" -- sh -c "for i in \$(seq 200); do [ -e '$TMP/typed2' ] && exit 0; sleep 0.1; done; exit 1" \
+	> "$TMP/e2b.out" || fail "typing a keysym missing from the keymap"
+n=$(ls "$TMP" | grep -c '^caf.')
+[ "$n" -ge 1 ] || fail "eacute typed through RFB did not reach the xterm: $(ls "$TMP" | grep '^caf')"
+pass "a keysym missing from the keymap (eacute) was typed"
+
 # An xterm scroll as CopyRect: one line at a time (xterm's jump scroll
 # redraws the text instead of copying when many lines arrive at once).
 $CHECK --min-copyrects 5 --type "clear; for i in \$(seq 40); do echo line \$i; sleep 0.05; done; touch $TMP/scrolled

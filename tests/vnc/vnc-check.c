@@ -268,12 +268,28 @@ static long probe_latency(rfbClient *cl, const char *cmd, int n)
 	return lat[got / 2];
 }
 
+/*
+ * Types UTF-8 text: ASCII and Latin-1 code points are their own keysyms,
+ * others are 0x01000000 + code point (X's Unicode keysyms).
+ */
 static void send_text(rfbClient *cl, const char *text)
 {
-	for (const char *p = text; *p; p++) {
-		uint32_t sym = (unsigned char)*p;
-		if (*p == '\n')
+	const unsigned char *p = (const unsigned char *)text;
+
+	while (*p) {
+		uint32_t cp = *p++, sym;
+		int more = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : cp >= 0xc0 ? 1 : 0;
+
+		if (more)
+			cp &= 0x3f >> more;
+		for (; more && (*p & 0xc0) == 0x80; more--)
+			cp = cp << 6 | (*p++ & 0x3f);
+		if (cp == '\n')
 			sym = 0xff0d; /* XK_Return */
+		else if (cp < 0x100)
+			sym = cp;
+		else
+			sym = 0x01000000 | cp;
 		SendKeyEvent(cl, sym, TRUE);
 		SendKeyEvent(cl, sym, FALSE);
 	}
