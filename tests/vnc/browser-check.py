@@ -3,7 +3,7 @@
 """noVNC in headless Chromium, checked against the mirror surface.
 
     browser-check.py --url URL --snapshot 'miragectl snapshot NAME {}' \
-        [--timeout S] [--workload CMD ...]
+        [--timeout S] [--workload CMD ...] [--chromium-arg ARG ...]
 
 Starts Chromium (headless, its own profile in a temp dir) with the DevTools
 protocol on a pipe (--remote-debugging-pipe: no port, no WebSocket client
@@ -152,6 +152,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--workload", action="append", default=[])
     ap.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    ap.add_argument("--chromium-arg", action="append", default=[],
+                    help="one more Chromium argument (e.g. --ignore-certificate-errors)")
     opt = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="browser-check.")
@@ -162,7 +164,7 @@ def main():
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync",
-            "--window-size=1400,1000"], tmp)
+            "--window-size=1400,1000"] + opt.chromium_arg, tmp)
         target = dt.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = dt.call("Target.attachToTarget",
                           {"targetId": target, "flatten": True})["sessionId"]

@@ -30,14 +30,15 @@ trap 'exit 1' INT TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
-# A free TCP port in 5980-5999 (and its HTTP companion port - 100 free too).
+# free_port [FIRST]: a free TCP port in FIRST-5999 (default 5980), its HTTP
+# companion port - 100 free too.
 free_port() {
-	for p in $(seq 5980 5999); do
+	for p in $(seq "${1:-5980}" 5999); do
 		if ! ss -Hltn "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$((p - 100))" | grep -q .; then
 			echo "$p"; return 0
 		fi
 	done
-	fail "no free port in 5980-5999"
+	fail "no free port in ${1:-5980}-5999"
 }
 
 # A free X display number from 80 up.

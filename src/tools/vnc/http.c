@@ -10,6 +10,12 @@
  * per connection ("Connection: close").  The browser then opens a
  * WebSocket on the RFB port, which libvncserver handles.
  *
+ * With --tls-cert/--tls-key (and GnuTLS at build time) every connection is
+ * HTTPS: the credentials are loaded once, each connection gets its own
+ * GnuTLS session (handshake bounded by HTTP_TIMEOUT_S), and files are read
+ * and sent through the session instead of sendfile().  The page then makes
+ * noVNC use wss on the RFB port, where libvncserver does the TLS.
+ *
  * Threads: the listener thread accepts; each connection has a detached
  * thread.  `lock` protects `conns` and `nconns`; vnc_http_destroy() shuts
  * the open connections down and waits for their threads to finish.
@@ -30,6 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef MIRAGE_VNC_GNUTLS
+#include <gnutls/gnutls.h>
+#endif
+
 #include "vnc.h"
 
 #define HTTP_CONNS_MAX 32     /* connections served at once */
@@ -41,6 +51,9 @@ struct vnc_http {
 	int root_fd;          /* the served directory, for openat() */
 	int wake[2];          /* tells the listener thread to stop */
 	int rfb_port;         /* for the redirect of "/" */
+#ifdef MIRAGE_VNC_GNUTLS
+	gnutls_certificate_credentials_t creds; /* NULL: plain HTTP; read-only once set */
+#endif
 	pthread_t thread;
 	bool thread_started;
 
@@ -55,7 +68,139 @@ struct conn {
 	struct vnc_http *h;
 	int fd;
 	int slot;
+#ifdef MIRAGE_VNC_GNUTLS
+	gnutls_session_t tls; /* NULL for plain HTTP */
+#endif
 };
+
+/* ------------------------------------------------------------------ */
+/* Transport: the socket, or a TLS session on it                       */
+/* ------------------------------------------------------------------ */
+
+static ssize_t conn_recv(struct conn *c, char *buf, size_t len)
+{
+#ifdef MIRAGE_VNC_GNUTLS
+	if (c->tls) {
+		ssize_t n;
+		do
+			n = gnutls_record_recv(c->tls, buf, len);
+		while (n == GNUTLS_E_INTERRUPTED);
+		/* GNUTLS_E_AGAIN here is SO_RCVTIMEO expiring: give up. */
+		return n < 0 ? -1 : n;
+	}
+#endif
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+static bool send_all(struct conn *c, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n;
+#ifdef MIRAGE_VNC_GNUTLS
+		if (c->tls) {
+			n = gnutls_record_send(c->tls, buf, len);
+			if (n == GNUTLS_E_INTERRUPTED)
+				continue;
+		} else
+#endif
+		{
+			n = send(c->fd, buf, len, MSG_NOSIGNAL);
+			if (n < 0 && errno == EINTR)
+				continue;
+		}
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool tls_enabled(const struct vnc_http *h)
+{
+#ifdef MIRAGE_VNC_GNUTLS
+	return h->creds != NULL;
+#else
+	(void)h;
+	return false;
+#endif
+}
+
+/* The server side of the TLS handshake when h serves HTTPS; 0 or -1. */
+static int tls_start(struct conn *c)
+{
+#ifdef MIRAGE_VNC_GNUTLS
+	int ret;
+
+	if (!c->h->creds)
+		return 0;
+	if (gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NO_SIGNAL) < 0) {
+		c->tls = NULL;
+		return -1;
+	}
+	if (gnutls_set_default_priority(c->tls) < 0 ||
+	    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->h->creds) < 0)
+		return -1;
+	gnutls_transport_set_int(c->tls, c->fd);
+	gnutls_handshake_set_timeout(c->tls, HTTP_TIMEOUT_S * 1000);
+	do
+		ret = gnutls_handshake(c->tls);
+	while (ret < 0 && !gnutls_error_is_fatal(ret) && ret != GNUTLS_E_AGAIN);
+	if (ret < 0) {
+		/* Typically a browser that does not trust the certificate. */
+		vnc_debug("http: TLS handshake: %s", gnutls_strerror(ret));
+		return -1;
+	}
+	return 0;
+#else
+	(void)c;
+	return 0;
+#endif
+}
+
+static void tls_end(struct conn *c)
+{
+#ifdef MIRAGE_VNC_GNUTLS
+	if (c->tls)
+		gnutls_deinit(c->tls);
+	c->tls = NULL;
+#else
+	(void)c;
+#endif
+}
+
+/* Sends size bytes of file: sendfile() on a plain socket, else read+send. */
+static void send_file(struct conn *c, int file, off_t size)
+{
+	off_t off = 0;
+
+#ifdef MIRAGE_VNC_GNUTLS
+	if (c->tls) {
+		char buf[16384];
+		while (off < size) {
+			ssize_t n = pread(file, buf, sizeof(buf), off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || !send_all(c, buf, (size_t)n))
+				break;
+			off += n;
+		}
+		return;
+	}
+#endif
+	while (off < size) {
+		ssize_t sent = sendfile(c->fd, file, &off, (size_t)(size - off));
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent <= 0)
+			break;
+	}
+}
 
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
@@ -151,21 +296,7 @@ static bool target_to_path(const char *target, char *out, size_t size)
 	return true;
 }
 
-static bool send_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static void send_status(int fd, int code, const char *reason, const char *extra)
+static void send_status(struct conn *c, int code, const char *reason, const char *extra)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf),
@@ -179,18 +310,16 @@ static void send_status(int fd, int code, const char *reason, const char *extra)
 			 code, reason, strlen(reason) + 5, extra ? extra : "", code, reason);
 
 	if (n > 0 && (size_t)n < sizeof(buf))
-		send_all(fd, buf, (size_t)n);
+		send_all(c, buf, (size_t)n);
 }
 
 /* Reads the request head (up to the empty line); its length or -1. */
-static ssize_t read_head(int fd, char *buf, size_t size)
+static ssize_t read_head(struct conn *c, char *buf, size_t size)
 {
 	size_t len = 0;
 
 	while (len + 1 < size) {
-		ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = conn_recv(c, buf + len, size - 1 - len);
 		if (n <= 0)
 			return -1;
 		len += (size_t)n;
@@ -201,20 +330,21 @@ static ssize_t read_head(int fd, char *buf, size_t size)
 	return -1;
 }
 
-static void serve_file(struct vnc_http *h, int fd, const char *path, bool head)
+static void serve_file(struct conn *c, const char *path, bool head)
 {
+	struct vnc_http *h = c->h;
 	char hdr[512];
 	struct stat st;
 	int file, n;
 
 	file = openat(h->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (file < 0) {
-		send_status(fd, 404, "Not Found", NULL);
+		send_status(c, 404, "Not Found", NULL);
 		return;
 	}
 	if (fstat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(file);
-		send_status(fd, 404, "Not Found", NULL);
+		send_status(c, 404, "Not Found", NULL);
 		return;
 	}
 	n = snprintf(hdr, sizeof(hdr),
@@ -226,51 +356,45 @@ static void serve_file(struct vnc_http *h, int fd, const char *path, bool head)
 		     "Connection: close\r\n"
 		     "\r\n",
 		     mime_type(path), (long long)st.st_size);
-	if (n > 0 && (size_t)n < sizeof(hdr) && send_all(fd, hdr, (size_t)n) && !head) {
-		off_t off = 0;
-		while (off < st.st_size) {
-			ssize_t sent = sendfile(fd, file, &off, (size_t)(st.st_size - off));
-			if (sent < 0 && errno == EINTR)
-				continue;
-			if (sent <= 0)
-				break;
-		}
-	}
+	if (n > 0 && (size_t)n < sizeof(hdr) && send_all(c, hdr, (size_t)n) && !head)
+		send_file(c, file, st.st_size);
 	close(file);
 }
 
-static void handle(struct vnc_http *h, int fd)
+static void handle(struct conn *c)
 {
+	struct vnc_http *h = c->h;
 	char buf[HTTP_REQUEST_MAX], method[16], target[4096], path[4096];
 	bool head;
 
-	if (read_head(fd, buf, sizeof(buf)) < 0) {
-		send_status(fd, 400, "Bad Request", NULL);
+	if (read_head(c, buf, sizeof(buf)) < 0) {
+		send_status(c, 400, "Bad Request", NULL);
 		return;
 	}
 	if (sscanf(buf, "%15s %4095s HTTP/%*d.%*d", method, target) != 2) {
-		send_status(fd, 400, "Bad Request", NULL);
+		send_status(c, 400, "Bad Request", NULL);
 		return;
 	}
 	head = strcmp(method, "HEAD") == 0;
 	if (!head && strcmp(method, "GET") != 0) {
-		send_status(fd, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
+		send_status(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
 		return;
 	}
 	if (!target_to_path(target, path, sizeof(path))) {
-		send_status(fd, 400, "Bad Request", NULL);
+		send_status(c, 400, "Bad Request", NULL);
 		return;
 	}
 	if (path[0] == '\0') {
-		/* "/": noVNC, connecting at once to this host's RFB port. */
+		/* "/": noVNC, connecting at once to this host's RFB port
+		 * (with wss when the page came over HTTPS). */
 		char loc[128];
-		snprintf(loc, sizeof(loc), "Location: /vnc.html?autoconnect=1&port=%d&path=\r\n",
-			 h->rfb_port);
-		send_status(fd, 302, "Found", loc);
+		snprintf(loc, sizeof(loc), "Location: /vnc.html?autoconnect=1&port=%d&path=%s\r\n",
+			 h->rfb_port, tls_enabled(h) ? "&encrypt=1" : "");
+		send_status(c, 302, "Found", loc);
 		return;
 	}
 	vnc_debug("http: %s %s", method, path);
-	serve_file(h, fd, path, head);
+	serve_file(c, path, head);
 }
 
 static void *conn_thread(void *data)
@@ -278,7 +402,14 @@ static void *conn_thread(void *data)
 	struct conn *c = data;
 	struct vnc_http *h = c->h;
 
-	handle(h, c->fd);
+	if (tls_start(c) == 0) {
+		handle(c);
+#ifdef MIRAGE_VNC_GNUTLS
+		if (c->tls)
+			gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+#endif
+	}
+	tls_end(c);
 	/* Let the client read all before the close (no RST on unread input). */
 	shutdown(c->fd, SHUT_WR);
 	pthread_mutex_lock(&h->lock);
@@ -314,7 +445,10 @@ static void start_conn(struct vnc_http *h, int fd)
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (slot < 0) {
-		send_status(fd, 503, "Service Unavailable", NULL);
+		/* Over TLS a plain answer would be noise: just close. */
+		struct conn busy = { .h = h, .fd = fd };
+		if (!tls_enabled(h))
+			send_status(&busy, 503, "Service Unavailable", NULL);
 		close(fd);
 		return;
 	}
@@ -367,11 +501,74 @@ static void *listen_thread(void *data)
 }
 
 /* ------------------------------------------------------------------ */
+/* Certificates                                                        */
+/* ------------------------------------------------------------------ */
+
+bool vnc_http_tls_supported(void)
+{
+#ifdef MIRAGE_VNC_GNUTLS
+	return true;
+#else
+	return false;
+#endif
+}
+
+static int check_readable(const char *option, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		int err = errno;
+		vnc_log("%s %s: %s", option, path, strerror(err));
+		return -err;
+	}
+	close(fd);
+	return 0;
+}
+
+#ifdef MIRAGE_VNC_GNUTLS
+static int load_creds(gnutls_certificate_credentials_t *out, const char *cert, const char *key)
+{
+	int ret;
+
+	if (gnutls_certificate_allocate_credentials(out) < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	ret = gnutls_certificate_set_x509_key_file(*out, cert, key, GNUTLS_X509_FMT_PEM);
+	if (ret < 0) {
+		vnc_log("--tls-cert %s, --tls-key %s: %s", cert, key, gnutls_strerror(ret));
+		gnutls_certificate_free_credentials(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+#endif
+
+int vnc_tls_check(const char *cert, const char *key)
+{
+	int ret = check_readable("--tls-cert", cert);
+
+	if (ret == 0)
+		ret = check_readable("--tls-key", key);
+#ifdef MIRAGE_VNC_GNUTLS
+	if (ret == 0) {
+		gnutls_certificate_credentials_t creds;
+		ret = load_creds(&creds, cert, key);
+		if (ret == 0)
+			gnutls_certificate_free_credentials(creds);
+	}
+#endif
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
 /* Life cycle                                                          */
 /* ------------------------------------------------------------------ */
 
 int vnc_http_create(struct vnc_http **out, const char *addr, int port, const char *root,
-		    int rfb_port)
+		    int rfb_port, const char *cert, const char *key)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct vnc_http *h;
@@ -392,6 +589,13 @@ int vnc_http_create(struct vnc_http **out, const char *addr, int port, const cha
 		ret = -EINVAL;
 		goto fail;
 	}
+#ifdef MIRAGE_VNC_GNUTLS
+	if (cert && key && (ret = load_creds(&h->creds, cert, key)) < 0)
+		goto fail;
+#else
+	(void)cert;
+	(void)key;
+#endif
 	h->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (h->root_fd < 0) {
 		ret = -errno;
@@ -465,6 +669,10 @@ void vnc_http_destroy(struct vnc_http *h)
 		close(h->wake[0]);
 	if (h->wake[1] >= 0)
 		close(h->wake[1]);
+#ifdef MIRAGE_VNC_GNUTLS
+	if (h->creds)
+		gnutls_certificate_free_credentials(h->creds);
+#endif
 	pthread_cond_destroy(&h->idle);
 	pthread_mutex_destroy(&h->lock);
 	free(h);

@@ -6,6 +6,7 @@
  *   mirage-vnc --display :N             serve a running X display (mirage-x11)
  *   mirage-vnc --embedded [-- CMD ...]  a private headless Xorg, served
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -59,6 +60,8 @@ static void usage(FILE *f)
 		"  --http-port PORT       noVNC over HTTP (default: RFB port - 100; 0: off)\n"
 		"  --http-dir DIR         files served over HTTP (default " NOVNC_DIR ")\n"
 		"  --password-file FILE   VNC authentication with the password on its first line\n"
+		"  --tls-cert FILE        TLS certificate (PEM): wss on the RFB port, HTTPS page\n"
+		"  --tls-key FILE         its private key (PEM, unencrypted); both or neither\n"
 		"  --insecure             allow a non-loopback address without a password\n"
 		"  --view-only            ignore viewers' keyboard, pointer and clipboard\n"
 		"  --max-fps N            at most N updates a second (default 60)\n"
@@ -133,11 +136,22 @@ static void announce(const struct vnc_options *o, const char *mirror, bool http)
 {
 	/* A wildcard address is not one a browser can connect to. */
 	const char *host = strcmp(o->listen_addr, "0.0.0.0") ? o->listen_addr : "127.0.0.1";
+	bool tls = o->tls_cert != NULL;
+	struct in_addr addr;
 
-	vnc_log("serving %s on %s:%d", mirror, o->listen_addr, o->port);
+	/* The password rule (server.c) has already refused a non-loopback
+	 * address without a password or --insecure. */
+	if (!tls && inet_pton(AF_INET, o->listen_addr, &addr) == 1 &&
+	    (ntohl(addr.s_addr) >> 24) != 127)
+		vnc_log("warning: %s is not a loopback address and the stream is unencrypted "
+			"(--tls-cert/--tls-key for wss)", o->listen_addr);
+	vnc_log("serving %s on %s:%d%s", mirror, o->listen_addr, o->port,
+		tls ? " (RFB, ws and wss)" : "");
+	/* noVNC 1.3 takes wss from encrypt=1 (and by default on an https page). */
 	if (http)
-		vnc_log("browser: http://%s:%d/vnc.html?autoconnect=1&host=%s&port=%d&path=", host,
-			o->http_port, host, o->port);
+		vnc_log("browser: %s://%s:%d/vnc.html?autoconnect=1&host=%s&port=%d&path=%s",
+			tls && vnc_http_tls_supported() ? "https" : "http", host, o->http_port, host,
+			o->port, tls ? "&encrypt=1" : "");
 	if (o->ready_file) {
 		FILE *f = fopen(o->ready_file, "we");
 		if (f) {
@@ -153,6 +167,7 @@ int main(int argc, char **argv)
 		OPT_MIRROR = 256, OPT_DISPLAY, OPT_EMBEDDED, OPT_GEOMETRY, OPT_LISTEN, OPT_HTTP_PORT,
 		OPT_HTTP_DIR, OPT_PASSWORD, OPT_INSECURE, OPT_VIEW_ONLY, OPT_MAX_FPS, OPT_MONITOR,
 		OPT_INPUT_DISPLAY, OPT_SET, OPT_NO_ATTACH, OPT_READY, OPT_VERSION, OPT_HELP,
+		OPT_TLS_CERT, OPT_TLS_KEY,
 	};
 	static const struct option longopts[] = {
 		{ "mirror", required_argument, NULL, OPT_MIRROR },
@@ -163,6 +178,8 @@ int main(int argc, char **argv)
 		{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
 		{ "http-dir", required_argument, NULL, OPT_HTTP_DIR },
 		{ "password-file", required_argument, NULL, OPT_PASSWORD },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ "view-only", no_argument, NULL, OPT_VIEW_ONLY },
 		{ "max-fps", required_argument, NULL, OPT_MAX_FPS },
@@ -232,6 +249,12 @@ int main(int argc, char **argv)
 		case OPT_PASSWORD:
 			o.password_file = optarg;
 			break;
+		case OPT_TLS_CERT:
+			o.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o.tls_key = optarg;
+			break;
 		case OPT_INSECURE:
 			o.insecure = true;
 			break;
@@ -293,6 +316,10 @@ int main(int argc, char **argv)
 		}
 		o.command = argv + optind;
 	}
+	if (!o.tls_cert != !o.tls_key) {
+		vnc_log("give both --tls-cert FILE and --tls-key FILE, or neither");
+		return 2;
+	}
 	if (settings[0])
 		o.set = settings;
 	o.verbose = verbose;
@@ -309,6 +336,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Before anything starts: libvncserver reads the files only when a
+	 * wss viewer connects, and would just drop it. */
+	if (o.tls_cert && vnc_tls_check(o.tls_cert, o.tls_key) < 0)
+		return 1;
 
 	ret = 0;
 	if (o.embedded) {
@@ -330,7 +362,8 @@ int main(int argc, char **argv)
 	if (input && (ret = vnc_input_start(input, server)) < 0)
 		goto out;
 	if (o.http_port > 0 && o.http_dir &&
-	    (ret = vnc_http_create(&http, o.listen_addr, o.http_port, o.http_dir, o.port)) < 0)
+	    (ret = vnc_http_create(&http, o.listen_addr, o.http_port, o.http_dir, o.port, o.tls_cert,
+				   o.tls_key)) < 0)
 		goto out;
 	if (input_display)
 		vnc_debug("input into %s", input_display);

@@ -658,6 +658,8 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	pthread_mutex_unlock(&s->join_lock);
 	if (s->opt->view_only)
 		cl->viewOnly = TRUE;
+	/* ws/wss: libvncserver's own close is unsafe (see close.c). */
+	vnc_close_guard(cl);
 	return RFB_CLIENT_ACCEPT;
 }
 
@@ -815,6 +817,15 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	s->screen->httpDir = NULL;
 	s->screen->httpPort = 0;
 	s->screen->http6Port = 0;
+	/*
+	 * With a certificate, a connection that opens with a TLS ClientHello
+	 * is WebSocket over TLS (wss); plain RFB and ws stay available, as
+	 * libvncserver decides per connection from its first bytes.
+	 */
+	if (s->opt->tls_cert) {
+		s->screen->sslcertfile = (char *)s->opt->tls_cert;
+		s->screen->sslkeyfile = (char *)s->opt->tls_key;
+	}
 	/* A viewer that stops reading is dropped after this long. */
 	s->screen->maxClientWait = 5000;
 

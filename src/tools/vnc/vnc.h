@@ -33,6 +33,8 @@ struct vnc_options {
 	int http_port;             /* -1 default (port - 100), 0 off */
 	const char *http_dir;      /* noVNC files */
 	const char *password_file;
+	const char *tls_cert;      /* --tls-cert FILE (PEM), with tls_key or neither */
+	const char *tls_key;       /* --tls-key FILE (PEM, unencrypted) */
 	bool insecure;
 	bool view_only;
 	bool no_attach;            /* --no-attach: do not take the manager role */
@@ -84,18 +86,31 @@ void vnc_input_set_clipboard(struct vnc_input *in, const char *text, size_t len)
 int vnc_input_resize(struct vnc_input *in, int width, int height);
 
 /* ------------------------------------------------------------------ */
-/* http.c: the noVNC files over HTTP                                   */
+/* http.c: the noVNC files over HTTP or HTTPS                          */
 /* ------------------------------------------------------------------ */
 
 struct vnc_http;
 
+/* True when http.c was built with GnuTLS and can serve HTTPS. */
+bool vnc_http_tls_supported(void);
+
+/*
+ * Loads the certificate and key (PEM) once to check that they make a
+ * pair, then forgets them; 0 or -errno (a one-line message logged).
+ * Without GnuTLS only checks that both files can be read.
+ */
+int vnc_tls_check(const char *cert, const char *key) __attribute__((warn_unused_result));
+
 /*
  * Serves the files below root (GET, HEAD) on addr:port from a thread of
- * its own; "/" redirects to noVNC connecting to rfb_port.  0 or -errno
- * (a one-line message logged).
+ * its own; "/" redirects to noVNC connecting to rfb_port.  With cert and
+ * key (both or neither; read at once, needed only during the call) and
+ * GnuTLS, every connection is HTTPS and "/" asks noVNC for wss.  0 or
+ * -errno (a one-line message logged).
  */
 int vnc_http_create(struct vnc_http **out, const char *addr, int port, const char *root,
-		    int rfb_port);
+		    int rfb_port, const char *cert, const char *key)
+	__attribute__((warn_unused_result));
 /* Stops listening and waits (at most 2 s) for the open connections. */
 void vnc_http_destroy(struct vnc_http *h);
 
@@ -123,6 +138,12 @@ void vnc_x11_stop(struct vnc_x11 *x);
 
 /* Helpers shared by embedded.c's two starters. */
 int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
+
+/* close.c: makes a WebSocket viewer's close safe (libvncserver 0.9.14
+ * frees its TLS session while its threads still use it); from the
+ * newClientHook. */
+struct _rfbClientRec;
+void vnc_close_guard(struct _rfbClientRec *cl);
 const char *vnc_exe_dir(void);
 
 #endif /* MIRAGE_VNC_H */
