@@ -390,6 +390,59 @@ static void wake_viewers(struct vnc_server *s, bool moved, bool shape)
 	rfbReleaseClientIterator(it);
 }
 
+/*
+ * Crops a cursor image to its visible pixels (and the hotspot): the shape is
+ * sent to every viewer at each change, and X cursor themes pad theirs
+ * (a 24x24 arrow is mostly transparent).  What is cut was transparent.
+ */
+static void crop_cursor(struct mirage_cursor *cur, uint32_t *argb)
+{
+	int w = (int)cur->width, h = (int)cur->height;
+	int x1 = w, y1 = h, x2 = -1, y2 = -1;
+
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			if (!(argb[(size_t)y * w + x] >> 24))
+				continue;
+			if (x < x1)
+				x1 = x;
+			if (x > x2)
+				x2 = x;
+			if (y < y1)
+				y1 = y;
+			if (y > y2)
+				y2 = y;
+		}
+	}
+	if (x2 < 0) {
+		cur->width = cur->height = 0; /* nothing visible */
+		return;
+	}
+	/* Keep the hotspot inside (it may be outside the visible part). */
+	if (cur->hot_x >= 0 && cur->hot_x < w) {
+		if (cur->hot_x < x1)
+			x1 = cur->hot_x;
+		if (cur->hot_x > x2)
+			x2 = cur->hot_x;
+	}
+	if (cur->hot_y >= 0 && cur->hot_y < h) {
+		if (cur->hot_y < y1)
+			y1 = cur->hot_y;
+		if (cur->hot_y > y2)
+			y2 = cur->hot_y;
+	}
+	if (x1 == 0 && y1 == 0 && x2 == w - 1 && y2 == h - 1)
+		return;
+	/* In place: each row moves to a lower (or the same) address. */
+	for (int y = y1; y <= y2; y++)
+		memmove(argb + (size_t)(y - y1) * (x2 + 1 - x1), argb + (size_t)y * w + x1,
+			(size_t)(x2 + 1 - x1) * sizeof(*argb));
+	cur->width = (uint32_t)(x2 + 1 - x1);
+	cur->height = (uint32_t)(y2 + 1 - y1);
+	cur->hot_x -= x1;
+	cur->hot_y -= y1;
+}
+
 /* Builds an RFB cursor from the mirror's shape (premultiplied ARGB). */
 static void update_cursor_shape(struct vnc_server *s)
 {
@@ -402,6 +455,8 @@ static void update_cursor_shape(struct vnc_server *s)
 		return;
 	s->cursor_serial = cur.serial;
 	s->cursor_known = true;
+	if (cur.visible && cur.width > 0 && cur.height > 0)
+		crop_cursor(&cur, argb);
 	if (cur.width == 0 || cur.height == 0 || !cur.visible) {
 		/* An invisible cursor: one transparent pixel. */
 		cur.width = cur.height = 1;
