@@ -11,11 +11,11 @@ for tool in xterm xdotool xdpyinfo; do
 done
 
 # 1. A consumer that never reads while the mirror keeps publishing, on a
-# small ring (64 slots): the workload posts far more than half of it, so the
+# small ring (16 slots, the minimum): the workload posts far more than half of it, so the
 # sleeping consumer must find MIRAGE_POLL_LOST, and after a full refresh
 # follow the ring to an exact copy of the screen; the mirror and its
 # reading consumer must not notice.
-CAP=64
+CAP=16
 start_server xvfb
 start_mirror --no-xvfb-shmem --capacity $CAP
 start_xterm
