@@ -56,6 +56,14 @@ MIRAGE_EXPORT uint32_t mirage_client_server_version(const struct mirage_client *
 MIRAGE_EXPORT uint64_t mirage_client_position(const struct mirage_client *c);
 
 /*
+ * Moves the position back by up to n records (at most capacity/2, never
+ * before record 0) so the next poll returns them again, with the usual
+ * overwrite check: e.g. to show what a freshly mapped pipe already holds
+ * (its ASSERT_ON and the producer's full refresh).  Returns how far it went.
+ */
+MIRAGE_EXPORT uint32_t mirage_client_rewind(struct mirage_client *c, uint32_t n);
+
+/*
  * Copies up to max new records into recs and sets *count.  Returns
  * MIRAGE_POLL_OK (more may be pending when *count == max), MIRAGE_POLL_LOST
  * (more than capacity/2 behind, or a slot was overwritten while copied:

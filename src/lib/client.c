@@ -314,6 +314,22 @@ MIRAGE_EXPORT uint64_t mirage_client_position(const struct mirage_client *c)
 	return c->pos;
 }
 
+MIRAGE_EXPORT uint32_t mirage_client_rewind(struct mirage_client *c, uint32_t n)
+{
+	uint32_t half;
+
+	if (!c->mapped)
+		return 0;
+	/* Further back than capacity/2 would only make the next poll say LOST. */
+	half = c->pipe.ring->capacity / 2;
+	if (n > half)
+		n = half;
+	if (n > c->pos)
+		n = (uint32_t)c->pos;
+	c->pos -= n;
+	return n;
+}
+
 MIRAGE_EXPORT int mirage_client_poll(struct mirage_client *c, struct mirage_record *recs, uint32_t max,
 				     uint32_t *count)
 {

@@ -782,39 +782,15 @@ static void print_pipe(const struct mirage_client *c)
 /*
  * A new pipe already holds records when we map it (at least its ASSERT_ON
  * and usually the producer's full refresh), and the position starts after
- * them.  Show the last few from the ring the way poll would: copy, then
- * check `reserve` to drop any slot overwritten while we copied.
+ * them: step back so the next poll shows the last few.
  */
 static void watch_backfill(struct watch *w)
 {
-	const struct mirage_ring_header *ring = mirage_client_ring(w->c);
-	struct mirage_record recs[WATCH_BACKFILL_MAX];
-	uint64_t pos = mirage_client_position(w->c), first, reserve, lost = 0;
-	uint32_t cap = ring->capacity, limit;
-	const uint8_t *slots;
+	uint64_t pos = mirage_client_position(w->c);
+	uint32_t back = mirage_client_rewind(w->c, WATCH_BACKFILL_MAX);
 
-	if (cap == 0 || ring->record_size < sizeof(struct mirage_record) ||
-	    ring->header_size < sizeof(*ring))
-		return;
-	limit = cap / 2 < WATCH_BACKFILL_MAX ? cap / 2 : WATCH_BACKFILL_MAX;
-	first = pos > limit ? pos - limit : 0;
-	if (first > 0)
-		printf("# %" PRIu64 " earlier records not shown\n", first);
-	slots = (const uint8_t *)ring + ring->header_size;
-	for (uint64_t n = first; n < pos; n++)
-		memcpy(&recs[n - first], slots + (size_t)(n % cap) * ring->record_size,
-		       sizeof(recs[0]));
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	reserve = __atomic_load_n(&ring->reserve, __ATOMIC_RELAXED);
-	for (uint64_t n = first; n < pos; n++) {
-		if (n + cap < reserve) {
-			lost++;
-			continue;
-		}
-		watch_print(w, n, &recs[n - first]);
-	}
-	if (lost)
-		printf("- LOST %" PRIu64 " records overwritten\n", lost);
+	if (pos > back)
+		printf("# %" PRIu64 " earlier records not shown\n", pos - back);
 }
 
 static int watch_reconnect(struct watch *w)
