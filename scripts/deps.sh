@@ -8,7 +8,7 @@ PACKAGES="
   libclang-rt-14-dev
   libpixman-1-dev libpng-dev zlib1g-dev
   xserver-xorg-dev xserver-xorg-core xserver-xorg-video-dummy xvfb
-  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxtst-dev
+  libx11-dev libxext-dev libxdamage-dev libxfixes-dev libxrandr-dev libxrender-dev libxtst-dev
   libxcb1-dev libxcb-damage0-dev libxcb-shm0-dev libxcb-xfixes0-dev
   libxcb-randr0-dev libxcb-xtest0-dev
   libzstd-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev

@@ -48,6 +48,27 @@ check "moved and raised again: completeness" "$XCHECK" complete "$N" -- \
 check "windows: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "windows"
 
+# A software cursor: the dummy driver has no hardware cursor for ARGB
+# shapes, so the server draws this one into the framebuffer.  It must never
+# reach the surface (xwd never shows it).
+check "ARGB cursor defined on the root window" "$XCHECK" argb-cursor "$N"
+xdotool mousemove 60 700
+sleep 0.3
+check "software cursor over the root: surface == screen" "$XCHECK" compare "$N"
+if [ -x "$CTL" ]; then
+	sw=$("$CTL" status "$N" | awk -F= '/software_cursor=/ {print $2}')
+	[ "$sw" = 1 ] && ok "status shows software_cursor=1" ||
+		bad "software_cursor=$sw: the ARGB cursor was not drawn in software"
+fi
+command -v xsetroot >/dev/null && xsetroot -solid '#336699'
+check "root repainted under it: surface == screen" "$XCHECK" compare "$N"
+xdotool mousemove 320 280
+check "window moved under it: completeness" "$XCHECK" complete "$N" -- \
+	sh -c "for i in 1 2 3 4 5 6; do xdotool windowmove $XT1 \$((300 + i * 20)) \$((260 + i * 7)); done"
+check "window moved under it: surface == screen" "$XCHECK" compare "$N"
+xdotool mousemove 10 10
+check "pointer moved away: surface == screen" "$XCHECK" compare "$N"
+
 # x11perf subset
 for t in -rect100 -copywinwin100 -scroll100 -ftext -tr10text -putimage100 -shmput100 -aa10text; do
 	check "x11perf $t: completeness while it runs" "$XCHECK" complete "$N" --live -- \

@@ -17,6 +17,10 @@
  *                                      after a refresh
  *   xcheck spin NAME                   polls until killed (fault tests)
  *   xcheck latency NAME COUNT          XSync -> record visible: median, p99
+ *   xcheck argb-cursor NAME            define a 24x24 ARGB cursor (soft
+ *                                      shadow) on the root window: drivers
+ *                                      without ARGB hardware cursors (dummy)
+ *                                      draw it in software
  *
  * Exit status 0 on success, 1 on a failed check, 2 on a usage/setup error.
  */
@@ -31,6 +35,7 @@
 
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
+#include <X11/extensions/Xrender.h>
 
 #include <mirage/client.h>
 
@@ -687,12 +692,58 @@ static int cmd_latency(int argc, char **argv)
 	return 0;
 }
 
+/* A 24x24 arrow-ish ARGB cursor with a translucent shadow, hotspot 2,2. */
+static int cmd_argb_cursor(void)
+{
+	enum { S = 24 };
+	static uint32_t px[S * S];
+	XRenderPictFormat *fmt = XRenderFindStandardFormat(dpy, PictStandardARGB32);
+	XImage *img;
+	Pixmap pm;
+	GC gc;
+	Picture pic;
+	Cursor cur;
+
+	if (!fmt) {
+		fprintf(stderr, "xcheck argb-cursor: no ARGB32 picture format\n");
+		return 2;
+	}
+	for (int y = 0; y < S; y++) {
+		for (int x = 0; x < S; x++) {
+			uint32_t p = 0;
+			if (x >= 2 && y >= 2 && x - 2 <= (y - 2) / 2 + 1 && y < 18)
+				p = (x == 2 || y == 17 || x - 2 == (y - 2) / 2 + 1) ? 0xff000000u
+										: 0xffffffffu;
+			else if (x >= 4 && y >= 4 && x - 4 <= (y - 4) / 2 + 2 && y < 21)
+				p = 0x30000000u; /* shadow: premultiplied black, alpha 0x30 */
+			px[y * S + x] = p;
+		}
+	}
+	img = XCreateImage(dpy, NULL, 32, ZPixmap, 0, (char *)px, S, S, 32, S * 4);
+	pm = XCreatePixmap(dpy, DefaultRootWindow(dpy), S, S, 32);
+	gc = XCreateGC(dpy, pm, 0, NULL);
+	XPutImage(dpy, pm, gc, img, 0, 0, 0, 0, S, S);
+	img->data = NULL;
+	XDestroyImage(img);
+	pic = XRenderCreatePicture(dpy, pm, fmt, 0, NULL);
+	cur = XRenderCreateCursor(dpy, pic, 2, 2);
+	XDefineCursor(dpy, DefaultRootWindow(dpy), cur);
+	/* The root window keeps its reference when we go. */
+	XFreeCursor(dpy, cur);
+	XRenderFreePicture(dpy, pic);
+	XFreeGC(dpy, gc);
+	XFreePixmap(dpy, pm);
+	XSync(dpy, False);
+	printf("argb-cursor: defined on the root window\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: xcheck compare|complete|types|stall|spin|latency NAME ...\n");
+		fprintf(stderr, "usage: xcheck compare|complete|types|stall|spin|latency|argb-cursor NAME ...\n");
 		return 2;
 	}
 	if (setup(argv[2]) < 0)
@@ -709,6 +760,8 @@ int main(int argc, char **argv)
 		ret = cmd_spin();
 	else if (strcmp(argv[1], "latency") == 0)
 		ret = cmd_latency(argc, argv);
+	else if (strcmp(argv[1], "argb-cursor") == 0)
+		ret = cmd_argb_cursor();
 	else
 		ret = 2;
 	mirage_client_destroy(cli);

@@ -145,6 +145,21 @@ static void log_op(struct mirage_screen *ms, uint32_t kind, uint32_t type, uint3
 
 void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region)
 {
+	if (ms->ctx.exact) {
+		/* The damage layer reported a bounding box: keep what the op
+		 * can really touch. */
+		RegionRec cut;
+
+		RegionPtr exact = ms->ctx.exact;
+
+		RegionNull(&cut);
+		RegionIntersect(&cut, region, exact);
+		ms->ctx.exact = NULL;
+		mirage_batch_damage(ms, &cut);
+		ms->ctx.exact = exact;
+		RegionUninit(&cut);
+		return;
+	}
 	if (ms->ctx.copied) {
 		/* What the copy in progress covers is published as the copy. */
 		RegionRec rest;
@@ -310,6 +325,56 @@ static void surface_copy(struct surf *s, const BoxRec *boxes, uint32_t n, int dx
 	}
 }
 
+/*
+ * Reads boxes of the screen through the root window's GetImage, which
+ * takes a software cursor out first (its own drawing is ignored: hooks.c).
+ */
+static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec *b, int n)
+{
+	ScreenPtr screen = ms->screen;
+	WindowPtr root = screen->root;
+	pixman_image_t *dimg = surf_image(ms, s), *simg;
+	bool ok = dimg != NULL;
+
+	if (!root)
+		return false;
+	mirage_sprite_enter();
+	for (int i = 0; i < n && ok; i++) {
+		int32_t x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
+		int32_t x2 = b[i].x2 > s->width ? s->width : b[i].x2;
+		int32_t y2 = b[i].y2 > s->height ? s->height : b[i].y2;
+		int w = x2 - x1, h = y2 - y1;
+		int stride;
+		uint8_t *buf;
+
+		if (x2 > root->drawable.width) x2 = root->drawable.width;
+		if (y2 > root->drawable.height) y2 = root->drawable.height;
+		w = x2 - x1;
+		h = y2 - y1;
+		if (w <= 0 || h <= 0)
+			continue;
+		stride = PixmapBytePad(w, root->drawable.depth);
+		buf = malloc((size_t)stride * h);
+		if (!buf) {
+			ok = false;
+			break;
+		}
+		screen->GetImage(&root->drawable, x1, y1, w, h, ZPixmap, ~0UL, (char *)buf);
+		simg = pixman_image_create_bits(ms->screen_format, w, h, (uint32_t *)buf, stride);
+		if (simg)
+			pixman_image_composite32(PIXMAN_OP_SRC, simg, NULL, dimg, 0, 0, 0, 0,
+						 x1, y1, w, h);
+		else
+			ok = false;
+		if (simg)
+			pixman_image_unref(simg);
+		free(buf);
+		ms->stats.bytes_copied += (uint64_t)w * h * (s->bpp / 8);
+	}
+	mirage_sprite_leave();
+	return ok;
+}
+
 /* Reads the screen's pixels in region into the surface. */
 static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr region)
 {
@@ -320,82 +385,65 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 	const BoxRec *b = RegionRects(region);
 	pixman_image_t *dimg = NULL, *simg = NULL;
 	bool ok = true;
+	BoxRec cb;
 
 	if (!pix || n == 0)
 		return true;
-	if (pix->devPrivate.ptr) {
-		/* Direct framebuffer access: the screen pixmap is CPU memory. */
-		uint32_t spx = pix->drawable.bitsPerPixel / 8;
-
-		for (int i = 0; i < n; i++) {
-			int32_t x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
-			int32_t x2 = b[i].x2 > s->width ? s->width : b[i].x2;
-			int32_t y2 = b[i].y2 > s->height ? s->height : b[i].y2;
-
-			if (x2 > pix->drawable.width) x2 = pix->drawable.width;
-			if (y2 > pix->drawable.height) y2 = pix->drawable.height;
-			if (x2 <= x1 || y2 <= y1)
-				continue;
-			if (dfmt == ms->screen_format) {
-				size_t len = (size_t)(x2 - x1) * spx;
-
-				for (int32_t y = y1; y < y2; y++)
-					memcpy(s->pixels + (size_t)y * s->stride + (size_t)x1 * spx,
-					       (uint8_t *)pix->devPrivate.ptr +
-						       (size_t)y * pix->devKind + (size_t)x1 * spx,
-					       len);
-			} else {
-				if (!simg)
-					simg = pixman_image_create_bits(ms->screen_format,
-									pix->drawable.width,
-									pix->drawable.height,
-									pix->devPrivate.ptr,
-									pix->devKind);
-				dimg = surf_image(ms, s);
-				if (!simg || !dimg) {
-					ok = false;
-					break;
-				}
-				pixman_image_composite32(PIXMAN_OP_SRC, simg, NULL, dimg, x1, y1,
-							 0, 0, x1, y1, x2 - x1, y2 - y1);
-			}
-			ms->stats.bytes_copied += (uint64_t)(x2 - x1) * (y2 - y1) * (s->bpp / 8);
-		}
-		if (simg)
-			pixman_image_unref(simg);
-		return ok;
+	if (!pix->devPrivate.ptr) {
+		/* The screen pixmap is not in CPU memory (glamor...). */
+		return read_getimage(ms, s, b, n);
 	}
 
-	/* The screen pixmap is not in CPU memory (glamor...): GetImage. */
-	for (int i = 0; i < n && ok; i++) {
+	/* Direct framebuffer access: the screen pixmap is CPU memory. */
+	uint32_t spx = pix->drawable.bitsPerPixel / 8;
+
+	for (int i = 0; i < n; i++) {
 		int32_t x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
 		int32_t x2 = b[i].x2 > s->width ? s->width : b[i].x2;
 		int32_t y2 = b[i].y2 > s->height ? s->height : b[i].y2;
-		int w = x2 - x1, h = y2 - y1;
-		int stride;
-		uint8_t *buf;
 
-		if (w <= 0 || h <= 0)
+		if (x2 > pix->drawable.width) x2 = pix->drawable.width;
+		if (y2 > pix->drawable.height) y2 = pix->drawable.height;
+		if (x2 <= x1 || y2 <= y1)
 			continue;
-		stride = PixmapBytePad(w, pix->drawable.depth);
-		buf = malloc((size_t)stride * h);
-		if (!buf) {
-			ok = false;
-			break;
+		if (dfmt == ms->screen_format) {
+			size_t len = (size_t)(x2 - x1) * spx;
+
+			for (int32_t y = y1; y < y2; y++)
+				memcpy(s->pixels + (size_t)y * s->stride + (size_t)x1 * spx,
+				       (uint8_t *)pix->devPrivate.ptr +
+					       (size_t)y * pix->devKind + (size_t)x1 * spx,
+				       len);
+		} else {
+			if (!simg)
+				simg = pixman_image_create_bits(ms->screen_format,
+								pix->drawable.width,
+								pix->drawable.height,
+								pix->devPrivate.ptr, pix->devKind);
+			dimg = surf_image(ms, s);
+			if (!simg || !dimg) {
+				ok = false;
+				break;
+			}
+			pixman_image_composite32(PIXMAN_OP_SRC, simg, NULL, dimg, x1, y1, 0, 0,
+						 x1, y1, x2 - x1, y2 - y1);
 		}
-		screen->GetImage(&pix->drawable, x1, y1, w, h, ZPixmap, ~0UL, (char *)buf);
-		simg = pixman_image_create_bits(ms->screen_format, w, h, (uint32_t *)buf, stride);
-		dimg = surf_image(ms, s);
-		if (simg && dimg)
-			pixman_image_composite32(PIXMAN_OP_SRC, simg, NULL, dimg, 0, 0, 0, 0,
-						 x1, y1, w, h);
-		else
-			ok = false;
-		if (simg)
-			pixman_image_unref(simg);
-		simg = NULL;
-		free(buf);
-		ms->stats.bytes_copied += (uint64_t)w * h * (s->bpp / 8);
+		ms->stats.bytes_copied += (uint64_t)(x2 - x1) * (y2 - y1) * (s->bpp / 8);
+	}
+	if (simg)
+		pixman_image_unref(simg);
+
+	/* A software cursor may be drawn in what we just read: read the part
+	 * around it again, without it. */
+	if (ok && ms->sw_cursor && mirage_sprite_box(ms, &cb) &&
+	    RegionContainsRect(region, &cb) != rgnOUT) {
+		RegionRec under;
+
+		RegionInit(&under, &cb, 1);
+		RegionIntersect(&under, &under, region);
+		ok = read_getimage(ms, s, RegionRects(&under), RegionNumRects(&under));
+		RegionUninit(&under);
+		ms->wake = true;
 	}
 	return ok;
 }
@@ -825,6 +873,8 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     "collapsed_batches=%llu\n"
 		     "full_refreshes=%llu\n"
 		     "early_flushes=%llu\n"
+		     "software_cursor=%d\n"
+		     "sprite_damage_ignored=%llu\n"
 		     "resizes=%llu\n"
 		     "errors=%llu\n",
 		     ms->screen->myNum,
@@ -841,7 +891,8 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     (unsigned long long)st->overflow_batches,
 		     (unsigned long long)st->collapsed_batches,
 		     (unsigned long long)st->full_refreshes,
-		     (unsigned long long)st->early_flushes, (unsigned long long)st->resizes,
+		     (unsigned long long)st->early_flushes, ms->sw_cursor,
+		     (unsigned long long)st->sprite_ignored, (unsigned long long)st->resizes,
 		     (unsigned long long)st->errors);
 	if (n < 0)
 		return 0;

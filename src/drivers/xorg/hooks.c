@@ -17,12 +17,15 @@
 #include <stdlib.h>
 
 #include <cursorstr.h>
+#include <dixevents.h>
 #include <mipict.h>
 #include <inputstr.h>
+#include <mipointrst.h>
 
 struct gc_priv {
 	const GCFuncs *funcs;
 	const GCOps *ops;
+	bool sprite;            /* the software cursor's own (see below) */
 };
 
 static struct gc_priv *gc_priv(GCPtr gc)
@@ -39,6 +42,73 @@ bool mirage_drawable_on_screen(DrawablePtr d)
 		return screen->GetWindowPixmap((WindowPtr)d) == spix &&
 		       ((WindowPtr)d)->viewable;
 	return (PixmapPtr)d == spix;
+}
+
+/* ------------------------------------------------------------------ */
+/* The software cursor                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A driver without a hardware cursor for a shape (the dummy driver has
+ * none for ARGB cursors) leaves the cursor to misprite, which draws it into
+ * the framebuffer and takes it out again (restoring what was under it)
+ * before any drawing over it and inside GetImage.  None of that changes
+ * what the screen shows (GetImage never sees the cursor), so damage
+ * reported while the sprite draws is ignored, and batch.c reads the pixels
+ * around the cursor through the root window's GetImage, which takes it out
+ * first.
+ *
+ * misprite draws from the pointer's sprite functions (wrapped below) and
+ * from a block handler it puts on top of the chain whenever the cursor
+ * was taken out, with GCs and a Picture of its own: those are recognised
+ * as created or used while a sprite function runs, and marked.  The depth
+ * is per thread: the input thread moves hardware cursors while the main
+ * thread renders.
+ */
+static _Thread_local int sprite_depth;
+
+bool mirage_in_sprite(void)
+{
+	return sprite_depth > 0;
+}
+
+void mirage_sprite_enter(void)
+{
+	sprite_depth++;
+}
+
+void mirage_sprite_leave(void)
+{
+	sprite_depth--;
+}
+
+bool mirage_sprite_box(struct mirage_screen *ms, BoxRec *box)
+{
+	DeviceIntPtr dev = inputInfo.pointer;
+	CursorPtr cur = dev ? GetSpriteCursor(dev) : NULL;
+	int x = 0, y = 0;
+	const int pad = 8; /* misprite saves a margin around the cursor */
+
+	if (!cur || miPointerGetScreen(dev) != ms->screen)
+		return false;
+	miPointerGetPosition(dev, &x, &y);
+	x -= cur->bits->xhot;
+	y -= cur->bits->yhot;
+	box->x1 = (short)max(x - pad, -32768);
+	box->y1 = (short)max(y - pad, -32768);
+	box->x2 = (short)min(x + (int)cur->bits->width + pad, 32767);
+	box->y2 = (short)min(y + (int)cur->bits->height + pad, 32767);
+	return true;
+}
+
+/* True (and the depth raised) when an op on this GC is the cursor's. */
+static bool sprite_gc(struct gc_priv *gp)
+{
+	if (sprite_depth > 0)
+		gp->sprite = true;
+	if (gp->sprite)
+		sprite_depth++;
+	return gp->sprite;
 }
 
 /* ------------------------------------------------------------------ */
@@ -133,12 +203,15 @@ static const GCFuncs mirage_gc_funcs = {
 	struct gc_priv *gp_ = gc_priv(gc); \
 	struct mirage_screen *ms_ = mirage_screen_get((d)->pScreen); \
 	struct mirage_ctx saved_ = ms_->ctx; \
+	bool sprite_ = sprite_gc(gp_); \
 	(gc)->funcs = gp_->funcs; \
 	(gc)->ops = gp_->ops; \
 	if (ms_->active) \
 		ms_->ctx.type = (type_)
 
 #define OP_EPILOGUE(gc) \
+	if (sprite_) \
+		mirage_sprite_leave(); \
 	ms_->ctx = saved_; \
 	gp_->funcs = (gc)->funcs; \
 	gp_->ops = (gc)->ops; \
@@ -216,9 +289,25 @@ static int op_PolyText16(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned 
 	return ret;
 }
 
+/*
+ * The damage layer reports the bounding box of all the rectangles of one
+ * PolyFillRect: a window border (four strips, painted at every focus
+ * change) becomes the whole window.  ctx.exact is their union, which the
+ * report is intersected with (batch.c).
+ */
 static void op_PolyFillRect(DrawablePtr d, GCPtr gc, int n, xRectangle *r)
 {
+	RegionPtr exact = NULL;
+
 	OP_PROLOGUE(gc, d, MIRAGE_REC_BLIT);
+	if (ms_->active && n > 1 && n <= 256 && mirage_drawable_on_screen(d)) {
+		exact = RegionFromRects(n, r, CT_UNSORTED);
+		if (exact) {
+			if (d->type == DRAWABLE_WINDOW)
+				RegionTranslate(exact, d->x, d->y);
+			ms_->ctx.exact = exact;
+		}
+	}
 	/* A solid fill is SOLIDFILL only when the result is the colour
 	 * itself: GXcopy, all planes. */
 	if (ms_->active && ms_->drv && mirage_driver_settings(ms_->drv)->solidfill &&
@@ -229,6 +318,8 @@ static void op_PolyFillRect(DrawablePtr d, GCPtr gc, int n, xRectangle *r)
 	}
 	gc->ops->PolyFillRect(d, gc, n, r);
 	OP_EPILOGUE(gc);
+	if (exact)
+		RegionDestroy(exact);
 }
 
 /*
@@ -363,6 +454,7 @@ static Bool create_gc(GCPtr gc)
 	if (ret) {
 		gp->funcs = gc->funcs;
 		gp->ops = NULL;
+		gp->sprite = sprite_depth > 0;
 		gc->funcs = &mirage_gc_funcs;
 	}
 	return ret;
@@ -439,6 +531,113 @@ static void glyphs(CARD8 op, PicturePtr src, PicturePtr dst, PictFormatPtr mask,
 	ms->ctx = saved;
 }
 
+/*
+ * Render's Composite: misprite composites an ARGB cursor onto a Picture of
+ * its own, marked like its GCs.
+ */
+static void composite(CARD8 op, PicturePtr src, PicturePtr mask, PicturePtr dst, INT16 xs,
+		      INT16 ys, INT16 xm, INT16 ym, INT16 xd, INT16 yd, CARD16 w, CARD16 h)
+{
+	ScreenPtr screen = dst->pDrawable->pScreen;
+	PictureScreenPtr ps = GetPictureScreen(screen);
+	struct mirage_screen *ms = mirage_screen_get(screen);
+	bool *mark = dixLookupPrivate(&dst->devPrivates, &mirage_picture_key);
+
+	if (sprite_depth > 0)
+		*mark = true;
+	if (*mark)
+		sprite_depth++;
+	ps->Composite = ms->Composite;
+	ps->Composite(op, src, mask, dst, xs, ys, xm, ym, xd, yd, w, h);
+	ms->Composite = ps->Composite;
+	ps->Composite = composite;
+	if (*mark)
+		sprite_depth--;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sprite functions                                                    */
+/* ------------------------------------------------------------------ */
+
+/* What we wrapped, per screen; kept past CloseScreen in case someone
+ * wrapped after us and our functions stay in the chain. */
+static miPointerSpriteFuncPtr sprite_below[MAXSCREENS];
+
+static miPointerSpriteFuncPtr sprite_funcs(ScreenPtr screen)
+{
+	return sprite_below[screen->myNum];
+}
+
+static Bool sprite_realize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
+{
+	return sprite_funcs(screen)->RealizeCursor(dev, screen, cursor);
+}
+
+static Bool sprite_unrealize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
+{
+	return sprite_funcs(screen)->UnrealizeCursor(dev, screen, cursor);
+}
+
+static void sprite_set(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor, int x, int y)
+{
+	sprite_depth++;
+	sprite_funcs(screen)->SetCursor(dev, screen, cursor, x, y);
+	sprite_depth--;
+}
+
+static void sprite_move(DeviceIntPtr dev, ScreenPtr screen, int x, int y)
+{
+	sprite_depth++;
+	sprite_funcs(screen)->MoveCursor(dev, screen, x, y);
+	sprite_depth--;
+}
+
+static Bool sprite_init(DeviceIntPtr dev, ScreenPtr screen)
+{
+	Bool ret;
+
+	sprite_depth++;
+	ret = sprite_funcs(screen)->DeviceCursorInitialize(dev, screen);
+	sprite_depth--;
+	return ret;
+}
+
+static void sprite_cleanup(DeviceIntPtr dev, ScreenPtr screen)
+{
+	sprite_depth++;
+	sprite_funcs(screen)->DeviceCursorCleanup(dev, screen);
+	sprite_depth--;
+}
+
+static const miPointerSpriteFuncRec sprite_wrapper = {
+	.RealizeCursor = sprite_realize,
+	.UnrealizeCursor = sprite_unrealize,
+	.SetCursor = sprite_set,
+	.MoveCursor = sprite_move,
+	.DeviceCursorInitialize = sprite_init,
+	.DeviceCursorCleanup = sprite_cleanup,
+};
+
+static void sprite_wrap(struct mirage_screen *ms)
+{
+	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
+
+	if (!mp || !mp->spriteFuncs || mp->spriteFuncs == &sprite_wrapper ||
+	    ms->screen->myNum < 0 || ms->screen->myNum >= MAXSCREENS)
+		return;
+	sprite_below[ms->screen->myNum] = mp->spriteFuncs;
+	mp->spriteFuncs = (miPointerSpriteFuncPtr)&sprite_wrapper;
+}
+
+static void sprite_unwrap(struct mirage_screen *ms)
+{
+	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
+
+	/* Only if nobody wrapped after us; else ours stays and calls down. */
+	if (mp && mp->spriteFuncs == &sprite_wrapper)
+		mp->spriteFuncs = sprite_below[ms->screen->myNum];
+}
+
 bool mirage_hooks_init(struct mirage_screen *ms)
 {
 	ScreenPtr screen = ms->screen;
@@ -455,7 +654,10 @@ bool mirage_hooks_init(struct mirage_screen *ms)
 	if (ps) {
 		ms->Glyphs = ps->Glyphs;
 		ps->Glyphs = glyphs;
+		ms->Composite = ps->Composite;
+		ps->Composite = composite;
 	}
+	sprite_wrap(ms);
 	return true;
 }
 
@@ -470,4 +672,7 @@ void mirage_hooks_finish(struct mirage_screen *ms)
 	screen->ModifyPixmapHeader = ms->ModifyPixmapHeader;
 	if (ps && ms->Glyphs)
 		ps->Glyphs = ms->Glyphs;
+	if (ps && ms->Composite)
+		ps->Composite = ms->Composite;
+	sprite_unwrap(ms);
 }

@@ -26,6 +26,7 @@
 #include <damage.h>
 #include <picturestr.h>
 #include <privates.h>
+#include <mipointer.h>
 
 #include <mirage/driver.h>
 
@@ -36,6 +37,8 @@ struct mirage_ctx {
 	uint32_t type;          /* MIRAGE_REC_* of damage reported now */
 	uint32_t color;         /* SOLIDFILL colour (screen pixel) */
 	RegionPtr copied;       /* part of the reported damage a copy covers */
+	RegionPtr exact;        /* what the op in progress can touch at most
+				 * (the damage layer reports a bounding box) */
 };
 
 /* One entry of the per-batch log. */
@@ -83,6 +86,7 @@ struct mirage_stats {
 	uint64_t resizes;
 	uint64_t errors;
 	uint64_t early_flushes; /* batches published before a reply (FlushCallback) */
+	uint64_t sprite_ignored; /* damage of the software cursor, ignored */
 	uint64_t alias_starts;  /* Cap.DfbBackingMode 2: aliasing began */
 	uint64_t alias_stops;   /* ... and ended (own storage restored) */
 };
@@ -145,6 +149,15 @@ struct mirage_screen {
 	uint32_t cur_w, cur_h;
 	int32_t cur_hot_x, cur_hot_y;
 	bool cur_shape_dirty;
+	/*
+	 * The software cursor (hooks.c): damage while it is drawn or taken
+	 * out is not the screen's content.  sw_cursor: the server drew one
+	 * (the driver has no hardware cursor for some shape), so the
+	 * framebuffer may hold cursor pixels; wake: reading took it out,
+	 * let the server loop once more so misprite puts it back.
+	 */
+	bool sw_cursor;
+	bool wake;
 	/* Pointer.Enabled=1: cursor drawn into the surface */
 	bool drawn;
 	BoxRec drawn_box;               /* surface rect covered, clipped */
@@ -170,6 +183,7 @@ struct mirage_screen {
 /* module.c */
 extern DevPrivateKeyRec mirage_screen_key;
 extern DevPrivateKeyRec mirage_gc_key;
+extern DevPrivateKeyRec mirage_picture_key;
 
 static inline struct mirage_screen *mirage_screen_get(ScreenPtr screen)
 {
@@ -183,6 +197,13 @@ void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
 /* hooks.c */
 bool mirage_hooks_init(struct mirage_screen *ms);
 void mirage_hooks_finish(struct mirage_screen *ms);
+/* Inside the software cursor's drawing (this thread): damage is ignored. */
+bool mirage_in_sprite(void);
+void mirage_sprite_enter(void);
+void mirage_sprite_leave(void);
+/* The core pointer's cursor rectangle on this screen, padded; false when
+ * it is not on this screen. */
+bool mirage_sprite_box(struct mirage_screen *ms, BoxRec *box);
 /* True when the drawable's pixels are the screen pixmap's. */
 bool mirage_drawable_on_screen(DrawablePtr d);
 

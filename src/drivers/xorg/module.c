@@ -32,6 +32,7 @@
 
 DevPrivateKeyRec mirage_screen_key;
 DevPrivateKeyRec mirage_gc_key;
+DevPrivateKeyRec mirage_picture_key;
 
 /* From the SubSection, kept for every server generation. */
 static struct mirage_settings conf_settings;
@@ -150,8 +151,16 @@ static void damage_report(DamagePtr damage, RegionPtr region, void *closure)
 {
 	struct mirage_screen *ms = closure;
 
-	if (ms->active)
-		mirage_batch_damage(ms, region);
+	if (!ms->active)
+		return;
+	/* A software cursor drawn or taken out (hooks.c): not content. */
+	if (mirage_in_sprite()) {
+		if (!ms->in_flush)
+			ms->sw_cursor = true;
+		ms->stats.sprite_ignored++;
+		return;
+	}
+	mirage_batch_damage(ms, region);
 }
 
 static void damage_destroy(DamagePtr damage, void *closure)
@@ -504,15 +513,8 @@ static void update_monitors(struct mirage_screen *ms)
 	ms->monitors_known = true;
 }
 
-static void block_handler(ScreenPtr screen, void *timeout)
+static void mirror_block(struct mirage_screen *ms)
 {
-	struct mirage_screen *ms = mirage_screen_get(screen);
-
-	screen->BlockHandler = ms->BlockHandler;
-	screen->BlockHandler(screen, timeout);
-	ms->BlockHandler = screen->BlockHandler;
-	screen->BlockHandler = block_handler;
-
 	if (ms->failed) {
 		if (ms->drv || ms->damage)
 			mirror_stop(ms);
@@ -532,6 +534,24 @@ static void block_handler(ScreenPtr screen, void *timeout)
 	mirage_alias_update(ms);
 	update_monitors(ms);
 	mirage_batch_flush(ms);
+}
+
+static void block_handler(ScreenPtr screen, void *timeout)
+{
+	struct mirage_screen *ms = mirage_screen_get(screen);
+
+	screen->BlockHandler = ms->BlockHandler;
+	screen->BlockHandler(screen, timeout);
+	ms->BlockHandler = screen->BlockHandler;
+	screen->BlockHandler = block_handler;
+
+	mirror_block(ms);
+	if (ms->wake) {
+		/* Reading took a software cursor out: at once around the
+		 * loop, where misprite puts it back. */
+		ms->wake = false;
+		AdjustWaitForDelay(timeout, 0);
+	}
 }
 
 /*
@@ -649,7 +669,8 @@ static void screen_init(ScreenPtr screen)
 static void mirage_extension_init(void)
 {
 	if (!dixRegisterPrivateKey(&mirage_screen_key, PRIVATE_SCREEN, 0) ||
-	    !dixRegisterPrivateKey(&mirage_gc_key, PRIVATE_GC, sizeof(void *) * 4)) {
+	    !dixRegisterPrivateKey(&mirage_gc_key, PRIVATE_GC, sizeof(void *) * 4) ||
+	    !dixRegisterPrivateKey(&mirage_picture_key, PRIVATE_PICTURE, sizeof(bool))) {
 		LogMessage(X_ERROR, "mirage: cannot register private keys; not mirroring\n");
 		return;
 	}
