@@ -391,9 +391,16 @@ static void wake_viewers(struct vnc_server *s, bool moved, bool shape)
 }
 
 /*
- * Crops a cursor image to its visible pixels (and the hotspot): the shape is
- * sent to every viewer at each change, and X cursor themes pad theirs
- * (a 24x24 arrow is mostly transparent).  What is cut was transparent.
+ * Cursor pixels at least this opaque are shown by the viewers' cursor
+ * encodings, which carry a 1-bit mask; fainter ones (a theme's soft shadow)
+ * are transparent there.
+ */
+#define CURSOR_OPAQUE 0x80u
+
+/*
+ * Crops a cursor image to the pixels the viewers show (and the hotspot):
+ * the shape is sent to every viewer at each change, and X cursor themes
+ * pad theirs and add a faint shadow (a 24x24 arrow is mostly transparent).
  */
 static void crop_cursor(struct mirage_cursor *cur, uint32_t *argb)
 {
@@ -402,7 +409,7 @@ static void crop_cursor(struct mirage_cursor *cur, uint32_t *argb)
 
 	for (int y = 0; y < h; y++) {
 		for (int x = 0; x < w; x++) {
-			if (!(argb[(size_t)y * w + x] >> 24))
+			if ((argb[(size_t)y * w + x] >> 24) < CURSOR_OPAQUE)
 				continue;
 			if (x < x1)
 				x1 = x;
@@ -441,6 +448,21 @@ static void crop_cursor(struct mirage_cursor *cur, uint32_t *argb)
 	cur->height = (uint32_t)(y2 + 1 - y1);
 	cur->hot_x -= x1;
 	cur->hot_y -= y1;
+}
+
+/* 1-bit mask, MSB first, rows padded to bytes (RFB's cursor mask). */
+static unsigned char *cursor_mask(int w, int h, const uint8_t *alpha)
+{
+	int stride = (w + 7) / 8;
+	unsigned char *m = calloc((size_t)stride, (size_t)h);
+
+	if (!m)
+		return NULL;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++)
+			if (alpha[(size_t)y * w + x] >= CURSOR_OPAQUE)
+				m[(size_t)y * stride + x / 8] |= (unsigned char)(0x80 >> (x & 7));
+	return m;
 }
 
 /* Builds an RFB cursor from the mirror's shape (premultiplied ARGB). */
@@ -491,7 +513,15 @@ static void update_cursor_shape(struct vnc_server *s)
 		}
 	}
 	c->alphaPreMultiplied = TRUE;
-	c->mask = (unsigned char *)rfbMakeMaskFromAlphaSource(c->width, c->height, c->alphaSource);
+	/* A plain threshold: libvncserver's own mask dithers the shadow into
+	 * scattered opaque dots. */
+	c->mask = cursor_mask(c->width, c->height, c->alphaSource);
+	if (!c->mask) {
+		free(c->richSource);
+		free(c->alphaSource);
+		free(c);
+		return;
+	}
 	rfbMakeXCursorFromRichCursor(s->screen, c);
 	c->cleanup = c->cleanupSource = c->cleanupMask = c->cleanupRichSource = TRUE;
 	rfbSetCursor(s->screen, c);
