@@ -145,32 +145,28 @@ static void log_op(struct mirage_screen *ms, uint32_t kind, uint32_t type, uint3
 
 void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region)
 {
-	if (ms->ctx.exact) {
-		/* The damage layer reported a bounding box: keep what the op
-		 * can really touch. */
-		RegionRec cut;
+	uint32_t type = ms->ctx.type, color = ms->ctx.color;
+	RegionRec cut;
 
-		RegionPtr exact = ms->ctx.exact;
-
-		RegionNull(&cut);
-		RegionIntersect(&cut, region, exact);
-		ms->ctx.exact = NULL;
-		mirage_batch_damage(ms, &cut);
-		ms->ctx.exact = exact;
-		RegionUninit(&cut);
+	if (!ms->ctx.exact && !ms->ctx.copied) {
+		log_op(ms, MIRAGE_OP_DAMAGE, type, color, 0, 0, region);
 		return;
 	}
+	RegionNull(&cut);
+	/* The damage layer reported a bounding box: keep what the op can
+	 * really touch. */
+	if (ms->ctx.exact)
+		RegionIntersect(&cut, region, ms->ctx.exact);
+	else
+		RegionCopy(&cut, region);
 	if (ms->ctx.copied) {
 		/* What the copy in progress covers is published as the copy. */
-		RegionRec rest;
-
-		RegionNull(&rest);
-		RegionSubtract(&rest, region, ms->ctx.copied);
-		log_op(ms, MIRAGE_OP_DAMAGE, MIRAGE_REC_BLIT, 0, 0, 0, &rest);
-		RegionUninit(&rest);
-		return;
+		RegionSubtract(&cut, &cut, ms->ctx.copied);
+		type = MIRAGE_REC_BLIT;
+		color = 0;
 	}
-	log_op(ms, MIRAGE_OP_DAMAGE, ms->ctx.type, ms->ctx.color, 0, 0, region);
+	log_op(ms, MIRAGE_OP_DAMAGE, type, color, 0, 0, &cut);
+	RegionUninit(&cut);
 }
 
 void mirage_batch_copy(struct mirage_screen *ms, RegionPtr dst, int dx, int dy)
@@ -325,6 +321,16 @@ static void surface_copy(struct surf *s, const BoxRec *boxes, uint32_t n, int dx
 	}
 }
 
+/* b clipped to [0,w) x [0,h); false when nothing is left. */
+static bool clip_box(const BoxRec *b, int32_t w, int32_t h, BoxRec *out)
+{
+	out->x1 = (short)max(b->x1, 0);
+	out->y1 = (short)max(b->y1, 0);
+	out->x2 = (short)min(b->x2, w);
+	out->y2 = (short)min(b->y2, h);
+	return out->x1 < out->x2 && out->y1 < out->y2;
+}
+
 /*
  * Reads boxes of the screen through the root window's GetImage, which
  * takes a software cursor out first (its own drawing is ignored: hooks.c).
@@ -340,19 +346,17 @@ static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec
 		return false;
 	mirage_sprite_enter();
 	for (int i = 0; i < n && ok; i++) {
-		int32_t x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
-		int32_t x2 = b[i].x2 > s->width ? s->width : b[i].x2;
-		int32_t y2 = b[i].y2 > s->height ? s->height : b[i].y2;
-		int w = x2 - x1, h = y2 - y1;
-		int stride;
+		BoxRec c;
+		int x1, y1, w, h, stride;
 		uint8_t *buf;
 
-		if (x2 > root->drawable.width) x2 = root->drawable.width;
-		if (y2 > root->drawable.height) y2 = root->drawable.height;
-		w = x2 - x1;
-		h = y2 - y1;
-		if (w <= 0 || h <= 0)
+		if (!clip_box(&b[i], min(s->width, root->drawable.width),
+			      min(s->height, root->drawable.height), &c))
 			continue;
+		x1 = c.x1;
+		y1 = c.y1;
+		w = c.x2 - c.x1;
+		h = c.y2 - c.y1;
 		stride = PixmapBytePad(w, root->drawable.depth);
 		buf = malloc((size_t)stride * h);
 		if (!buf) {
@@ -398,14 +402,13 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 	uint32_t spx = pix->drawable.bitsPerPixel / 8;
 
 	for (int i = 0; i < n; i++) {
-		int32_t x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
-		int32_t x2 = b[i].x2 > s->width ? s->width : b[i].x2;
-		int32_t y2 = b[i].y2 > s->height ? s->height : b[i].y2;
+		BoxRec c;
 
-		if (x2 > pix->drawable.width) x2 = pix->drawable.width;
-		if (y2 > pix->drawable.height) y2 = pix->drawable.height;
-		if (x2 <= x1 || y2 <= y1)
+		if (!clip_box(&b[i], min(s->width, pix->drawable.width),
+			      min(s->height, pix->drawable.height), &c))
 			continue;
+		int32_t x1 = c.x1, y1 = c.y1, x2 = c.x2, y2 = c.y2;
+
 		if (dfmt == ms->screen_format) {
 			size_t len = (size_t)(x2 - x1) * spx;
 

@@ -211,7 +211,7 @@ static const GCFuncs mirage_gc_funcs = {
 
 #define OP_EPILOGUE(gc) \
 	if (sprite_) \
-		mirage_sprite_leave(); \
+		sprite_depth--; \
 	ms_->ctx = saved_; \
 	gp_->funcs = (gc)->funcs; \
 	gp_->ops = (gc)->ops; \

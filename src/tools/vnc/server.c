@@ -450,8 +450,8 @@ static void crop_cursor(struct mirage_cursor *cur, uint32_t *argb)
 	cur->hot_y -= y1;
 }
 
-/* 1-bit mask, MSB first, rows padded to bytes (RFB's cursor mask). */
-static unsigned char *cursor_mask(int w, int h, const uint8_t *alpha)
+/* 1-bit mask of an ARGB image, MSB first, rows padded to bytes (RFB's). */
+static unsigned char *cursor_mask(int w, int h, const uint32_t *argb)
 {
 	int stride = (w + 7) / 8;
 	unsigned char *m = calloc((size_t)stride, (size_t)h);
@@ -460,7 +460,7 @@ static unsigned char *cursor_mask(int w, int h, const uint8_t *alpha)
 		return NULL;
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++)
-			if (alpha[(size_t)y * w + x] >= CURSOR_OPAQUE)
+			if ((argb[(size_t)y * w + x] >> 24) >= CURSOR_OPAQUE)
 				m[(size_t)y * stride + x / 8] |= (unsigned char)(0x80 >> (x & 7));
 	return m;
 }
@@ -495,7 +495,11 @@ static void update_cursor_shape(struct vnc_server *s)
 	c->yhot = (unsigned short)(cur.hot_y < 0 ? 0 : cur.hot_y);
 	c->richSource = calloc(n, (size_t)s->fb_bytes);
 	c->alphaSource = malloc(n);
-	if (!c->richSource || !c->alphaSource) {
+	/* A plain threshold: libvncserver's own mask dithers the shadow into
+	 * scattered opaque dots. */
+	c->mask = cursor_mask(c->width, c->height, argb);
+	if (!c->richSource || !c->alphaSource || !c->mask) {
+		free(c->mask);
 		free(c->richSource);
 		free(c->alphaSource);
 		free(c);
@@ -513,15 +517,6 @@ static void update_cursor_shape(struct vnc_server *s)
 		}
 	}
 	c->alphaPreMultiplied = TRUE;
-	/* A plain threshold: libvncserver's own mask dithers the shadow into
-	 * scattered opaque dots. */
-	c->mask = cursor_mask(c->width, c->height, c->alphaSource);
-	if (!c->mask) {
-		free(c->richSource);
-		free(c->alphaSource);
-		free(c);
-		return;
-	}
 	rfbMakeXCursorFromRichCursor(s->screen, c);
 	c->cleanup = c->cleanupSource = c->cleanupMask = c->cleanupRichSource = TRUE;
 	rfbSetCursor(s->screen, c);
