@@ -28,6 +28,13 @@
 static struct mirage_driver *drv;
 static struct mirage_driver_impl impl;
 
+static void on_log(struct mirage_driver_impl *self, enum mirage_log_level level, const char *text)
+{
+	(void)self;
+	(void)level;
+	fprintf(stderr, "fake-mirror: %s\n", text);
+}
+
 static uint32_t rnd(uint32_t *s)
 {
 	*s = *s * 1103515245u + 12345u;
@@ -185,6 +192,7 @@ int main(int argc, char **argv)
 	cfg.native_bpp = argc > 4 ? (uint32_t)atoi(argv[4]) : 32;
 	impl.name = "fake";
 	impl.attach = on_attach;
+	impl.log = on_log;
 	if (mirage_driver_create(&drv, &cfg, &impl) < 0) {
 		fprintf(stderr, "fake-mirror: %s\n", mirage_last_error());
 		return 1;
@@ -205,13 +213,19 @@ int main(int argc, char **argv)
 		{ .fd = 0, .events = POLLIN },
 	};
 	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			perror("fake-mirror: poll");
 			break;
-		if ((p[0].revents & POLLIN) && mirage_driver_dispatch(drv) < 0)
+		}
+		if ((p[0].revents & POLLIN) && mirage_driver_dispatch(drv) < 0) {
+			fprintf(stderr, "fake-mirror: %s\n", mirage_last_error());
 			break;
+		}
 		if (p[1].revents & (POLLIN | POLLHUP)) {
-			if (!fgets(line, sizeof(line), stdin))
+			if (!fgets(line, sizeof(line), stdin)) {
+				fprintf(stderr, "fake-mirror: end of input\n");
 				break;
+			}
 			int r = command(line);
 			if (r != 0) {
 				if (r > 0)

@@ -142,9 +142,12 @@ start_vnc --mirror fake-tls --listen "0.0.0.0:$PORT" --http-port 0 --password-fi
 grep -q "warning: 0.0.0.0 .*unencrypted" "$TMP/vnc.log" || fail "no warning: $(cat "$TMP/vnc.log")"
 pass "warns without TLS: $(grep warning "$TMP/vnc.log")"
 stop_vnc
-start_vnc --mirror fake-tls --listen "0.0.0.0:$PORT" --http-port 0 --password-file "$TMP/pw" \
+start_vnc -vv --mirror fake-tls --listen "0.0.0.0:$PORT" --http-port 0 --password-file "$TMP/pw" \
 	--tls-cert "$TMP/a.pem" --tls-key "$TMP/a.key"
 grep -q "unencrypted" "$TMP/vnc.log" && fail "warns with TLS: $(cat "$TMP/vnc.log")"
-"$VNC_CHECK" --port "$PORT" --mirror fake-tls --password secret1 > /dev/null || fail "password with TLS on"
+# (-vv above and VNC_CHECK_DEBUG: both sides of the session in the log, should it fail.)
+VNC_CHECK_DEBUG=1 "$VNC_CHECK" --port "$PORT" --mirror fake-tls --password secret1 \
+	> /dev/null 2> "$TMP/check.log" ||
+	{ cat "$TMP/vnc.log" "$TMP/check.log" >&2; fail "password with TLS on"; }
 pass "non-loopback with a password and TLS: served, no warning"
 stop_vnc

@@ -401,8 +401,8 @@ int main(int argc, char **argv)
 	}
 
 	if (settle(cl, &t, timeout * 1000, &diff) < 0) {
-		fprintf(stderr, "vnc-check: initial picture never equal to the surface (%ld pixels differ)\n",
-			diff);
+		fprintf(stderr, "vnc-check: initial picture never equal to the surface "
+			"(%ld pixels differ, %ld updates received)\n", diff, updates);
 		ok = false;
 	}
 	copyrects = copypixels = 0;

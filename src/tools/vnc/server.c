@@ -1113,7 +1113,9 @@ static int follow_new_pipe(struct vnc_server *s)
 		usleep(100 * 1000);
 	}
 	if (ret < 0) {
-		vnc_log("reconnect: %s", mirage_last_error());
+		/* Told to quit before a try: nothing new to report. */
+		if (!vnc_quit)
+			vnc_log("reconnect: %s", mirage_last_error());
 		return ret;
 	}
 	if (s->manager || !s->opt->no_attach) {
