@@ -373,7 +373,7 @@ MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
 {
 	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
 	/* Look at the connection now and then so a dead producer is noticed. */
-	const int slice = 250;
+	const int slice = 1000;
 
 	if (!c->mapped)
 		return mirage_fail(ENOTCONN, "wait: no pipe mapped (reconnect first)");
@@ -401,6 +401,8 @@ MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
 		ret = mirage_ring_wait(&c->pipe, c->pos, left);
 		if (ret > 0)
 			return 1;
+		if (ret == -EINTR)
+			return 0; /* the caller may have a flag to look at */
 		if (!mirage_client_connected(c))
 			return mirage_fail(ENOTCONN, "wait: the producer of %s has gone away", c->path);
 	}

@@ -399,12 +399,14 @@ int mirage_ring_wait(const struct mirage_pipe *p, uint64_t pos, int timeout_ms)
 		long r = syscall(SYS_futex, &p->ring->wake_seq, FUTEX_WAIT, expect, tsp, NULL, 0);
 		if (r < 0 && errno == ETIMEDOUT)
 			ret = 0;
+		else if (r < 0 && errno == EINTR)
+			ret = -EINTR;
 	}
 	atomic_fetch_sub_explicit(A32(&p->wait->waiters), 1, memory_order_seq_cst);
 
-	if (ret == 0 && atomic_load_explicit(A64(&p->ring->counter), memory_order_acquire) != pos)
+	if (ret <= 0 && atomic_load_explicit(A64(&p->ring->counter), memory_order_acquire) != pos)
 		ret = 1;
 	if (ret == 1 && atomic_load_explicit(A64(&p->ring->counter), memory_order_acquire) == pos)
-		ret = 0; /* a spurious or EINTR wake-up: nothing to poll */
+		ret = 0; /* a spurious wake-up: nothing to poll */
 	return ret;
 }

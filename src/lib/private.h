@@ -94,7 +94,7 @@ MIRAGE_INTERNAL void mirage_ring_publish(struct mirage_pipe *p, struct mirage_ri
  */
 MIRAGE_INTERNAL int mirage_ring_read(const struct mirage_pipe *p, uint64_t *pos,
 				     struct mirage_record *recs, uint32_t max, uint32_t *count);
-/* Futex wait while counter == pos.  1: moved, 0: timeout. */
+/* Futex wait while counter == pos.  1: moved, 0: timeout, -EINTR: a signal handler ran. */
 MIRAGE_INTERNAL int mirage_ring_wait(const struct mirage_pipe *p, uint64_t pos, int timeout_ms);
 
 /* ------------------------------------------------------------------ */

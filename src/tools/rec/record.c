@@ -28,7 +28,7 @@
 #include <mirage/client.h>
 
 #define POLL_BATCH 512u
-/* mirage_client_wait sleeps through signals; wake this often to notice them. */
+/* Wake at least this often to look at the signal flags. */
 #define SIGNAL_CHECK_MS 200
 
 struct copy_op {

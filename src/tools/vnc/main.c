@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,10 +76,15 @@ static void usage(FILE *f)
 		VNC_PROG);
 }
 
+/*
+ * Runs in the main thread only (the others block these signals), where it
+ * cuts the server loop's futex wait short: a stop request or a child's end
+ * is seen at once, with no periodic wake-up.
+ */
 static void on_signal(int sig)
 {
-	(void)sig;
-	vnc_quit = 1;
+	if (sig != SIGCHLD)
+		vnc_quit = 1;
 }
 
 static int parse_listen(struct vnc_options *o, const char *arg)
@@ -120,7 +126,7 @@ struct children {
 	struct vnc_x11 *x11;
 };
 
-/* Called by the server loop about four times a second. */
+/* Called by the server loop before each wait, and after a signal. */
 static int tick(void *data)
 {
 	struct children *ch = data;
@@ -335,6 +341,10 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A child's end (the session, the X server, mirage-x11) wakes the
+	 * server loop to look at the children. */
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Before anything starts: libvncserver reads the files only when a
@@ -356,14 +366,28 @@ int main(int argc, char **argv)
 	if (input_display && (ret = vnc_input_create(&input, input_display)) < 0)
 		goto out;
 
+	/*
+	 * The threads started from here on (libvncserver's, each viewer's,
+	 * the clipboard's, HTTP's) block the signals, so they all come to
+	 * the main thread: libvncserver drops a viewer whose select() a
+	 * signal interrupts.  The children were started before, with none
+	 * blocked.
+	 */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	ret = vnc_server_create(&server, &o, input);
+	if (ret >= 0 && input)
+		ret = vnc_input_start(input, server);
+	if (ret >= 0 && o.http_port > 0 && o.http_dir)
+		ret = vnc_http_create(&http, o.listen_addr, o.http_port, o.http_dir, o.port,
+				      o.tls_cert, o.tls_key);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	if (ret < 0)
-		goto out;
-	if (input && (ret = vnc_input_start(input, server)) < 0)
-		goto out;
-	if (o.http_port > 0 && o.http_dir &&
-	    (ret = vnc_http_create(&http, o.listen_addr, o.http_port, o.http_dir, o.port, o.tls_cert,
-				   o.tls_key)) < 0)
 		goto out;
 	if (input_display)
 		vnc_debug("input into %s", input_display);

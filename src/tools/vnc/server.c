@@ -1201,13 +1201,17 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 
 	flush_locked(s);
 	while (!vnc_quit) {
-		int w = mirage_client_wait(s->mc, 250);
+		int w;
 
 		if (tick) {
 			ret = tick(data);
 			if (ret < 0)
 				break;
 		}
+		/* Records, a signal (a stop, a child's end) or the producer's
+		 * end wake this; the timeout only bounds the case of a signal
+		 * that lands between the vnc_quit test and the futex wait. */
+		w = mirage_client_wait(s->mc, 1000);
 		if (w == -ENOTCONN || w == -ESTALE) {
 			/* -ENOTCONN: the producer went away (it may come back);
 			 * -ESTALE: the pipe was retired and its records taken

@@ -487,7 +487,8 @@ static void *clipboard_thread(void *data)
 			XNextEvent(in->sel_dpy, &ev);
 			handle_event(in, &ev);
 		}
-		if (poll(pfd, 2, 500) < 0 && errno != EINTR)
+		/* vnc_input_stop closes wake[1]: no timeout needed. */
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN) {
 			char buf[64];
