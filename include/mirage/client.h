@@ -80,9 +80,9 @@ MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_poll(struct mirage_client *c,
  * Blocks until records newer than the position are published or timeout_ms
  * passes (-1: no timeout).  Returns 1 when there is something to poll, 0 on
  * timeout or when a signal handler ran in this thread, -ENOTCONN when the
- * producer has gone away (noticed within a second), -ESTALE when the pipe
- * is retired and everything on it was taken (reconnect).  Uses a futex; the
- * producer makes a wake-up syscall only while someone waits.
+ * producer has gone away (looked at four times a second), -ESTALE when the
+ * pipe is retired and everything on it was taken (reconnect).  Uses a
+ * futex; the producer makes a wake-up syscall only while someone waits.
  */
 MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_wait(struct mirage_client *c, int timeout_ms);
 

@@ -373,7 +373,7 @@ MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
 {
 	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
 	/* Look at the connection now and then so a dead producer is noticed. */
-	const int slice = 1000;
+	const int slice = 250;
 
 	if (!c->mapped)
 		return mirage_fail(ENOTCONN, "wait: no pipe mapped (reconnect first)");
