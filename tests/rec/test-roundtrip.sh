@@ -120,4 +120,9 @@ else
 fi
 "$REC" export "$TMP/r.mrec" -o "$TMP/png/" --fps 2 -q || fail "export png"
 [ -f "$TMP/png/frame-000000.png" ] || fail "no PNG frames"
+# Every frame, across the two geometry changes (the encoder is reopened).
+dur=$(json "$TMP/r.mrec" duration_ns)
+want=$(( (dur * 2 + 999999999) / 1000000000 + 1 ))
+n=$(ls "$TMP/png" | wc -l)
+[ "$n" -eq "$want" ] || fail "PNG export: $n frames ($(ls "$TMP/png" | tr '\n' ' ')), expected $want"
 echo "roundtrip OK"

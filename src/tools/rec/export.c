@@ -371,6 +371,13 @@ static int encode_frame(struct exporter *ex, int64_t k)
 	}
 	/* Frame folders follow geometry changes; a video keeps its first size. */
 	if (ex->kind == OUT_PNG && (ex->cv->width != ex->out_w || ex->cv->height != ex->out_h)) {
+		/* Frame threads may still hold earlier frames: write them first. */
+		ret = avcodec_send_frame(ex->enc, NULL);
+		if (ret < 0 && ret != AVERROR_EOF)
+			return av_fail("encode", ret);
+		ret = drain_packets(ex, k - 1);
+		if (ret)
+			return ret;
 		avcodec_free_context(&ex->enc);
 		av_frame_free(&ex->frame);
 		av_packet_free(&ex->pkt);
