@@ -321,6 +321,16 @@ static int drain_packets(struct exporter *ex, int64_t k)
 	}
 }
 
+/* Ends the encoder's stream and writes every packet it still holds. */
+static int flush_encoder(struct exporter *ex, int64_t last)
+{
+	int ret = avcodec_send_frame(ex->enc, NULL);
+
+	if (ret < 0 && ret != AVERROR_EOF)
+		return av_fail("encode", ret);
+	return drain_packets(ex, last);
+}
+
 static int write_ppm(struct exporter *ex, int64_t k)
 {
 	struct rec_canvas *cv = ex->cv;
@@ -372,10 +382,7 @@ static int encode_frame(struct exporter *ex, int64_t k)
 	/* Frame folders follow geometry changes; a video keeps its first size. */
 	if (ex->kind == OUT_PNG && (ex->cv->width != ex->out_w || ex->cv->height != ex->out_h)) {
 		/* Frame threads may still hold earlier frames: write them first. */
-		ret = avcodec_send_frame(ex->enc, NULL);
-		if (ret < 0 && ret != AVERROR_EOF)
-			return av_fail("encode", ret);
-		ret = drain_packets(ex, k - 1);
+		ret = flush_encoder(ex, k - 1);
 		if (ret)
 			return ret;
 		avcodec_free_context(&ex->enc);
@@ -411,10 +418,7 @@ static int finish_output(struct exporter *ex, int64_t last)
 
 	if (!ex->enc)
 		return 0;
-	ret = avcodec_send_frame(ex->enc, NULL);
-	if (ret < 0 && ret != AVERROR_EOF)
-		return av_fail("encode", ret);
-	ret = drain_packets(ex, last);
+	ret = flush_encoder(ex, last);
 	if (ret)
 		return ret;
 	if (ex->oc) {

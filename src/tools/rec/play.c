@@ -257,7 +257,6 @@ int rec_cmd_play(int argc, char **argv)
 	struct rec_reader rd;
 	struct rec_frame f;
 	struct player p;
-	struct sigaction sa;
 	sigset_t block, orig;
 	char namebuf[64], err[256];
 	uint64_t base, end_ts = 0;
@@ -315,13 +314,7 @@ int rec_cmd_play(int argc, char **argv)
 	}
 
 	/* Signals arrive only inside ppoll(), so a stop is never missed. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	rec_catch_stop(on_stop);
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);

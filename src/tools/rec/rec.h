@@ -31,6 +31,10 @@ extern const char *rec_cmd;
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t rec_now_ns(void);
 
+/* SIGINT, SIGTERM and SIGHUP call handler (no SA_RESTART: waits return);
+ * SIGPIPE is ignored. */
+void rec_catch_stop(void (*handler)(int));
+
 /* Parses a non-negative decimal number with an optional fraction. */
 bool rec_parse_double(const char *s, double *out);
 

@@ -705,16 +705,12 @@ int rec_cmd_record(int argc, char **argv)
 		goto cleanup;
 	}
 
-	/* Stop cleanly on SIGINT/SIGTERM; no SA_RESTART so waits return. */
+	/* Stop cleanly on SIGINT/SIGTERM; SIGUSR1 asks for a key frame. */
+	rec_catch_stop(on_stop);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = on_key;
+	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	if (display) {
 		snprintf(name, sizeof(name), "rec-x11-%d", (int)getpid());

@@ -9,11 +9,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -336,15 +336,19 @@ int main(int argc, char **argv)
 	if (o.http_port > 0 && !o.http_dir)
 		vnc_debug("no noVNC in " NOVNC_DIR ": no browser viewer");
 
+	/* INT, TERM, HUP stop; a child's end (the session, the X server,
+	 * mirage-x11) wakes the server loop to look at the children. */
+	static const int handled[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t sigs;
+
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* A child's end (the session, the X server, mirage-x11) wakes the
-	 * server loop to look at the children. */
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&sigs);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+		sa.sa_flags = handled[i] == SIGCHLD ? SA_RESTART | SA_NOCLDSTOP : 0;
+		sigaction(handled[i], &sa, NULL);
+		sigaddset(&sigs, handled[i]);
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Before anything starts: libvncserver reads the files only when a
@@ -373,12 +377,6 @@ int main(int argc, char **argv)
 	 * signal interrupts.  The children were started before, with none
 	 * blocked.
 	 */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	ret = vnc_server_create(&server, &o, input);
 	if (ret >= 0 && input)
