@@ -79,12 +79,23 @@ MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_poll(struct mirage_client *c,
 /*
  * Blocks until records newer than the position are published or timeout_ms
  * passes (-1: no timeout).  Returns 1 when there is something to poll, 0 on
- * timeout or when a signal handler ran in this thread, -ENOTCONN when the
- * producer has gone away (looked at four times a second), -ESTALE when the
- * pipe is retired and everything on it was taken (reconnect).  Uses a
- * futex; the producer makes a wake-up syscall only while someone waits.
+ * timeout, after mirage_client_wake() or when a signal handler ran in this
+ * thread, -ENOTCONN when the producer has gone away, -ESTALE when the pipe
+ * is retired and everything on it was taken (reconnect).  Uses a futex; the
+ * producer makes a wake-up syscall only while someone waits.  Nothing runs
+ * periodically: from the first wait that blocks until the pipe is unmapped,
+ * a thread of the library (all signals blocked) sleeps in poll() on the
+ * control socket and wakes the waiter when the producer hangs up.
  */
 MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_wait(struct mirage_client *c, int timeout_ms);
+
+/*
+ * Makes the current mirage_client_wait (in another thread) or else the next
+ * one return 0.  Async-signal-safe: a signal handler that sets a flag calls
+ * this, so a wait without a timeout cannot miss the signal that landed just
+ * before it went to sleep.
+ */
+MIRAGE_EXPORT void mirage_client_wake(struct mirage_client *c);
 
 /* True while the control connection to the producer is open (one poll(2)). */
 MIRAGE_EXPORT bool mirage_client_connected(struct mirage_client *c);

@@ -3,9 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -24,7 +27,25 @@ struct mirage_client {
 	struct mirage_pipe pipe;
 	bool mapped;
 	uint64_t pos;
+
+	/*
+	 * The watcher: a thread that sleeps in poll() on the control socket
+	 * and on wake_fd, so that a waiter learns at once, with no periodic
+	 * look, that the producer went away (GONE) or that
+	 * mirage_client_wake() was called (WOKEN).  It runs while the pipe
+	 * is mapped, from the first wait that blocks; `waiting` counts the
+	 * threads inside mirage_ring_wait, which it wakes until they left.
+	 */
+	pthread_t watcher;
+	bool watching;
+	int wake_fd; /* eventfd */
+	uint32_t events; /* EV_* */
+	uint32_t waiting;
+	uint32_t stop;
 };
+
+#define EV_GONE 1u
+#define EV_WOKEN 2u
 
 /* Finds the socket of a mirror given by name or path. */
 static int resolve(const char *mirror, char *path, size_t size)
@@ -257,8 +278,15 @@ MIRAGE_EXPORT int mirage_client_connect(struct mirage_client **out, const char *
 		return mirage_fail(ENOMEM, "out of memory");
 	c->fd = -1;
 	c->pipe.ring_fd = c->pipe.surface_fd = c->pipe.wait_fd = -1;
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0) {
+		ret = mirage_fail(errno, "eventfd: %s", strerror(errno));
+		free(c);
+		return ret;
+	}
 	if ((ret = resolve(mirror, c->path, sizeof(c->path))) < 0 ||
 	    (ret = connect_and_map(c)) < 0) {
+		close(c->wake_fd);
 		free(c);
 		return ret;
 	}
@@ -266,8 +294,26 @@ MIRAGE_EXPORT int mirage_client_connect(struct mirage_client **out, const char *
 	return 0;
 }
 
+static void stop_watcher(struct mirage_client *c)
+{
+	uint64_t one = 1;
+
+	if (!c->watching)
+		return;
+	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	if (write(c->wake_fd, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from its limit */
+	}
+	pthread_join(c->watcher, NULL);
+	__atomic_store_n(&c->stop, 0, __ATOMIC_SEQ_CST);
+	c->watching = false;
+}
+
 static void unmap(struct mirage_client *c)
 {
+	/* The watcher wakes the ring and polls the socket: it goes first. */
+	stop_watcher(c);
+	__atomic_and_fetch(&c->events, ~EV_GONE, __ATOMIC_SEQ_CST);
 	if (c->mapped)
 		mirage_pipe_finish(&c->pipe);
 	c->mapped = false;
@@ -286,6 +332,7 @@ MIRAGE_EXPORT void mirage_client_destroy(struct mirage_client *c)
 	unmap(c);
 	if (c->fd >= 0)
 		close(c->fd);
+	close(c->wake_fd);
 	free(c);
 }
 
@@ -369,23 +416,100 @@ MIRAGE_EXPORT bool mirage_client_connected(struct mirage_client *c)
 	return true;
 }
 
+/* While ev is set (a waiter takes EV_WOKEN), wakes the threads in
+ * mirage_ring_wait until they have left: one may have been about to sleep
+ * when ev was set, and not have seen it. */
+static void wake_waiters(struct mirage_client *c, uint32_t ev)
+{
+	while (__atomic_load_n(&c->waiting, __ATOMIC_SEQ_CST) &&
+	       (__atomic_load_n(&c->events, __ATOMIC_SEQ_CST) & ev)) {
+		mirage_ring_wake(&c->pipe);
+		nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 }, NULL);
+	}
+}
+
+static void *watch(void *arg)
+{
+	struct mirage_client *c = arg;
+	/* POLLIN is left out: a reply waiting for request() is not news. */
+	struct pollfd p[2] = { { .fd = c->fd, .events = POLLRDHUP }, { .fd = c->wake_fd, .events = POLLIN } };
+
+	for (;;) {
+		uint64_t v;
+
+		if (poll(p, 2, -1) < 0)
+			continue; /* EINTR cannot happen (all signals blocked); ENOMEM: again */
+		if (p[1].revents & POLLIN) {
+			if (read(c->wake_fd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: another reader was first; nothing lost */
+			}
+			if (__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST))
+				return NULL;
+			wake_waiters(c, EV_WOKEN);
+		}
+		if (p[0].revents) {
+			/* Hang-up: the producer closed the connection or exited. */
+			__atomic_or_fetch(&c->events, EV_GONE, __ATOMIC_SEQ_CST);
+			wake_waiters(c, EV_GONE);
+			p[0].fd = -1;
+		}
+	}
+}
+
+/* Starts the watcher (signals blocked, so the caller's handlers run
+ * elsewhere).  False when it cannot: the caller then looks now and then. */
+static bool start_watcher(struct mirage_client *c)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int ret;
+
+	if (c->watching)
+		return true;
+	if (c->fd < 0 || pthread_attr_init(&attr) != 0)
+		return false;
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&c->watcher, &attr, watch, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	c->watching = ret == 0;
+	return c->watching;
+}
+
+MIRAGE_EXPORT void mirage_client_wake(struct mirage_client *c)
+{
+	uint64_t one = 1;
+
+	__atomic_or_fetch(&c->events, EV_WOKEN, __ATOMIC_SEQ_CST);
+	if (write(c->wake_fd, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from its limit */
+	}
+}
+
+static int gone(struct mirage_client *c)
+{
+	return mirage_fail(ENOTCONN, "wait: the producer of %s has gone away", c->path);
+}
+
 MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
 {
 	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
-	/* Look at the connection now and then so a dead producer is noticed. */
+	/* Without a watcher, look at the connection now and then. */
 	const int slice = 250;
 
 	if (!c->mapped)
 		return mirage_fail(ENOTCONN, "wait: no pipe mapped (reconnect first)");
 	for (;;) {
-		int left = slice, ret;
+		int left = -1, ret;
+		uint32_t ev;
 
 		if (timeout_ms >= 0) {
 			int64_t rem = deadline - now_ms();
 			if (rem <= 0)
 				return 0;
-			if (rem < left)
-				left = (int)rem;
+			left = (int)rem;
 		}
 		/*
 		 * A retired pipe whose records were all taken will never
@@ -394,17 +518,25 @@ MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
 		if ((__atomic_load_n(&c->pipe.ring->flags, __ATOMIC_ACQUIRE) & MIRAGE_RING_RETIRED) &&
 		    __atomic_load_n(&c->pipe.ring->counter, __ATOMIC_ACQUIRE) == c->pos) {
 			if (!mirage_client_connected(c))
-				return mirage_fail(ENOTCONN, "wait: the producer of %s has gone away",
-						   c->path);
+				return gone(c);
 			return mirage_fail(ESTALE, "wait: the pipe was retired; reconnect");
 		}
-		ret = mirage_ring_wait(&c->pipe, c->pos, left);
-		if (ret > 0)
+		if (!start_watcher(c) && (left < 0 || left > slice))
+			left = slice;
+		/* Pairs with wake_waiters: it sets events, then reads waiting. */
+		__atomic_add_fetch(&c->waiting, 1, __ATOMIC_SEQ_CST);
+		ev = __atomic_load_n(&c->events, __ATOMIC_SEQ_CST);
+		ret = ev ? 0 : mirage_ring_wait(&c->pipe, c->pos, left);
+		__atomic_sub_fetch(&c->waiting, 1, __ATOMIC_SEQ_CST);
+		if (ret > 0 || __atomic_load_n(&c->pipe.ring->counter, __ATOMIC_ACQUIRE) != c->pos)
 			return 1;
+		if (__atomic_fetch_and(&c->events, ~EV_WOKEN, __ATOMIC_SEQ_CST) & EV_WOKEN)
+			return 0;
 		if (ret == -EINTR)
 			return 0; /* the caller may have a flag to look at */
-		if (!mirage_client_connected(c))
-			return mirage_fail(ENOTCONN, "wait: the producer of %s has gone away", c->path);
+		if ((__atomic_load_n(&c->events, __ATOMIC_SEQ_CST) & EV_GONE) ||
+		    (!c->watching && !mirage_client_connected(c)))
+			return gone(c);
 	}
 }
 

@@ -379,6 +379,11 @@ int mirage_ring_read(const struct mirage_pipe *p, uint64_t *pos, struct mirage_r
 	return MIRAGE_POLL_OK;
 }
 
+void mirage_ring_wake(const struct mirage_pipe *p)
+{
+	syscall(SYS_futex, &p->ring->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 int mirage_ring_wait(const struct mirage_pipe *p, uint64_t pos, int timeout_ms)
 {
 	struct timespec ts, *tsp = NULL;

@@ -96,6 +96,11 @@ MIRAGE_INTERNAL int mirage_ring_read(const struct mirage_pipe *p, uint64_t *pos,
 				     struct mirage_record *recs, uint32_t max, uint32_t *count);
 /* Futex wait while counter == pos.  1: moved, 0: timeout, -EINTR: a signal handler ran. */
 MIRAGE_INTERNAL int mirage_ring_wait(const struct mirage_pipe *p, uint64_t pos, int timeout_ms);
+/*
+ * Wakes everyone sleeping in mirage_ring_wait on this ring (on a read-only
+ * mapping too).  Waiters in other processes see a spurious wake-up.
+ */
+MIRAGE_INTERNAL void mirage_ring_wake(const struct mirage_pipe *p);
 
 /* ------------------------------------------------------------------ */
 /* Control requests (control.c) and the driver behind them (driver.c)  */

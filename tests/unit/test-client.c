@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -261,6 +262,43 @@ static uint32_t pixel_at(int x, int y)
 	return (uint32_t)(x * 7 + y * 131) & 0xffffffu;
 }
 
+/* mirage_client_wait in a thread of its own: its result, how long it took
+ * and how often the thread went to sleep (voluntary context switches). */
+struct timed_wait {
+	struct mirage_client *c;
+	int timeout_ms;
+	int ret;
+	double ms;
+	long sleeps;
+};
+
+static long thread_sleeps(void)
+{
+	char line[128];
+	long n = -1;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static void *timed_wait(void *arg)
+{
+	struct timed_wait *tw = arg;
+	long n0 = thread_sleeps();
+	uint64_t t0 = th_now_ns();
+
+	tw->ret = mirage_client_wait(tw->c, tw->timeout_ms);
+	tw->ms = (double)(th_now_ns() - t0) / 1e6;
+	tw->sleeps = thread_sleeps() - n0;
+	return NULL;
+}
+
 /* The producer process: serves until told to exit (or killed). */
 static void producer(int cmd_fd, int ready_fd)
 {
@@ -329,9 +367,21 @@ static void producer_exits(bool clean)
 		status = th_wait_child(pid, 5000);
 		CHECK(th_exited_ok(status));
 	} else {
+		/* A waiter learns of a killed producer at once: nothing
+		 * publishes, only the library's watcher sees the hang-up. */
+		struct timed_wait tw = { .c = c, .timeout_ms = 10000 };
+		pthread_t th;
+
+		CHECK_EQ(pthread_create(&th, NULL, timed_wait, &tw), 0);
+		th_sleep_ms(100);
 		kill(pid, SIGKILL);
 		status = th_wait_child(pid, 5000);
 		CHECK(WIFSIGNALED(status));
+		CHECK_EQ(pthread_join(th, NULL), 0);
+		CHECK_EQ(tw.ret, -ENOTCONN);
+		if (tw.ms >= 2000)
+			fprintf(stderr, "the waiter took %.0f ms to notice\n", tw.ms);
+		CHECK(tw.ms < 2000);
 	}
 	close(cmd[1]);
 
@@ -582,6 +632,57 @@ static void test_wait(void)
 	th_server_stop(&srv);
 }
 
+/*
+ * An idle wait sleeps once (no looks at the producer now and then), and
+ * mirage_client_wake ends a wait in another thread, or else the next one.
+ */
+static void test_wait_idle_and_wake(void)
+{
+	struct mirage_client *c = NULL;
+	struct timed_wait tw;
+	pthread_t th;
+	uint64_t t0;
+
+	start_surface("idle", 64, 64);
+	CHECK_EQ(mirage_client_connect(&c, "idle"), 0);
+
+	tw = (struct timed_wait){ .c = c, .timeout_ms = 1500 };
+	CHECK_EQ(pthread_create(&th, NULL, timed_wait, &tw), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(tw.ret, 0);
+	CHECK(tw.ms >= 1400);
+	if (tw.sleeps > 2)
+		fprintf(stderr, "an idle 1.5 s wait slept %ld times\n", tw.sleeps);
+	CHECK(tw.sleeps >= 1 && tw.sleeps <= 2);
+
+	tw = (struct timed_wait){ .c = c, .timeout_ms = 10000 };
+	CHECK_EQ(pthread_create(&th, NULL, timed_wait, &tw), 0);
+	th_sleep_ms(100);
+	mirage_client_wake(c);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(tw.ret, 0);
+	CHECK(tw.ms < 5000);
+
+	/* Before the wait: the next one returns at once, that one only. */
+	mirage_client_wake(c);
+	t0 = th_now_ns();
+	CHECK_EQ(mirage_client_wait(c, 5000), 0);
+	CHECK(th_now_ns() - t0 < 1000 * 1000000ull);
+	t0 = th_now_ns();
+	CHECK_EQ(mirage_client_wait(c, 50), 0);
+	CHECK(th_now_ns() - t0 >= 40 * 1000000ull);
+
+	/* Records still win over a wake-up. */
+	th_server_lock(&srv);
+	mirage_driver_post_rect(srv.drv, MIRAGE_REC_BLIT, 0, 0, 1, 1);
+	mirage_driver_publish(srv.drv);
+	th_server_unlock(&srv);
+	mirage_client_wake(c);
+	CHECK_EQ(mirage_client_wait(c, 5000), 1);
+	mirage_client_destroy(c);
+	th_server_stop(&srv);
+}
+
 static void count_listed(const char *name, const char *path, void *data)
 {
 	if (strcmp(name, "listed") == 0 && strstr(path, "/listed.sock"))
@@ -610,6 +711,7 @@ int main(void)
 	RUN(test_cursor);
 	RUN(test_monitors);
 	RUN(test_wait);
+	RUN(test_wait_idle_and_wake);
 	RUN(test_list);
 	return 0;
 }

@@ -5,7 +5,9 @@
  * mapped (every record taken, the ASSERT_OFF never seen): from the moment
  * the file $MIRAGE_TEST_ESTALE exists until mirage_client_reconnect() is
  * called, every wait returns -ESTALE at once.  A consumer that waits again
- * instead of reconnecting spins and never sees another record.
+ * instead of reconnecting spins and never sees another record.  Until then
+ * a wait lasts at most 50 ms (it returns 0, as after a wake-up), so that
+ * the file is looked for while nothing happens.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,6 +31,8 @@ MIRAGE_EXPORT int mirage_client_wait(struct mirage_client *c, int timeout_ms)
 		atomic_store(&stale, true);
 	if (atomic_load(&stale))
 		return -ESTALE;
+	if (timeout_ms < 0 || timeout_ms > 50)
+		timeout_ms = 50;
 	return real(c, timeout_ms);
 }
 

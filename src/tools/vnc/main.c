@@ -76,15 +76,24 @@ static void usage(FILE *f)
 		VNC_PROG);
 }
 
+/* The server whose loop on_signal wakes (set while it exists). */
+static struct vnc_server *volatile signal_server;
+
 /*
  * Runs in the main thread only (the others block these signals), where it
  * cuts the server loop's futex wait short: a stop request or a child's end
  * is seen at once, with no periodic wake-up.
  */
+
 static void on_signal(int sig)
 {
+	int err = errno;
+
 	if (sig != SIGCHLD)
 		vnc_quit = 1;
+	if (signal_server)
+		vnc_server_wake(signal_server);
+	errno = err;
 }
 
 static int parse_listen(struct vnc_options *o, const char *arg)
@@ -384,6 +393,8 @@ int main(int argc, char **argv)
 	if (ret >= 0 && o.http_port > 0 && o.http_dir)
 		ret = vnc_http_create(&http, o.listen_addr, o.http_port, o.http_dir, o.port,
 				      o.tls_cert, o.tls_key);
+	if (ret >= 0)
+		signal_server = server;
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	if (ret < 0)
 		goto out;
@@ -394,6 +405,9 @@ int main(int argc, char **argv)
 	if (ret == -ECHILD)
 		ret = 0; /* the session ended: a normal end for --embedded */
 out:
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal_server = NULL;
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	/* The clipboard thread calls into the server, the viewers' threads
 	 * into input: stop the one, then the other, then the children. */
 	vnc_http_destroy(http);

@@ -1208,10 +1208,11 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			if (ret < 0)
 				break;
 		}
-		/* Records, a signal (a stop, a child's end) or the producer's
-		 * end wake this; the timeout only bounds the case of a signal
-		 * that lands between the vnc_quit test and the futex wait. */
-		w = mirage_client_wait(s->mc, 1000);
+		/* Records, the producer's end or a signal (a stop, a
+		 * child's end: the handler calls vnc_server_wake, so one
+		 * that lands before the futex wait is not missed) wake
+		 * this; nothing else does. */
+		w = mirage_client_wait(s->mc, -1);
 		if (w == -ENOTCONN || w == -ESTALE) {
 			/* -ENOTCONN: the producer went away (it may come back);
 			 * -ESTALE: the pipe was retired and its records taken
@@ -1266,6 +1267,11 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 		ret = 0;
 	}
 	return ret;
+}
+
+void vnc_server_wake(struct vnc_server *s)
+{
+	mirage_client_wake(s->mc);
 }
 
 void vnc_server_cut_text(struct vnc_server *s, const char *text, size_t len)

@@ -62,6 +62,8 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 		      struct vnc_input *input);
 /* Follows the mirror until vnc_quit or a fatal error; 0 or -errno. */
 int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data);
+/* Makes the loop look at vnc_quit and tick now; async-signal-safe. */
+void vnc_server_wake(struct vnc_server *s);
 void vnc_server_destroy(struct vnc_server *s);
 /* Sends cut text (UTF-8) to every viewer; called from the X thread. */
 void vnc_server_cut_text(struct vnc_server *s, const char *text, size_t len);
