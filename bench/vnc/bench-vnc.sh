@@ -10,14 +10,23 @@
 #
 # Workloads, in an xterm (80x24) under twm on a 1024x768 screen: typing
 # (200 characters), scrolling (seq 1 3000 in the xterm), a 60-step window
-# drag, idle ($IDLE seconds, default 60).  Per workload: CPU seconds of the
+# drag (xdotool windowmove, the pointer out of the way), idle ($IDLE
+# seconds, default 60).  Per workload: CPU seconds of the
 # server side (VNC server + capture + the X server), bytes and updates the
 # viewer received, and the median latency from a draw (an xdotool command's
 # exit) to the viewer's next complete update (15 probes).
 #
+# The bytes depend on the encoding more than on the server, so typing,
+# scrolling and the drag run once per encoding set in ENCODINGS (a new
+# viewer each time; lossless, no JPEG):
+#   zrle    "copyrect zrle hextile raw" (the tests' viewer)
+#   tight   "tight zrle ultra copyrect hextile zlib corre rre raw"
+#           (libvncclient's default order)
+#
 #   bench/vnc/bench-vnc.sh BUILD_DIR [SERVER ...]
-# Environment: IDLE (seconds), PORT (RFB port, default the first free one
-# in 5980-5999), DISPLAYNUM (first display, default 90).
+# Environment: IDLE (seconds), ENCODINGS (default "zrle tight"), PORT (RFB
+# port, default the first free one in 5980-5999), DISPLAYNUM (first
+# display, default 90).
 set -eu
 
 BUILD=${1:?usage: bench-vnc.sh BUILD_DIR [SERVER ...]}
@@ -25,6 +34,13 @@ shift
 BUILD=$(cd "$BUILD" && pwd)
 SERVERS=${*:-embedded x11 x11vnc x0vnc xvnc}
 IDLE=${IDLE:-60}
+ENCODINGS=${ENCODINGS:-zrle tight}
+for e in $ENCODINGS; do
+	case $e in
+	zrle | tight) ;;
+	*) echo "bench-vnc: unknown encoding set $e (zrle, tight)" >&2; exit 2 ;;
+	esac
+done
 MIRAGE_VNC=$BUILD/src/tools/vnc/mirage-vnc
 VNC_CHECK=$BUILD/tests/vnc/vnc-check
 export MIRAGE_XORG_MODULE_PATH=${MIRAGE_XORG_MODULE_PATH:-$BUILD/src/drivers/xorg}
@@ -214,40 +230,59 @@ stop() {
 	sleep 0.5
 }
 
-# run NAME WORKLOAD PROBE: one workload, then its latency probes.
+# run NAME WORKLOAD PROBE: one workload, then its latency probes, with the
+# encodings of $ENC.
 run() {
 	name=$1 work=$2 probe=$3
+	case $ENC in
+	zrle) encs="copyrect zrle hextile raw" ;;
+	*) encs="tight zrle ultra copyrect hextile zlib corre rre raw" ;;
+	esac
 	t0=$(cpu_ns $SRV_PIDS)
 	s0=$(date +%s.%N)
-	DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 -- sh -c "$work" > "$TMP/w.out" 2>&1 ||
+	DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" -- sh -c "$work" \
+		> "$TMP/w.out" 2>&1 ||
 		{ cat "$TMP/w.out" >&2; echo "bench-vnc: $SERVER $name failed" >&2; exit 1; }
 	t1=$(cpu_ns $SRV_PIDS)
 	s1=$(date +%s.%N)
 	lat=-
 	if [ -n "$probe" ]; then
-		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --probe "$probe" --probes 15 \
-			> "$TMP/l.out" 2>&1 && lat=$(sed -n "s/.*latency_ms=\([0-9.-]*\).*/\1/p" "$TMP/l.out") || sed "s/^/  probe: /" "$TMP/l.out" >&2
+		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" \
+			--probe "$probe" --probes 15 > "$TMP/l.out" 2>&1 &&
+			lat=$(sed -n "s/.*latency_ms=\([0-9.-]*\).*/\1/p" "$TMP/l.out") ||
+			sed "s/^/  probe: /" "$TMP/l.out" >&2
 	fi
 	bytes=$(sed -n 's/.* bytes=\([0-9-]*\).*/\1/p' "$TMP/w.out")
 	updates=$(sed -n 's/.* updates=\([0-9-]*\).*/\1/p' "$TMP/w.out")
 	copies=$(sed -n 's/.* copyrects=\([0-9-]*\).*/\1/p' "$TMP/w.out")
-	printf '%-9s %-7s %8.3f %8.1f %10s %8s %7s %8s\n' "$SERVER" "$name" \
+	printf '%-9s %-7s %-5s %8.3f %8.1f %10s %8s %7s %8s\n' "$SERVER" "$name" "$ENC" \
 		"$(echo "$t0 $t1" | awk '{print ($2 - $1) / 1e9}')" \
 		"$(echo "$s0 $s1" | awk '{print $2 - $1}')" "$bytes" "$updates" "$copies" "$lat" |
 		tee -a "$TMP/table"
 }
 
-printf '%-9s %-7s %8s %8s %10s %8s %7s %8s\n' server workload cpu_s wall_s bytes updates copies lat_ms
+printf '%-9s %-7s %-5s %8s %8s %10s %8s %7s %8s\n' server workload enc cpu_s wall_s bytes updates copies lat_ms
 TEXT="the quick brown fox jumps over the lazy dog 0123456789 "
 for SERVER in $SERVERS; do
 	start "$SERVER"
-	run typing "xdotool type --delay 15 '$TEXT$TEXT$TEXT$TEXT'; sleep 0.3" \
-		"xdotool type --delay 0 x"
-	DISPLAY=$DISP xdotool key ctrl+u
-	run scroll "xdotool type --delay 5 'seq 1 3000'; xdotool key Return; sleep 2" \
-		"xdotool key Return"
-	run drag "for i in \$(seq 60); do xdotool windowmove $WIN \$((40 + i * 5)) \$((40 + i * 3)); sleep 0.02; done" \
-		"xdotool windowmove $WIN \$((\$(date +%s%N) / 1000000 % 2 * 10 + 300)) 220"
+	for ENC in $ENCODINGS; do
+		# Each round starts as the first: the xterm at 40,40 under the
+		# pointer (twm's focus follows it).
+		DISPLAY=$DISP xdotool windowmove --sync "$WIN" 40 40 mousemove 300 200 > /dev/null 2>&1 || true
+		sleep 0.5
+		run typing "xdotool type --delay 15 '$TEXT$TEXT$TEXT$TEXT'; sleep 0.3" \
+			"xdotool type --delay 0 x"
+		DISPLAY=$DISP xdotool key ctrl+u
+		run scroll "xdotool type --delay 5 'seq 1 3000'; xdotool key Return; sleep 2" \
+			"xdotool key Return"
+		# The pointer leaves the drag's path first: a window that slides
+		# under a pointer at rest takes the focus and gives it back (twm
+		# follows the pointer) and changes the cursor shape three times,
+		# which a drag by hand, the pointer on the title bar, does not.
+		DISPLAY=$DISP xdotool mousemove 1000 700 > /dev/null 2>&1 || true
+		run drag "for i in \$(seq 60); do xdotool windowmove $WIN \$((40 + i * 5)) \$((40 + i * 3)); sleep 0.02; done" \
+			"xdotool windowmove $WIN \$((\$(date +%s%N) / 1000000 % 2 * 10 + 300)) 220"
+	done
 	run idle "sleep $IDLE" ""
 	stop
 done
