@@ -294,16 +294,22 @@ MIRAGE_EXPORT int mirage_client_connect(struct mirage_client **out, const char *
 	return 0;
 }
 
-static void stop_watcher(struct mirage_client *c)
+/* Makes the watcher look at events and stop (async-signal-safe). */
+static void poke_watcher(struct mirage_client *c)
 {
 	uint64_t one = 1;
 
-	if (!c->watching)
-		return;
-	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
 	if (write(c->wake_fd, &one, sizeof(one)) < 0) {
 		/* cannot fail: the counter is far from its limit */
 	}
+}
+
+static void stop_watcher(struct mirage_client *c)
+{
+	if (!c->watching)
+		return;
+	__atomic_store_n(&c->stop, 1, __ATOMIC_SEQ_CST);
+	poke_watcher(c);
 	pthread_join(c->watcher, NULL);
 	__atomic_store_n(&c->stop, 0, __ATOMIC_SEQ_CST);
 	c->watching = false;
@@ -480,12 +486,8 @@ static bool start_watcher(struct mirage_client *c)
 
 MIRAGE_EXPORT void mirage_client_wake(struct mirage_client *c)
 {
-	uint64_t one = 1;
-
 	__atomic_or_fetch(&c->events, EV_WOKEN, __ATOMIC_SEQ_CST);
-	if (write(c->wake_fd, &one, sizeof(one)) < 0) {
-		/* cannot fail: the counter is far from its limit */
-	}
+	poke_watcher(c);
 }
 
 static int gone(struct mirage_client *c)

@@ -305,6 +305,11 @@ void mirage_ring_write(struct mirage_pipe *p, struct mirage_ring_writer *w,
 		mirage_ring_publish(p, w);
 }
 
+void mirage_ring_wake(const struct mirage_pipe *p)
+{
+	syscall(SYS_futex, &p->ring->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 void mirage_ring_publish(struct mirage_pipe *p, struct mirage_ring_writer *w)
 {
 	uint64_t counter;
@@ -325,7 +330,7 @@ void mirage_ring_publish(struct mirage_pipe *p, struct mirage_ring_writer *w)
 	 */
 	atomic_store_explicit(A32(&p->ring->wake_seq), (uint32_t)counter, memory_order_seq_cst);
 	if (atomic_load_explicit(A32(&p->wait->waiters), memory_order_seq_cst))
-		syscall(SYS_futex, &p->ring->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+		mirage_ring_wake(p);
 }
 
 static bool retired(const struct mirage_ring_header *r)
@@ -377,11 +382,6 @@ int mirage_ring_read(const struct mirage_pipe *p, uint64_t *pos, struct mirage_r
 	*count = got;
 	*pos = end;
 	return MIRAGE_POLL_OK;
-}
-
-void mirage_ring_wake(const struct mirage_pipe *p)
-{
-	syscall(SYS_futex, &p->ring->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 int mirage_ring_wait(const struct mirage_pipe *p, uint64_t pos, int timeout_ms)

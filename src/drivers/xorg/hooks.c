@@ -101,14 +101,18 @@ bool mirage_sprite_box(struct mirage_screen *ms, BoxRec *box)
 	return true;
 }
 
-/* True (and the depth raised) when an op on this GC is the cursor's. */
-static bool sprite_gc(struct gc_priv *gp)
+/*
+ * For a GC or Picture with mark: marks it when used inside the cursor's
+ * drawing; true (and the depth raised, for the caller to lower) when the
+ * op is the cursor's.
+ */
+static bool sprite_mark(bool *mark)
 {
 	if (sprite_depth > 0)
-		gp->sprite = true;
-	if (gp->sprite)
+		*mark = true;
+	if (*mark)
 		sprite_depth++;
-	return gp->sprite;
+	return *mark;
 }
 
 /* ------------------------------------------------------------------ */
@@ -203,7 +207,7 @@ static const GCFuncs mirage_gc_funcs = {
 	struct gc_priv *gp_ = gc_priv(gc); \
 	struct mirage_screen *ms_ = mirage_screen_get((d)->pScreen); \
 	struct mirage_ctx saved_ = ms_->ctx; \
-	bool sprite_ = sprite_gc(gp_); \
+	bool sprite_ = sprite_mark(&gp_->sprite); \
 	(gc)->funcs = gp_->funcs; \
 	(gc)->ops = gp_->ops; \
 	if (ms_->active) \
@@ -541,17 +545,13 @@ static void composite(CARD8 op, PicturePtr src, PicturePtr mask, PicturePtr dst,
 	ScreenPtr screen = dst->pDrawable->pScreen;
 	PictureScreenPtr ps = GetPictureScreen(screen);
 	struct mirage_screen *ms = mirage_screen_get(screen);
-	bool *mark = dixLookupPrivate(&dst->devPrivates, &mirage_picture_key);
+	bool sprite = sprite_mark(dixLookupPrivate(&dst->devPrivates, &mirage_picture_key));
 
-	if (sprite_depth > 0)
-		*mark = true;
-	if (*mark)
-		sprite_depth++;
 	ps->Composite = ms->Composite;
 	ps->Composite(op, src, mask, dst, xs, ys, xm, ym, xd, yd, w, h);
 	ms->Composite = ps->Composite;
 	ps->Composite = composite;
-	if (*mark)
+	if (sprite)
 		sprite_depth--;
 }
 

@@ -84,7 +84,6 @@ static struct vnc_server *volatile signal_server;
  * cuts the server loop's futex wait short: a stop request or a child's end
  * is seen at once, with no periodic wake-up.
  */
-
 static void on_signal(int sig)
 {
 	int err = errno;

@@ -140,12 +140,12 @@ void vnc_x11_stop(struct vnc_x11 *x);
 
 /* Helpers shared by embedded.c's two starters. */
 int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
+const char *vnc_exe_dir(void);
 
 /* close.c: makes a WebSocket viewer's close safe (libvncserver 0.9.14
  * frees its TLS session while its threads still use it); from the
  * newClientHook. */
 struct _rfbClientRec;
 void vnc_close_guard(struct _rfbClientRec *cl);
-const char *vnc_exe_dir(void);
 
 #endif /* MIRAGE_VNC_H */
