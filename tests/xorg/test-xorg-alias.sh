@@ -2,8 +2,9 @@
 # Cap.DfbBackingMode 2: the X server renders straight into the surface.
 # Exact after workloads, records complete, no pixel copied; run-time switch
 # 3 -> 2 -> 3; resizes; detach and a dying manager; logged fallbacks to 3
-# (ForcedBpp, Pointer.Enabled=1); the server survives all of it and exits
-# cleanly with the surface still aliased.
+# (ForcedBpp, Pointer.Enabled=1, a software cursor); the server survives
+# all of it and exits cleanly with the surface still aliased.  ScreenCursor
+# off keeps a software cursor out of the framebuffer, and mode 2 with it.
 . "$(dirname "$0")/common.sh"
 [ -x "$CTL" ] || skip "needs miragectl"
 
@@ -107,5 +108,48 @@ if [ $rc = 0 ] && ! grep -qE "Segmentation|Fatal server error|Backtrace" "$XORG_
 else
 	bad "server exit while aliased: status $rc"
 	grep -E "Segmentation|Fatal|Backtrace" -A5 "$XORG_LOG" | head -n 10 | sed 's/^/     /'
+fi
+
+# A theme's ARGB cursor, which the dummy driver leaves to the software
+# cursor: drawn into the framebuffer, so mode 2 falls back to copying;
+# with ScreenCursor off the server draws no cursor there and mode 2 holds,
+# while the shape still reaches the mirror.
+argb_cursor() {
+	XCURSOR_THEME=Adwaita XCURSOR_SIZE=32 xorg_env_spawn \
+		xterm -geometry 40x10+100+100 -name ctest -hold -e true >/dev/null 2>&1
+	for _ in $(seq 50); do
+		xdotool search --onlyvisible --name ctest >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	x11perf -repeat 1 -reps 100 -rect100 >/dev/null 2>&1
+	xdotool mousemove 200 150 >/dev/null 2>&1
+	sleep 0.5
+}
+if [ -d /usr/share/icons/Adwaita/cursors ]; then
+	xorg_env_start "$MODDIR" Cap.Bootup=2 Cap.DfbBackingMode=2 || exit 1
+	N="xorg-$XENV_DISPLAY"
+	argb_cursor
+	sw=$(stat software_cursor)
+	[ "$sw" = 1 ] && ok "ARGB cursor: the server draws it in software" ||
+		bad "ARGB cursor: software_cursor=$sw (the check below proves nothing)"
+	backing_is copy "software cursor in mode 2 (fallback)"
+	xorg_env_stop
+	xorg_env_start "$MODDIR" Cap.Bootup=2 Cap.DfbBackingMode=2 ScreenCursor=off || exit 1
+	N="xorg-$XENV_DISPLAY"
+	argb_cursor
+	sw=$(stat software_cursor)
+	[ "$sw" = 0 ] && ok "ScreenCursor off: no software cursor drawn" ||
+		bad "ScreenCursor off: software_cursor=$sw"
+	backing_is alias "ScreenCursor off, ARGB cursor"
+	check "ScreenCursor off: surface == screen" "$XCHECK" compare "$N"
+	snapcheck "$N" "ScreenCursor off"
+	shape=$("$CTL" status "$N" | sed -n 's/^cursor: *\(.*\)/\1/p')
+	case $shape in
+	visible*shape\ 32x32* | visible*shape\ 48x48*) ok "the cursor still reaches the mirror: $shape" ;;
+	*) bad "cursor in the mirror: $shape" ;;
+	esac
+	no_errors
+else
+	echo "     (no Adwaita cursor theme: the ScreenCursor checks are skipped)"
 fi
 finish

@@ -578,8 +578,15 @@ static Bool sprite_unrealize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr curso
 	return sprite_funcs(screen)->UnrealizeCursor(dev, screen, cursor);
 }
 
+bool mirage_screen_cursor = true;
+
 static void sprite_set(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor, int x, int y)
 {
+	/* ScreenCursor off: the layers below (a hardware cursor, misprite)
+	 * are only ever told to show none.  The pointer's cursor itself is
+	 * the dix sprite's, which the records follow (batch.c). */
+	if (!mirage_screen_cursor)
+		cursor = NULL;
 	sprite_depth++;
 	sprite_funcs(screen)->SetCursor(dev, screen, cursor, x, y);
 	sprite_depth--;

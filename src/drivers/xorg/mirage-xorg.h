@@ -195,6 +195,13 @@ void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* hooks.c */
+/*
+ * Option "ScreenCursor": false when the server is to draw no cursor on its
+ * own screens (a headless server seen only through the mirror), so that
+ * no software cursor ever lands in the framebuffer.  Set once, from the
+ * configuration, before any screen exists.
+ */
+extern bool mirage_screen_cursor;
 bool mirage_hooks_init(struct mirage_screen *ms);
 void mirage_hooks_finish(struct mirage_screen *ms);
 /* Inside the software cursor's drawing (this thread): damage is ignored. */
