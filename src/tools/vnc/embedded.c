@@ -256,6 +256,8 @@ static int write_config(struct vnc_embedded *e, const struct vnc_options *opt)
 		 "  Load \"mirage\"\n"
 		 "  SubSection \"mirage\"\n"
 		 "    Option \"Name\" \"%s\"\n"
+		 "    Option \"ScreenCursor\" \"off\"\n"
+		 "    Option \"Cap.DfbBackingMode\" \"2\"\n"
 		 "  EndSubSection\n"
 		 "EndSection\n"
 		 "Section \"Device\"\n"
