@@ -38,6 +38,17 @@ EOS
 	|| fail "scroll"
 pass "scroll: $(cat "$TMP/c3.out")"
 
+# Copies alone, one per pacing interval: updates that carry no pixels.
+cat > "$TMP/copies.sh" <<EOS
+exec 7> "$TMP/fake.in"
+echo "noise 300 200 100 80 9" >&7
+sleep 0.1
+for i in \$(seq 20); do echo "copy \$((298 + i * 2)) \$((199 + i)) 100 80 2 1" >&7; sleep 0.03; done
+EOS
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --min-copyrects 10 -- sh "$TMP/copies.sh" > "$TMP/c3b.out" \
+	|| fail "copies alone"
+pass "copies alone: $(cat "$TMP/c3b.out")"
+
 # Overlapping copies in a burst (no pause: several in one pacing interval).
 cat > "$TMP/burst.sh" <<EOS
 exec 7> "$TMP/fake.in"

@@ -17,8 +17,10 @@
  * newer than the copy.  Before each flush the copy destinations are compared
  * with the surface and what differs joins `dirty`: the result is exact, and
  * the comparison costs only the copied area.  Then `dirty` is read from the
- * surface and marked modified; libvncserver's per-viewer threads encode it
- * with whatever the viewer asked for.
+ * surface and marked modified.  A viewer that asked for an update and whose
+ * socket takes it whole is sent it at once from this thread (send_now);
+ * the others' updates are encoded by libvncserver's per-viewer output
+ * threads, with whatever each viewer asked for.
  *
  * Threads.  libvncserver's output thread of a viewer takes a snapshot of the
  * viewer's regions (modifiedRegion, copyRegion) and then encodes pixels
@@ -37,10 +39,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,9 +94,12 @@ struct vnc_server {
 	 */
 	pthread_mutex_t join_lock;
 	rfbClientPtr *held;         /* sendMutex held, a reference taken */
+	bool *served;               /* per held viewer: its output thread has
+				     * nothing to do (send_now) */
 	rfbClientPtr *busy;         /* sendMutex not had, a reference taken */
 	int n_held, n_busy, cap;
 	bool overflow;              /* some viewers are in neither array */
+	bool marked;                /* held viewers have news: a copy or pixels */
 	pixman_region32_t touched;  /* framebuffer pixels this replay wrote */
 };
 
@@ -302,9 +310,69 @@ out:
 	pixman_region32_fini(&v);
 }
 
-/* Hands the interval's composed copy to libvncserver (before the pixels). */
+/* Marks box (x, y, w, h) modified for cl (updateMutex held). */
+static void modified_box(rfbClientPtr cl, int x, int y, int w, int h)
+{
+	sraRegionPtr r = sraRgnCreateRect(x, y, x + w, y + h);
+
+	sraRgnAnd(r, cl->copyRegion);
+	sraRgnOr(cl->modifiedRegion, r);
+	sraRgnDestroy(r);
+}
+
+/*
+ * Adds the copy dst (offset dx, dy) to what cl is to be sent (updateMutex
+ * held): libvncserver's rfbScheduleCopyRegion for one viewer, which also
+ * wakes every viewer's output thread; held viewers are served by send_now
+ * instead, and a wake-up would only make their thread run into the
+ * sendMutex we hold.  A viewer keeps one pending copy: one of another
+ * offset goes as pixels; so does what the new copy reads from the pending
+ * one's destination, and pixels still to be sent that the copy moves (the
+ * viewer has them only once they are sent).  A cursor drawn into the
+ * viewer's picture (no cursor shape updates) must not be moved with it.
+ */
+static void copy_for(struct vnc_server *s, rfbClientPtr cl, sraRegionPtr dst, int dx, int dy)
+{
+	sraRegionPtr r;
+
+	if (!cl->useCopyRect) {
+		sraRgnOr(cl->modifiedRegion, dst);
+		return;
+	}
+	if (!sraRgnEmpty(cl->copyRegion)) {
+		if (cl->copyDX != dx || cl->copyDY != dy) {
+			sraRgnOr(cl->modifiedRegion, cl->copyRegion);
+			sraRgnMakeEmpty(cl->copyRegion);
+		} else {
+			r = sraRgnCreateRgn(dst);
+			sraRgnOffset(r, -dx, -dy);
+			sraRgnAnd(r, cl->copyRegion);
+			sraRgnOr(cl->modifiedRegion, r);
+			sraRgnDestroy(r);
+		}
+	}
+	sraRgnOr(cl->copyRegion, dst);
+	cl->copyDX = dx;
+	cl->copyDY = dy;
+	r = sraRgnCreateRgn(cl->modifiedRegion);
+	sraRgnOffset(r, dx, dy);
+	sraRgnAnd(r, cl->copyRegion);
+	sraRgnOr(cl->modifiedRegion, r);
+	sraRgnDestroy(r);
+	if (!cl->enableCursorShapeUpdates && s->screen->cursor) {
+		const rfbCursor *c = s->screen->cursor;
+		int x = cl->cursorX - c->xhot, y = cl->cursorY - c->yhot;
+
+		modified_box(cl, x, y, c->width, c->height);
+		modified_box(cl, x + dx, y + dy, c->width, c->height);
+	}
+}
+
+/* Hands the interval's composed copy to the viewers (before the pixels). */
 static void schedule_copy(struct vnc_server *s)
 {
+	rfbClientIteratorPtr it;
+	rfbClientPtr cl;
 	sraRegionPtr sra;
 
 	if (!s->has_pend)
@@ -312,8 +380,21 @@ static void schedule_copy(struct vnc_server *s)
 	pixman_region32_subtract(&s->pend, &s->pend, &s->dirty);
 	if (pixman_region32_not_empty(&s->pend)) {
 		sra = to_sra(&s->pend);
-		rfbScheduleCopyRegion(s->screen, sra, s->pdx, s->pdy);
+		it = rfbGetClientIterator(s->screen);
+		while ((cl = rfbClientIteratorNext(it))) {
+			bool held = false;
+
+			for (int i = 0; i < s->n_held && !held; i++)
+				held = s->held[i] == cl;
+			pthread_mutex_lock(&cl->updateMutex);
+			copy_for(s, cl, sra, s->pdx, s->pdy);
+			if (!held)
+				pthread_cond_signal(&cl->updateCond);
+			pthread_mutex_unlock(&cl->updateMutex);
+		}
+		rfbReleaseClientIterator(it);
 		sraRgnDestroy(sra);
+		s->marked = true;
 	}
 	pixman_region32_clear(&s->pend);
 	s->has_pend = false;
@@ -941,6 +1022,10 @@ static int grow_viewers(struct vnc_server *s)
 	if (!busy)
 		return -ENOMEM;
 	s->busy = busy;
+	bool *served = realloc(s->served, (size_t)cap * sizeof(*served));
+	if (!served)
+		return -ENOMEM;
+	s->served = served;
 	s->cap = cap;
 	return 0;
 }
@@ -986,6 +1071,7 @@ static void lock_viewers(struct vnc_server *s)
 		}
 		if (ret == 0) {
 			cl->clientData = NULL;
+			s->served[s->n_held] = false;
 			s->held[s->n_held++] = cl;
 		} else {
 			cl->clientData = VIEWER_SLOW;
@@ -998,9 +1084,19 @@ static void lock_viewers(struct vnc_server *s)
 static void unlock_viewers(struct vnc_server *s)
 {
 	for (int i = 0; i < s->n_held; i++) {
-		pthread_mutex_unlock(&s->held[i]->sendMutex);
-		rfbDecrClientRef(s->held[i]);
+		rfbClientPtr cl = s->held[i];
+
+		pthread_mutex_unlock(&cl->sendMutex);
+		/* Woken only now, and outside updateMutex: woken in
+		 * mark_modified, the output thread would run at once into
+		 * the mutexes we hold and sleep again.  No wake-up is lost:
+		 * mark_modified changed its regions under updateMutex, so it
+		 * either saw them or was already waiting. */
+		if (s->marked && !s->served[i])
+			pthread_cond_signal(&cl->updateCond);
+		rfbDecrClientRef(cl);
 	}
+	s->marked = false;
 	for (int i = 0; i < s->n_busy; i++)
 		rfbDecrClientRef(s->busy[i]);
 	s->n_held = s->n_busy = 0;
@@ -1052,13 +1148,82 @@ static void mark_modified(struct vnc_server *s, sraRegionPtr region)
 			sraRgnMakeEmpty(cl->copyRegion);
 			sraRgnOr(cl->modifiedRegion, touched);
 		}
-		pthread_cond_signal(&cl->updateCond);
+		/* The held ones are woken by unlock_viewers. */
+		if (busy || i >= s->n_held + s->n_busy)
+			pthread_cond_signal(&cl->updateCond);
 		pthread_mutex_unlock(&cl->updateMutex);
 	}
 	if (it)
 		rfbReleaseClientIterator(it);
 	if (touched)
 		sraRgnDestroy(touched);
+}
+
+/* Bytes of raw pixels in r: what an update of r costs at most, about. */
+static size_t raw_bytes(const struct vnc_server *s, sraRegionPtr r)
+{
+	sraRectangleIterator *it = sraRgnGetIterator(r);
+	sraRect rect;
+	size_t n = 0;
+
+	while (it && sraRgnIteratorNext(it, &rect))
+		n += (size_t)(rect.x2 - rect.x1) * (rect.y2 - rect.y1) * s->fb_bytes + 16;
+	sraRgnReleaseIterator(it);
+	return n;
+}
+
+/*
+ * True when bytes more can be written to the viewer's socket without
+ * waiting: a plain TCP connection (a WebSocket or TLS one writes through
+ * buffers of its own) whose send queue has that much room to spare.
+ */
+static bool has_room(rfbClientPtr cl, size_t bytes)
+{
+	int queued = 0, sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+
+	if (cl->sslctx || cl->wsctx || cl->sock == RFB_INVALID_SOCKET)
+		return false;
+	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 ||
+	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
+		return false;
+	/* The kernel reports twice the payload it takes (bookkeeping). */
+	return queued >= 0 && (size_t)queued + bytes < (size_t)sndbuf / 2;
+}
+
+/*
+ * Sends the update to each held viewer that asked for one, from this
+ * thread and under the sendMutex it already holds, instead of waking the
+ * viewer's output thread to do the same: one thread hand-over less per
+ * update.  Only when the socket takes the whole update at once, so a
+ * viewer that stopped reading can never make this thread wait; the others
+ * are left to their output threads (unlock_viewers wakes them).
+ */
+static void send_now(struct vnc_server *s)
+{
+	for (int i = 0; i < s->n_held; i++) {
+		rfbClientPtr cl = s->held[i];
+		sraRegionPtr r = NULL;
+		bool asked;
+
+		pthread_mutex_lock(&cl->updateMutex);
+		asked = cl->state == RFB_NORMAL && !cl->onHold &&
+			!sraRgnEmpty(cl->requestedRegion);
+		if (asked)
+			r = sraRgnCreateRgn(cl->modifiedRegion);
+		pthread_mutex_unlock(&cl->updateMutex);
+		if (!asked) {
+			/* Its request, when it comes, wakes the output thread. */
+			s->served[i] = cl->state == RFB_NORMAL && !cl->onHold;
+			continue;
+		}
+		if (r && has_room(cl, raw_bytes(s, r))) {
+			rfbSendFramebufferUpdate(cl, r);
+			s->served[i] = true;
+		}
+		if (r)
+			sraRgnDestroy(r);
+	}
 }
 
 /*
@@ -1085,9 +1250,12 @@ static void flush(struct vnc_server *s)
 	    ((s->n_busy > 0 || s->overflow) && pixman_region32_not_empty(&s->touched))) {
 		sra = to_sra(&s->dirty);
 		mark_modified(s, sra);
+		s->marked = true;
 		sraRgnDestroy(sra);
 		s->flushes++;
 	}
+	if (s->marked)
+		send_now(s);
 	pixman_region32_clear(&s->dirty);
 	pixman_region32_clear(&s->touched);
 }
@@ -1330,6 +1498,7 @@ void vnc_server_destroy(struct vnc_server *s)
 	pthread_mutex_destroy(&s->join_lock);
 	free(s->held);
 	free(s->busy);
+	free(s->served);
 	free(s->fb);
 	free(s->old_fb);
 	if (s->passwords[0]) {

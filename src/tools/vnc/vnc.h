@@ -5,7 +5,8 @@
  *
  * Threads: the main thread owns the mirage client and is the only writer of
  * the framebuffer; libvncserver runs one input and one output thread per
- * viewer (so a stalled viewer blocks only itself); xinput.c runs one thread
+ * viewer (so a stalled viewer blocks only itself; the main thread sends an
+ * update itself only when the socket takes it whole); xinput.c runs one thread
  * for X events (the clipboard); http.c one listener thread and one thread
  * per HTTP connection.  Input callbacks arrive on the viewers'
  * input threads and take the X connection's lock.
