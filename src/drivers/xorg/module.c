@@ -440,6 +440,14 @@ static bool crtc_claimed(rrScrPrivPtr rp, RRCrtcPtr crtc)
 	return false;
 }
 
+/* Copies a name into a zeroed monitor name, cut to fit (no printf: this
+ * runs at every block handler). */
+static void set_name(struct mirage_monitor *m, const char *name)
+{
+	if (name)
+		memcpy(m->name, name, strnlen(name, sizeof(m->name) - 1));
+}
+
 /*
  * Keeps the surface header's monitor table equal to the RandR 1.5 monitor
  * list: the user-defined monitors, then one per active CRTC whose outputs
@@ -466,7 +474,7 @@ static void update_monitors(struct mirage_screen *ms)
 			mon[n].rect.bottom = um->geometry.box.y2;
 			if (um->primary)
 				mon[n].flags |= MIRAGE_MONITOR_PRIMARY;
-			snprintf(mon[n].name, sizeof(mon[n].name), "%s", name ? name : "");
+			set_name(&mon[n], name);
 			n++;
 		}
 		for (int i = 0; i < rp->numCrtcs && n < MIRAGE_MONITORS_MAX; i++) {
@@ -488,7 +496,7 @@ static void update_monitors(struct mirage_screen *ms)
 			mon[n].rect.bottom = crtc->y + h;
 			if (rp->primaryOutput && rp->primaryOutput->crtc == crtc)
 				mon[n].flags |= MIRAGE_MONITOR_PRIMARY;
-			snprintf(mon[n].name, sizeof(mon[n].name), "%s", crtc->outputs[0]->name);
+			set_name(&mon[n], crtc->outputs[0]->name);
 			n++;
 		}
 	}
