@@ -2,7 +2,8 @@
 # mirage-vnc --embedded: a private Xorg with the mirage module, served.
 # Exact pictures, keys typed through RFB reach the xterm (which scrolls:
 # CopyRect), a window drag arrives as CopyRect, the clipboard both ways,
-# resize after xrandr, and everything stops with mirage-vnc.
+# resize after xrandr, the server renders into the surface (mode 2), and
+# everything stops with mirage-vnc or with the session.
 . "$(dirname "$0")/lib.sh"
 
 for p in xterm xdotool xclip xrandr; do
@@ -33,6 +34,11 @@ xdotool windowmove --sync "$WIN" 40 40 2>/dev/null || true
 
 $CHECK --expect-size 1024x768 > "$TMP/e1.out" || fail "initial picture"
 pass "initial picture: $(cat "$TMP/e1.out")"
+
+# The server renders straight into the surface (no software cursor drawn).
+b=$("${MIRAGECTL:?}" status "$NAME" | sed -n 's/^ *backing=//p')
+[ "$b" = alias ] || fail "the embedded mirror copies (backing=$b), expected alias"
+pass "the embedded server renders into the surface (backing=alias)"
 
 # Keys through RFB: a command that scrolls the xterm and creates a file.
 # A click focuses the xterm (twm: focus follows the pointer).
@@ -146,3 +152,11 @@ stop_vnc
 for _ in $(seq 200); do xdpyinfo > /dev/null 2>&1 || break; sleep 0.1; done
 if xdpyinfo > /dev/null 2>&1; then fail "Xorg on $DISPLAY still runs 20 s after mirage-vnc stopped"; fi
 pass "Xorg and the session stopped with mirage-vnc"
+
+# The session command's end ends mirage-vnc (status 0), and Xorg with it.
+start_vnc --embedded --geometry 640x480 --listen "127.0.0.1:$PORT" --http-port 0 -- sleep 2
+for _ in $(seq 200); do kill -0 "$VNC_PID" 2> /dev/null || break; sleep 0.05; done
+kill -0 "$VNC_PID" 2> /dev/null && fail "mirage-vnc still runs 10 s after its session ended"
+wait "$VNC_PID" && rc=0 || rc=$?
+[ "$rc" = 0 ] || fail "mirage-vnc exited with $rc when its session ended"
+pass "the session's end stops mirage-vnc (status 0)"

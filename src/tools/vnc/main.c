@@ -78,6 +78,8 @@ static void usage(FILE *f)
 
 /* The server whose loop on_signal wakes (set while it exists). */
 static struct vnc_server *volatile signal_server;
+/* Set by SIGCHLD: tick looks at the children only then. */
+static volatile sig_atomic_t child_news = 1;
 
 /*
  * Runs in the main thread only (the others block these signals), where it
@@ -90,6 +92,8 @@ static void on_signal(int sig)
 
 	if (sig != SIGCHLD)
 		vnc_quit = 1;
+	else
+		child_news = 1;
 	if (signal_server)
 		vnc_server_wake(signal_server);
 	errno = err;
@@ -139,6 +143,10 @@ static int tick(void *data)
 {
 	struct children *ch = data;
 
+	/* Cleared first: a child that ends during the look sets it again. */
+	if (!child_news)
+		return 0;
+	child_news = 0;
 	if (ch->embedded && vnc_embedded_check(ch->embedded) < 0)
 		return -ECHILD;
 	if (ch->x11 && vnc_x11_check(ch->x11) < 0)
