@@ -11,10 +11,12 @@
 # Workloads, in an xterm (80x24) under twm on a 1024x768 screen: typing
 # (200 characters), scrolling (seq 1 3000 in the xterm), a 60-step window
 # drag (xdotool windowmove, the pointer out of the way), idle ($IDLE
-# seconds, default 60).  Per workload: CPU seconds of the
-# server side (VNC server + capture + the X server), bytes and updates the
-# viewer received, and the median latency from a draw (an xdotool command's
-# exit) to the viewer's next complete update (15 probes).
+# seconds, default 60).  Each but idle runs $REPEAT times (default 5), each
+# time with a new viewer.  Per workload: CPU seconds of the server side (VNC
+# server + capture + the X server), the median of the repetitions and
+# their range; bytes and updates the viewer received; and the median
+# latency from a draw (an xdotool command's exit) to the viewer's next
+# complete update (15 probes).
 #
 # The bytes depend on the encoding more than on the server, so typing,
 # scrolling and the drag run once per encoding set in ENCODINGS (a new
@@ -24,7 +26,7 @@
 #           (libvncclient's default order)
 #
 #   bench/vnc/bench-vnc.sh BUILD_DIR [SERVER ...]
-# Environment: IDLE (seconds), ENCODINGS (default "zrle tight"), PORT (RFB
+# Environment: IDLE (seconds), REPEAT, ENCODINGS (default "zrle tight"), PORT (RFB
 # port, default the first free one in 5980-5999), DISPLAYNUM (first
 # display, default 90).
 set -eu
@@ -34,6 +36,7 @@ shift
 BUILD=$(cd "$BUILD" && pwd)
 SERVERS=${*:-embedded x11 x11vnc x0vnc xvnc}
 IDLE=${IDLE:-60}
+REPEAT=${REPEAT:-5}
 ENCODINGS=${ENCODINGS:-zrle tight}
 for e in $ENCODINGS; do
 	case $e in
@@ -230,21 +233,31 @@ stop() {
 	sleep 0.5
 }
 
-# run NAME WORKLOAD PROBE: one workload, then its latency probes, with the
-# encodings of $ENC.
+# run NAME WORKLOAD PROBE [PREP]: the workload $REPEAT times (PREP, not
+# measured, before each), then its latency probes, with the encodings of
+# $ENC.  CPU is the median of the repetitions, with the lowest and the
+# highest; the rest is of the last one.
 run() {
-	name=$1 work=$2 probe=$3
+	name=$1 work=$2 probe=$3 prep=${4:-true}
 	case $ENC in
 	zrle) encs="copyrect zrle hextile raw" ;;
 	*) encs="tight zrle ultra copyrect hextile zlib corre rre raw" ;;
 	esac
-	t0=$(cpu_ns $SRV_PIDS)
-	s0=$(date +%s.%N)
-	DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" -- sh -c "$work" \
-		> "$TMP/w.out" 2>&1 ||
-		{ cat "$TMP/w.out" >&2; echo "bench-vnc: $SERVER $name failed" >&2; exit 1; }
-	t1=$(cpu_ns $SRV_PIDS)
-	s1=$(date +%s.%N)
+	reps=$REPEAT
+	[ "$name" = idle ] && reps=1
+	: > "$TMP/cpus"
+	for _ in $(seq "$reps"); do
+		DISPLAY=$DISP sh -c "$prep" > /dev/null 2>&1 || true
+		t0=$(cpu_ns $SRV_PIDS)
+		s0=$(date +%s.%N)
+		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" -- sh -c "$work" \
+			> "$TMP/w.out" 2>&1 ||
+			{ cat "$TMP/w.out" >&2; echo "bench-vnc: $SERVER $name failed" >&2; exit 1; }
+		t1=$(cpu_ns $SRV_PIDS)
+		s1=$(date +%s.%N)
+		echo "$t0 $t1" | awk '{print ($2 - $1) / 1e9}' >> "$TMP/cpus"
+	done
+	cpu=$(sort -n "$TMP/cpus" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)], v[1], v[NR]}')
 	lat=-
 	if [ -n "$probe" ]; then
 		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" \
@@ -255,13 +268,14 @@ run() {
 	bytes=$(sed -n 's/.* bytes=\([0-9-]*\).*/\1/p' "$TMP/w.out")
 	updates=$(sed -n 's/.* updates=\([0-9-]*\).*/\1/p' "$TMP/w.out")
 	copies=$(sed -n 's/.* copyrects=\([0-9-]*\).*/\1/p' "$TMP/w.out")
-	printf '%-9s %-7s %-5s %8.3f %8.1f %10s %8s %7s %8s\n' "$SERVER" "$name" "$ENC" \
-		"$(echo "$t0 $t1" | awk '{print ($2 - $1) / 1e9}')" \
-		"$(echo "$s0 $s1" | awk '{print $2 - $1}')" "$bytes" "$updates" "$copies" "$lat" |
-		tee -a "$TMP/table"
+	set -- $cpu
+	printf '%-9s %-7s %-5s %8.3f %6.3f-%-6.3f %6.1f %10s %8s %7s %8s\n' "$SERVER" "$name" \
+		"$ENC" "$1" "$2" "$3" "$(echo "$s0 $s1" | awk '{print $2 - $1}')" "$bytes" \
+		"$updates" "$copies" "$lat" | tee -a "$TMP/table"
 }
 
-printf '%-9s %-7s %-5s %8s %8s %10s %8s %7s %8s\n' server workload enc cpu_s wall_s bytes updates copies lat_ms
+printf '%-9s %-7s %-5s %8s %-13s %6s %10s %8s %7s %8s\n' server workload enc cpu_s cpu_range \
+	wall_s bytes updates copies lat_ms
 TEXT="the quick brown fox jumps over the lazy dog 0123456789 "
 for SERVER in $SERVERS; do
 	start "$SERVER"
@@ -271,7 +285,7 @@ for SERVER in $SERVERS; do
 		DISPLAY=$DISP xdotool windowmove --sync "$WIN" 40 40 mousemove 300 200 > /dev/null 2>&1 || true
 		sleep 0.5
 		run typing "xdotool type --delay 15 '$TEXT$TEXT$TEXT$TEXT'; sleep 0.3" \
-			"xdotool type --delay 0 x"
+			"xdotool type --delay 0 x" "xdotool key ctrl+u; sleep 0.3"
 		DISPLAY=$DISP xdotool key ctrl+u
 		run scroll "xdotool type --delay 5 'seq 1 3000'; xdotool key Return; sleep 2" \
 			"xdotool key Return"
@@ -281,7 +295,8 @@ for SERVER in $SERVERS; do
 		# which a drag by hand, the pointer on the title bar, does not.
 		DISPLAY=$DISP xdotool mousemove 1000 700 > /dev/null 2>&1 || true
 		run drag "for i in \$(seq 60); do xdotool windowmove $WIN \$((40 + i * 5)) \$((40 + i * 3)); sleep 0.02; done" \
-			"xdotool windowmove $WIN \$((\$(date +%s%N) / 1000000 % 2 * 10 + 300)) 220"
+			"xdotool windowmove $WIN \$((\$(date +%s%N) / 1000000 % 2 * 10 + 300)) 220" \
+			"xdotool windowmove --sync $WIN 40 40; sleep 0.3"
 	done
 	run idle "sleep $IDLE" ""
 	stop
