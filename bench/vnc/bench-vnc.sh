@@ -11,12 +11,15 @@
 # Workloads, in an xterm (80x24) under twm on a 1024x768 screen: typing
 # (200 characters), scrolling (seq 1 3000 in the xterm), a 60-step window
 # drag (xdotool windowmove, the pointer out of the way), idle ($IDLE
-# seconds, default 60).  Each but idle runs $REPEAT times (default 5), each
-# time with a new viewer.  Per workload: CPU seconds of the server side (VNC
-# server + capture + the X server), the median of the repetitions and
-# their range; bytes and updates the viewer received; and the median
-# latency from a draw (an xdotool command's exit) to the viewer's next
-# complete update (15 probes).
+# seconds, default 60); and "connect": a viewer connecting, getting its
+# first full picture and leaving.  Each but idle runs $REPEAT times
+# (default 5), each time with a new viewer that is left a second to settle
+# before the workload starts.  Per workload: CPU seconds of the server
+# side (VNC server + capture + the X server) from the workload's start to
+# half a second after its end (connect: the viewer's whole visit), the
+# median of the repetitions and their range; bytes and updates the viewer
+# received; and the median latency from a draw (an xdotool command's exit)
+# to the viewer's next complete update (15 probes).
 #
 # The bytes depend on the encoding more than on the server, so typing,
 # scrolling and the drag run once per encoding set in ENCODINGS (a new
@@ -94,7 +97,11 @@ cg_join() {
 	[ -n "$CG" ] || return 0
 	for p in "$@"; do echo "$p" > "$CG/cgroup.procs" 2> /dev/null || true; done
 }
-# cpu_ns PID...: nanoseconds of CPU (user + system) so far.
+# cpu_ns PID...: nanoseconds of CPU (user + system) so far.  (Its text is
+# also written into $TMP/cpu.sh, for the workloads: keep it self-contained.)
+declare_cpu_ns() {
+	sed -n '/^cpu_ns() {$/,/^}$/p' "$0"
+}
 cpu_ns() {
 	if [ -n "$CG" ]; then
 		cat "$CG/cpuacct.usage"
@@ -210,6 +217,12 @@ start() {
 		;;
 	esac
 	cg_join $SRV_PIDS
+	# The same reading from inside a workload (vnc-check runs it).
+	{
+		echo "CG='$CG' HZ=$HZ"
+		declare_cpu_ns
+		echo "cpu_ns $SRV_PIDS"
+	} > "$TMP/cpu.sh"
 	# The xterm must be up before the workloads.
 	WIN=""
 	for _ in $(seq 100); do
@@ -235,8 +248,12 @@ stop() {
 
 # run NAME WORKLOAD PROBE [PREP]: the workload $REPEAT times (PREP, not
 # measured, before each), then its latency probes, with the encodings of
-# $ENC.  CPU is the median of the repetitions, with the lowest and the
-# highest; the rest is of the last one.
+# $ENC.  Each time a new viewer connects, and its first full picture is
+# left to settle for a second before the CPU is read: the workload's CPU
+# runs from its start to half a second after its end.  "connect" (no
+# workload) is read from before the viewer starts to after it left: its
+# connection and first full picture.  CPU is the median of the
+# repetitions, with the lowest and the highest; the rest is of the last.
 run() {
 	name=$1 work=$2 probe=$3 prep=${4:-true}
 	case $ENC in
@@ -249,13 +266,16 @@ run() {
 	for _ in $(seq "$reps"); do
 		DISPLAY=$DISP sh -c "$prep" > /dev/null 2>&1 || true
 		t0=$(cpu_ns $SRV_PIDS)
-		s0=$(date +%s.%N)
-		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" -- sh -c "$work" \
+		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" -- sh -c \
+			"sleep 1; s0=\$(date +%s.%N); sh $TMP/cpu.sh > $TMP/c0; $work; sleep 0.5; sh $TMP/cpu.sh > $TMP/c1; echo \$s0 \$(date +%s.%N) > $TMP/wall" \
 			> "$TMP/w.out" 2>&1 ||
 			{ cat "$TMP/w.out" >&2; echo "bench-vnc: $SERVER $name failed" >&2; exit 1; }
 		t1=$(cpu_ns $SRV_PIDS)
-		s1=$(date +%s.%N)
-		echo "$t0 $t1" | awk '{print ($2 - $1) / 1e9}' >> "$TMP/cpus"
+		if [ "$name" = connect ]; then
+			echo "$t0 $t1" | awk '{print ($2 - $1) / 1e9}' >> "$TMP/cpus"
+		else
+			echo "$(cat "$TMP/c0") $(cat "$TMP/c1")" | awk '{print ($2 - $1) / 1e9}' >> "$TMP/cpus"
+		fi
 	done
 	cpu=$(sort -n "$TMP/cpus" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)], v[1], v[NR]}')
 	lat=-
@@ -270,7 +290,7 @@ run() {
 	copies=$(sed -n 's/.* copyrects=\([0-9-]*\).*/\1/p' "$TMP/w.out")
 	set -- $cpu
 	printf '%-9s %-7s %-5s %8.3f %6.3f-%-6.3f %6.1f %10s %8s %7s %8s\n' "$SERVER" "$name" \
-		"$ENC" "$1" "$2" "$3" "$(echo "$s0 $s1" | awk '{print $2 - $1}')" "$bytes" \
+		"$ENC" "$1" "$2" "$3" "$(awk '{print $2 - $1}' "$TMP/wall")" "$bytes" \
 		"$updates" "$copies" "$lat" | tee -a "$TMP/table"
 }
 
@@ -284,6 +304,7 @@ for SERVER in $SERVERS; do
 		# pointer (twm's focus follows it).
 		DISPLAY=$DISP xdotool windowmove --sync "$WIN" 40 40 mousemove 300 200 > /dev/null 2>&1 || true
 		sleep 0.5
+		run connect ":" ""
 		run typing "xdotool type --delay 15 '$TEXT$TEXT$TEXT$TEXT'; sleep 0.3" \
 			"xdotool type --delay 0 x" "xdotool key ctrl+u; sleep 0.3"
 		DISPLAY=$DISP xdotool key ctrl+u
