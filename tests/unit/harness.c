@@ -149,6 +149,9 @@ void th_sleep_ms(unsigned ms)
 		;
 }
 
+/* The server whose pump thread runs (th_server_start), for th_fork. */
+static struct th_server *pumping;
+
 pid_t th_fork(void)
 {
 	pid_t pid;
@@ -162,6 +165,14 @@ pid_t th_fork(void)
 	}
 	CHECK(slot >= 0);
 	fflush(NULL);
+	/*
+	 * Not while the pump thread allocates (starting up, or inside the
+	 * driver): the child would get the allocator's locks as that thread
+	 * held them (this ASan's allocator has no fork handlers), and the
+	 * first thread it starts would wait for them for ever.
+	 */
+	if (pumping)
+		th_server_lock(pumping);
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
@@ -169,8 +180,12 @@ pid_t th_fork(void)
 		for (int i = 0; i < MAX_CHILDREN; i++)
 			children[i] = 0;
 		alarm(0);
+		if (pumping)
+			CHECK(pthread_mutex_init(&pumping->lock, NULL) == 0);
 		return 0;
 	}
+	if (pumping)
+		th_server_unlock(pumping);
 	children[slot] = pid;
 	return pid;
 }
@@ -273,6 +288,7 @@ static void *pump(void *data)
 	struct th_server *s = data;
 	int fd;
 
+	atomic_store(&s->started, true);
 	th_server_lock(s);
 	fd = mirage_driver_fd(s->drv);
 	th_server_unlock(s);
@@ -307,7 +323,11 @@ int th_server_start(struct th_server *s, const struct mirage_driver_config *cfg)
 		return r;
 	CHECK(s->drv != NULL);
 	CHECK(pthread_create(&s->thread, NULL, pump, s) == 0);
+	/* Its start-up allocates (ASan's thread set-up): see th_fork. */
+	while (!atomic_load(&s->started))
+		th_sleep_ms(1);
 	s->running = true;
+	pumping = s;
 	return 0;
 }
 
@@ -327,6 +347,8 @@ void th_server_stop(struct th_server *s)
 		return;
 	atomic_store(&s->stop, true);
 	CHECK(pthread_join(s->thread, NULL) == 0);
+	if (pumping == s)
+		pumping = NULL;
 	CHECK_EQ(atomic_load(&s->dispatch_errors), 0);
 	mirage_driver_destroy(s->drv);
 	s->drv = NULL;

@@ -59,6 +59,7 @@ struct th_server {
 	pthread_t thread;
 	pthread_mutex_t lock;           /* held around every driver call */
 	atomic_bool stop;
+	atomic_bool started;            /* the pump thread is past its start-up */
 	atomic_int attach_calls;
 	atomic_int detach_calls;
 	atomic_int settings_calls;
