@@ -310,7 +310,8 @@ out:
 	pixman_region32_fini(&v);
 }
 
-/* Marks box (x, y, w, h) modified for cl (updateMutex held). */
+/* Marks the part of box (x, y, w, h) in cl's pending copy modified
+ * (updateMutex held). */
 static void modified_box(rfbClientPtr cl, int x, int y, int w, int h)
 {
 	sraRegionPtr r = sraRgnCreateRect(x, y, x + w, y + h);
