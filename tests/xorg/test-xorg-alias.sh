@@ -118,7 +118,7 @@ argb_cursor() {
 	XCURSOR_THEME=Adwaita XCURSOR_SIZE=32 xorg_env_spawn \
 		xterm -geometry 40x10+100+100 -name ctest -hold -e true >/dev/null 2>&1
 	for _ in $(seq 50); do
-		xdotool search --onlyvisible --name ctest >/dev/null 2>&1 && break
+		xdotool search --onlyvisible --classname ctest >/dev/null 2>&1 && break
 		sleep 0.1
 	done
 	x11perf -repeat 1 -reps 100 -rect100 >/dev/null 2>&1
