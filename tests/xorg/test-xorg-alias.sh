@@ -125,19 +125,21 @@ argb_cursor() {
 	xdotool mousemove 200 150 >/dev/null 2>&1
 	sleep 0.5
 }
-if [ -d /usr/share/icons/Adwaita/cursors ]; then
-	xorg_env_start "$MODDIR" Cap.Bootup=2 Cap.DfbBackingMode=2 || exit 1
+# cursor_server [OPT...]: a mode 2 server with OPTs, the ARGB cursor on it;
+# sets sw to its software_cursor count.
+cursor_server() {
+	xorg_env_start "$MODDIR" Cap.Bootup=2 Cap.DfbBackingMode=2 "$@" || exit 1
 	N="xorg-$XENV_DISPLAY"
 	argb_cursor
 	sw=$(stat software_cursor)
+}
+if [ -d /usr/share/icons/Adwaita/cursors ]; then
+	cursor_server
 	[ "$sw" = 1 ] && ok "ARGB cursor: the server draws it in software" ||
 		bad "ARGB cursor: software_cursor=$sw (the check below proves nothing)"
 	backing_is copy "software cursor in mode 2 (fallback)"
 	xorg_env_stop
-	xorg_env_start "$MODDIR" Cap.Bootup=2 Cap.DfbBackingMode=2 ScreenCursor=off || exit 1
-	N="xorg-$XENV_DISPLAY"
-	argb_cursor
-	sw=$(stat software_cursor)
+	cursor_server ScreenCursor=off
 	[ "$sw" = 0 ] && ok "ScreenCursor off: no software cursor drawn" ||
 		bad "ScreenCursor off: software_cursor=$sw"
 	backing_is alias "ScreenCursor off, ARGB cursor"
