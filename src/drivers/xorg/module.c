@@ -21,6 +21,7 @@
 
 #include <xf86Module.h>
 #include <xf86Opt.h>
+#include <xf86Parser.h> /* xf86getBoolValue: xorg.conf's boolean words */
 #include <extension.h>
 #include <opaque.h>
 #include <randrstr.h>
@@ -694,21 +695,6 @@ static const ExtensionModule mirage_ext[] = {
 /* Module entry                                                        */
 /* ------------------------------------------------------------------ */
 
-/* 1, 0, or -1 for a word that is neither (xorg.conf's boolean words). */
-static int parse_bool(const char *v)
-{
-	static const char *const yes[] = { "1", "on", "true", "yes" };
-	static const char *const no[] = { "0", "off", "false", "no" };
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(v, yes[i]) == 0)
-			return 1;
-		if (strcasecmp(v, no[i]) == 0)
-			return 0;
-	}
-	return -1;
-}
-
 static void read_options(XF86OptionPtr opts)
 {
 	if (!conf_loaded)
@@ -731,12 +717,12 @@ static void read_options(XF86OptionPtr opts)
 			else
 				snprintf(conf_name, sizeof(conf_name), "%s", value);
 		} else if (strcasecmp(key, "ScreenCursor") == 0) {
-			int on = parse_bool(value);
-			if (on < 0) {
+			Bool on;
+			if (!xf86getBoolValue(&on, value)) {
 				LogMessage(X_ERROR, "mirage: Option \"ScreenCursor\" \"%s\": not a "
 					   "boolean (on, off); using on\n", value);
 			} else {
-				mirage_screen_cursor = on == 1;
+				mirage_screen_cursor = on;
 				LogMessage(X_CONFIG, "mirage: Option \"ScreenCursor\" \"%s\"\n", value);
 			}
 		} else if (mirage_settings_set(&conf_settings, key, value) < 0) {

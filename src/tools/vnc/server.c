@@ -310,6 +310,16 @@ out:
 	pixman_region32_fini(&v);
 }
 
+/* cl's index in held (then busy, numbered on) of this replay, or -1. */
+static int viewer_index(const struct vnc_server *s, rfbClientPtr cl)
+{
+	for (int i = 0; i < s->n_held + s->n_busy; i++) {
+		if (cl == (i < s->n_held ? s->held[i] : s->busy[i - s->n_held]))
+			return i;
+	}
+	return -1;
+}
+
 /* Marks the part of box (x, y, w, h) in cl's pending copy modified
  * (updateMutex held). */
 static void modified_box(rfbClientPtr cl, int x, int y, int w, int h)
@@ -383,10 +393,9 @@ static void schedule_copy(struct vnc_server *s)
 		sra = to_sra(&s->pend);
 		it = rfbGetClientIterator(s->screen);
 		while ((cl = rfbClientIteratorNext(it))) {
-			bool held = false;
+			int i = viewer_index(s, cl);
+			bool held = i >= 0 && i < s->n_held;
 
-			for (int i = 0; i < s->n_held && !held; i++)
-				held = s->held[i] == cl;
 			pthread_mutex_lock(&cl->updateMutex);
 			copy_for(s, cl, sra, s->pdx, s->pdy);
 			if (!held)
@@ -1133,12 +1142,8 @@ static void mark_modified(struct vnc_server *s, sraRegionPtr region)
 			cl = busy ? s->busy[i - s->n_held] : s->held[i];
 		} else if (!it || !(cl = rfbClientIteratorNext(it))) {
 			break;
-		} else {
-			bool listed = false;
-			for (int j = 0; j < s->n_held + s->n_busy && !listed; j++)
-				listed = cl == (j < s->n_held ? s->held[j] : s->busy[j - s->n_held]);
-			if (listed)
-				continue;
+		} else if (viewer_index(s, cl) >= 0) {
+			continue;
 		}
 
 		pthread_mutex_lock(&cl->updateMutex);
