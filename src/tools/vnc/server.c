@@ -1382,6 +1382,14 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			if (ret < 0)
 				break;
 		}
+		/* Pacing: at most one flush per interval.  The rest of it
+		 * is slept out before the ring is looked at, not after a
+		 * wake-up: the producer wakes only a consumer that waits,
+		 * so records that land meanwhile cost neither side a
+		 * wake-up, and the next flush takes them all. */
+		int64_t t = now_ms();
+		if (t < next)
+			usleep((useconds_t)(next - t) * 1000);
 		/* Records, the producer's end or a signal (a stop, a
 		 * child's end: the handler calls vnc_server_wake, so one
 		 * that lands before the futex wait is not missed) wake
@@ -1412,10 +1420,6 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 		}
 		if (w == 0)
 			continue;
-		/* Coalesce: at most one flush per pacing interval. */
-		int64_t t = now_ms();
-		if (t < next)
-			usleep((useconds_t)(next - t) * 1000);
 		/* One replay: drain moves pixels, flush writes and marks them. */
 		lock_viewers(s);
 		ret = drain(s);
