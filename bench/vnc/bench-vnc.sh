@@ -21,6 +21,13 @@
 # received; and the median latency from a draw (an xdotool command's exit)
 # to the viewer's next complete update (15 probes).
 #
+# All the servers run at once, each on its own display and port, and the
+# repetitions are interleaved: repetition r of a workload runs on every
+# server (in an order rotated by r) before repetition r + 1 starts, so a
+# machine whose speed drifts over minutes (a VM) shifts every server's
+# figures alike.  The idle minute is measured on all servers together.
+# The last table gives each server's median CPU over Xvnc's.
+#
 # The bytes depend on the encoding more than on the server, so typing,
 # scrolling and the drag run once per encoding set in ENCODINGS (a new
 # viewer each time; lossless, no JPEG):
@@ -61,44 +68,62 @@ TMP=$(mktemp -d /tmp/bench-vnc.XXXXXX)
 export MIRAGE_DIR="$TMP/run"
 mkdir -m 700 "$MIRAGE_DIR"
 PIDS=""
+STOPS=""
+CGROOT=/sys/fs/cgroup/cpuacct
+CGS=""
 cleanup() {
+	# The servers first, given time to stop what they started (mirage-vnc
+	# --embedded its Xorg), then whatever is left.
+	for p in $STOPS; do kill "$p" 2> /dev/null || true; done
+	for p in $STOPS; do
+		for _ in $(seq 100); do kill -0 "$p" 2> /dev/null || break; sleep 0.05; done
+	done
 	for p in $PIDS; do kill "$p" 2> /dev/null || true; done
 	sleep 0.5
 	for p in $PIDS; do kill -9 "$p" 2> /dev/null || true; done
 	rm -rf "$TMP"
-	if [ -n "$CG" ]; then
-		while read -r p; do echo "$p" > "$CGROOT/cgroup.procs" 2> /dev/null || true; done < "$CG/cgroup.procs"
-		rmdir "$CG" 2> /dev/null || true
-	fi
+	for cg in $CGS; do
+		while read -r p; do echo "$p" > "$CGROOT/cgroup.procs" 2> /dev/null || true; done < "$cg/cgroup.procs"
+		rmdir "$cg" 2> /dev/null || true
+	done
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
-if [ -z "${PORT:-}" ]; then
-	for p in $(seq 5980 5999); do port_free "$p" && { PORT=$p; break; }; done
-fi
-[ -n "${PORT:-}" ] || { echo "bench-vnc: no free port" >&2; exit 1; }
-D=${DISPLAYNUM:-90}
-while [ -e "/tmp/.X11-unix/X$D" ] || [ -e "/tmp/.X$D-lock" ]; do D=$((D + 1)); done
+# next_port: the first free port from $PORT (or 5980) not given out yet.
+NEXT_PORT=${PORT:-5980}
+next_port() {
+	while ! port_free "$NEXT_PORT"; do
+		NEXT_PORT=$((NEXT_PORT + 1))
+		[ "$NEXT_PORT" -lt 6100 ] || { echo "bench-vnc: no free port" >&2; exit 1; }
+	done
+	PORT=$NEXT_PORT
+	NEXT_PORT=$((NEXT_PORT + 1))
+}
+NEXT_D=${DISPLAYNUM:-90}
+next_display() {
+	while [ -e "/tmp/.X11-unix/X$NEXT_D" ] || [ -e "/tmp/.X$NEXT_D-lock" ]; do
+		NEXT_D=$((NEXT_D + 1))
+	done
+	D=$NEXT_D
+	NEXT_D=$((NEXT_D + 1))
+}
 
 # CPU time of the server side.  Where the cpuacct cgroup controller is
-# writable (root), the server's processes are moved into a cgroup of their
+# writable (root), each server's processes are moved into a cgroup of their
 # own and its nanosecond counter is read, which also counts threads that
 # ended (a VNC server's per-viewer threads); otherwise the 10 ms ticks of
 # /proc/PID/stat are summed.
-CG=""
-CGROOT=/sys/fs/cgroup/cpuacct
-if [ -w "$CGROOT" ] && mkdir "$CGROOT/mirage-bench.$$" 2> /dev/null; then
-	CG="$CGROOT/mirage-bench.$$"
-fi
 HZ=$(getconf CLK_TCK)
-cg_join() {
-	[ -n "$CG" ] || return 0
-	for p in "$@"; do echo "$p" > "$CG/cgroup.procs" 2> /dev/null || true; done
-}
-# cpu_ns PID...: nanoseconds of CPU (user + system) so far.  (Its text is
-# also written into $TMP/cpu.sh, for the workloads: keep it self-contained.)
+CAN_CG=false
+if [ -w "$CGROOT" ] && mkdir "$CGROOT/mirage-bench.$$" 2> /dev/null; then
+	rmdir "$CGROOT/mirage-bench.$$"
+	CAN_CG=true
+fi
+# cpu_ns PID...: nanoseconds of CPU (user + system) so far, of $CG or of
+# the PIDs.  (Its text is also written into each server's cpu.sh, for the
+# workloads: keep it self-contained.)
 declare_cpu_ns() {
 	sed -n '/^cpu_ns() {$/,/^}$/p' "$0"
 }
@@ -142,6 +167,7 @@ session() {
 }
 
 xvfb() {
+	next_display
 	Xvfb ":$D" -screen 0 1024x768x24 -nolisten tcp > /dev/null 2>&1 &
 	XPID=$!
 	PIDS="$PIDS $XPID"
@@ -150,19 +176,24 @@ xvfb() {
 	DISP=":$D"
 }
 
-# start SERVER: sets DISP, SRV_PIDS (all server-side processes), STOP_PIDS.
+# start SERVER: starts it on a new display and port, and writes what the
+# workloads need of it (DISP PORT CG SRV_PIDS WIN) into
+# $TMP/SERVER/env; use SERVER reads it back.
 start() {
+	next_port
+	LOG="$TMP/$1/srv.log"
+	mkdir "$TMP/$1"
 	case $1 in
 	embedded)
 		"$MIRAGE_VNC" --embedded --geometry 1024x768 --listen "127.0.0.1:$PORT" --http-port 0 -v \
-			> "$TMP/srv.log" 2>&1 &
+			> "$LOG" 2>&1 &
 		VPID=$!
 		PIDS="$PIDS $VPID"
 		wait_port
 		# The port listens a moment before the display is logged.
 		DISP=""
 		for _ in $(seq 100); do
-			DISP=$(sed -n 's/^mirage-vnc: input into //p' "$TMP/srv.log")
+			DISP=$(sed -n 's/^mirage-vnc: input into //p' "$LOG")
 			[ -n "$DISP" ] && break
 			sleep 0.05
 		done
@@ -172,7 +203,7 @@ start() {
 	x11)
 		xvfb
 		"$MIRAGE_VNC" --display "$DISP" --listen "127.0.0.1:$PORT" --http-port 0 \
-			> "$TMP/srv.log" 2>&1 &
+			> "$LOG" 2>&1 &
 		VPID=$!
 		PIDS="$PIDS $VPID"
 		wait_port
@@ -182,7 +213,7 @@ start() {
 	x11vnc)
 		xvfb
 		x11vnc -display "$DISP" -rfbport "$PORT" -localhost -nopw -forever -shared -quiet \
-			> "$TMP/srv.log" 2>&1 &
+			> "$LOG" 2>&1 &
 		VPID=$!
 		PIDS="$PIDS $VPID"
 		wait_port
@@ -192,7 +223,7 @@ start() {
 	x0vnc)
 		xvfb
 		x0vncserver -display "$DISP" -rfbport "$PORT" -localhost=1 -SecurityTypes None \
-			> "$TMP/srv.log" 2>&1 &
+			> "$LOG" 2>&1 &
 		VPID=$!
 		PIDS="$PIDS $VPID"
 		wait_port
@@ -200,8 +231,9 @@ start() {
 		STOP_PIDS="$VPID $XPID"
 		;;
 	xvnc)
+		next_display
 		Xvnc ":$D" -geometry 1024x768 -depth 24 -rfbport "$PORT" -localhost=1 \
-			-SecurityTypes None -nolisten tcp > "$TMP/srv.log" 2>&1 &
+			-SecurityTypes None -nolisten tcp > "$LOG" 2>&1 &
 		VPID=$!
 		PIDS="$PIDS $VPID"
 		DISP=":$D"
@@ -216,13 +248,20 @@ start() {
 		exit 2
 		;;
 	esac
-	cg_join $SRV_PIDS
+	STOPS="$STOPS $STOP_PIDS"
+	CG=""
+	if $CAN_CG; then
+		CG="$CGROOT/mirage-bench.$$.$1"
+		mkdir "$CG"
+		CGS="$CGS $CG"
+		for p in $SRV_PIDS; do echo "$p" > "$CG/cgroup.procs" 2> /dev/null || true; done
+	fi
 	# The same reading from inside a workload (vnc-check runs it).
 	{
 		echo "CG='$CG' HZ=$HZ"
 		declare_cpu_ns
 		echo "cpu_ns $SRV_PIDS"
-	} > "$TMP/cpu.sh"
+	} > "$TMP/$1/cpu.sh"
 	# The xterm must be up before the workloads.
 	WIN=""
 	for _ in $(seq 100); do
@@ -233,92 +272,159 @@ start() {
 	[ -n "$WIN" ] || { echo "bench-vnc: no xterm on $DISP" >&2; exit 1; }
 	DISPLAY=$DISP xdotool windowmove --sync "$WIN" 40 40 > /dev/null 2>&1 || true
 	DISPLAY=$DISP xdotool mousemove 300 200 click 1 > /dev/null 2>&1 || true
-	sleep 1
+	echo "DISP='$DISP' PORT=$PORT CG='$CG' SRV_PIDS='$SRV_PIDS' WIN=$WIN" \
+		> "$TMP/$1/env"
 }
 
-stop() {
-	for p in $STOP_PIDS; do kill "$p" 2> /dev/null || true; done
-	for p in $STOP_PIDS; do
-		for _ in $(seq 100); do kill -0 "$p" 2> /dev/null || break; sleep 0.05; done
-		kill -9 "$p" 2> /dev/null || true
-	done
-	# what the session left (twm, xterm) dies with its X server
-	sleep 0.5
+use() {
+	SERVER=$1
+	. "$TMP/$1/env"
 }
 
-# run NAME WORKLOAD PROBE [PREP]: the workload $REPEAT times (PREP, not
-# measured, before each), then its latency probes, with the encodings of
-# $ENC.  Each time a new viewer connects, and its first full picture is
-# left to settle for a second before the CPU is read: the workload's CPU
-# runs from its start to half a second after its end.  "connect" (no
-# workload) is read from before the viewer starts to after it left: its
-# connection and first full picture.  CPU is the median of the
-# repetitions, with the lowest and the highest; the rest is of the last.
-run() {
-	name=$1 work=$2 probe=$3 prep=${4:-true}
-	case $ENC in
-	zrle) encs="copyrect zrle hextile raw" ;;
-	*) encs="tight zrle ultra copyrect hextile zlib corre rre raw" ;;
+# The workloads.  $WIN is the server's xterm, given at run time.
+TEXT="the quick brown fox jumps over the lazy dog 0123456789 "
+# Each round starts as the first: the xterm at 40,40 under the pointer
+# (twm's focus follows it).
+HOME_XTERM='xdotool windowmove --sync $WIN 40 40 mousemove 300 200; sleep 0.3'
+TYPING="xdotool type --delay 15 '$TEXT$TEXT$TEXT$TEXT'; sleep 0.3"
+TYPING_PREP="$HOME_XTERM; xdotool key ctrl+u; sleep 0.3"
+SCROLL="xdotool type --delay 5 'seq 1 3000'; xdotool key Return; sleep 2"
+SCROLL_PREP="$HOME_XTERM; xdotool key ctrl+u; sleep 0.3"
+# The pointer leaves the drag's path first: a window that slides under a
+# pointer at rest takes the focus and gives it back (twm follows the
+# pointer) and changes the cursor shape three times, which a drag by hand,
+# the pointer on the title bar, does not.
+DRAG='for i in $(seq 60); do xdotool windowmove $WIN $((40 + i * 5)) $((40 + i * 3)); sleep 0.02; done'
+DRAG_PREP='xdotool windowmove --sync $WIN 40 40 mousemove 1000 700; sleep 0.3'
+
+encodings() {
+	case $1 in
+	zrle) echo "copyrect zrle hextile raw" ;;
+	*) echo "tight zrle ultra copyrect hextile zlib corre rre raw" ;;
 	esac
-	reps=$REPEAT
-	[ "$name" = idle ] && reps=1
-	: > "$TMP/cpus"
-	for _ in $(seq "$reps"); do
-		DISPLAY=$DISP sh -c "$prep" > /dev/null 2>&1 || true
-		t0=$(cpu_ns $SRV_PIDS)
-		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" -- sh -c \
-			"sleep 1; s0=\$(date +%s.%N); sh $TMP/cpu.sh > $TMP/c0; $work; sleep 0.5; sh $TMP/cpu.sh > $TMP/c1; echo \$s0 \$(date +%s.%N) > $TMP/wall" \
-			> "$TMP/w.out" 2>&1 ||
-			{ cat "$TMP/w.out" >&2; echo "bench-vnc: $SERVER $name failed" >&2; exit 1; }
-		t1=$(cpu_ns $SRV_PIDS)
-		if [ "$name" = connect ]; then
-			echo "$t0 $t1" | awk '{print ($2 - $1) / 1e9}' >> "$TMP/cpus"
-		else
-			echo "$(cat "$TMP/c0") $(cat "$TMP/c1")" | awk '{print ($2 - $1) / 1e9}' >> "$TMP/cpus"
-		fi
-	done
-	cpu=$(sort -n "$TMP/cpus" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)], v[1], v[NR]}')
-	lat=-
-	if [ -n "$probe" ]; then
-		DISPLAY=$DISP "$VNC_CHECK" --port "$PORT" --timeout 30 --encodings "$encs" \
-			--probe "$probe" --probes 15 > "$TMP/l.out" 2>&1 &&
-			lat=$(sed -n "s/.*latency_ms=\([0-9.-]*\).*/\1/p" "$TMP/l.out") ||
-			sed "s/^/  probe: /" "$TMP/l.out" >&2
-	fi
-	bytes=$(sed -n 's/.* bytes=\([0-9-]*\).*/\1/p' "$TMP/w.out")
-	updates=$(sed -n 's/.* updates=\([0-9-]*\).*/\1/p' "$TMP/w.out")
-	copies=$(sed -n 's/.* copyrects=\([0-9-]*\).*/\1/p' "$TMP/w.out")
-	set -- $cpu
-	printf '%-9s %-7s %-5s %8.3f %6.3f-%-6.3f %6.1f %10s %8s %7s %8s\n' "$SERVER" "$name" \
-		"$ENC" "$1" "$2" "$3" "$(awk '{print $2 - $1}' "$TMP/wall")" "$bytes" \
-		"$updates" "$copies" "$lat" | tee -a "$TMP/table"
 }
+
+# once SERVER ENC NAME WORK PREP: one repetition of a workload on a
+# server with a new viewer; appends its CPU seconds to
+# $TMP/SERVER/ENC.NAME.cpus and keeps the viewer's output.  "connect" (no
+# workload) is read from before the viewer starts to after it left.
+once() {
+	use "$1"
+	enc=$2 name=$3 work=$4 prep=$5
+	out="$TMP/$SERVER/$enc.$name"
+	DISPLAY=$DISP WIN=$WIN sh -c "$prep" > /dev/null 2>&1 || true
+	t0=$(cpu_ns $SRV_PIDS)
+	DISPLAY=$DISP WIN=$WIN "$VNC_CHECK" --port "$PORT" --timeout 30 \
+		--encodings "$(encodings "$enc")" -- sh -c \
+		"sleep 1; s0=\$(date +%s.%N); sh $TMP/$SERVER/cpu.sh > $out.c0; $work; sleep 0.5; sh $TMP/$SERVER/cpu.sh > $out.c1; echo \$s0 \$(date +%s.%N) > $out.wall" \
+		> "$out.out" 2>&1 ||
+		{ cat "$out.out" >&2; echo "bench-vnc: $SERVER $name failed" >&2; exit 1; }
+	t1=$(cpu_ns $SRV_PIDS)
+	if [ "$name" = connect ]; then
+		echo "$t0 $t1"
+	else
+		echo "$(cat "$out.c0") $(cat "$out.c1")"
+	fi | awk '{print ($2 - $1) / 1e9}' >> "$out.cpus"
+}
+
+# probe SERVER ENC NAME PROBE: the median latency of 15 probes.
+probe() {
+	use "$1"
+	out="$TMP/$SERVER/$2.$3"
+	echo - > "$out.lat"
+	[ -n "$4" ] || return 0
+	if DISPLAY=$DISP WIN=$WIN "$VNC_CHECK" --port "$PORT" --timeout 30 \
+		--encodings "$(encodings "$2")" --probe "$4" --probes 15 > "$out.l" 2>&1; then
+		sed -n "s/.*latency_ms=\([0-9.-]*\).*/\1/p" "$out.l" > "$out.lat"
+	else
+		sed "s/^/  probe: /" "$out.l" >&2
+	fi
+}
+
+# row SERVER ENC NAME: one line of the table.
+row() {
+	out="$TMP/$1/$2.$3"
+	cpu=$(sort -n "$out.cpus" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)], v[1], v[NR]}')
+	set -- "$1" "$2" "$3" $cpu
+	printf '%-9s %-7s %-5s %8.3f %6.3f-%-6.3f %6.1f %10s %8s %7s %8s\n' "$1" "$3" "$2" \
+		"$4" "$5" "$6" "$(awk '{print $2 - $1}' "$out.wall")" \
+		"$(sed -n 's/.* bytes=\([0-9-]*\).*/\1/p' "$out.out")" \
+		"$(sed -n 's/.* updates=\([0-9-]*\).*/\1/p' "$out.out")" \
+		"$(sed -n 's/.* copyrects=\([0-9-]*\).*/\1/p' "$out.out")" \
+		"$(cat "$out.lat" 2> /dev/null || echo -)"
+}
+
+# workload ENC NAME WORK PREP PROBE: $REPEAT interleaved repetitions on
+# every server, then the latency probes.
+workload() {
+	enc=$1 name=$2 work=$3 prep=$4 pr=$5
+	n=$(echo $SERVERS | wc -w)
+	for r in $(seq "$REPEAT"); do
+		# rotate the order: each server goes first as often as the others
+		set -- $SERVERS
+		i=0
+		while [ $i -lt $(((r - 1) % n)) ]; do
+			set -- "$@" "$1"
+			shift
+			i=$((i + 1))
+		done
+		for srv in "$@"; do
+			once "$srv" "$enc" "$name" "$work" "$prep"
+		done
+	done
+	for srv in $SERVERS; do
+		probe "$srv" "$enc" "$name" "$pr"
+	done
+}
+
+for SERVER in $SERVERS; do
+	start "$SERVER"
+done
+sleep 1
+for ENC in $ENCODINGS; do
+	workload "$ENC" connect ":" "$HOME_XTERM" ""
+	workload "$ENC" typing "$TYPING" "$TYPING_PREP" "xdotool type --delay 0 x"
+	workload "$ENC" scroll "$SCROLL" "$SCROLL_PREP" "xdotool key Return"
+	workload "$ENC" drag "$DRAG" "$DRAG_PREP" \
+		'xdotool windowmove $WIN $(($(date +%s%N) / 1000000 % 2 * 10 + 300)) 220'
+done
+# The idle minute: one viewer on every server, all at once.
+ENC=$(echo $ENCODINGS | awk '{print $NF}')
+IPIDS=""
+for srv in $SERVERS; do
+	once "$srv" "$ENC" idle "sleep $IDLE" "$HOME_XTERM" &
+	IPIDS="$IPIDS $!"
+done
+for p in $IPIDS; do wait "$p" || exit 1; done
 
 printf '%-9s %-7s %-5s %8s %-13s %6s %10s %8s %7s %8s\n' server workload enc cpu_s cpu_range \
 	wall_s bytes updates copies lat_ms
-TEXT="the quick brown fox jumps over the lazy dog 0123456789 "
-for SERVER in $SERVERS; do
-	start "$SERVER"
+for srv in $SERVERS; do
 	for ENC in $ENCODINGS; do
-		# Each round starts as the first: the xterm at 40,40 under the
-		# pointer (twm's focus follows it).
-		DISPLAY=$DISP xdotool windowmove --sync "$WIN" 40 40 mousemove 300 200 > /dev/null 2>&1 || true
-		sleep 0.5
-		run connect ":" ""
-		run typing "xdotool type --delay 15 '$TEXT$TEXT$TEXT$TEXT'; sleep 0.3" \
-			"xdotool type --delay 0 x" "xdotool key ctrl+u; sleep 0.3"
-		DISPLAY=$DISP xdotool key ctrl+u
-		run scroll "xdotool type --delay 5 'seq 1 3000'; xdotool key Return; sleep 2" \
-			"xdotool key Return"
-		# The pointer leaves the drag's path first: a window that slides
-		# under a pointer at rest takes the focus and gives it back (twm
-		# follows the pointer) and changes the cursor shape three times,
-		# which a drag by hand, the pointer on the title bar, does not.
-		DISPLAY=$DISP xdotool mousemove 1000 700 > /dev/null 2>&1 || true
-		run drag "for i in \$(seq 60); do xdotool windowmove $WIN \$((40 + i * 5)) \$((40 + i * 3)); sleep 0.02; done" \
-			"xdotool windowmove $WIN \$((\$(date +%s%N) / 1000000 % 2 * 10 + 300)) 220" \
-			"xdotool windowmove --sync $WIN 40 40; sleep 0.3"
+		for name in connect typing scroll drag; do
+			row "$srv" "$ENC" "$name"
+		done
 	done
-	run idle "sleep $IDLE" ""
-	stop
+	row "$srv" "$ENC" idle
 done
+# Median CPU over Xvnc's, per workload and encoding.
+case " $SERVERS " in
+*" xvnc "*)
+	echo
+	printf '%-9s %-5s' "cpu/xvnc" enc
+	for name in connect typing scroll drag; do printf ' %7s' "$name"; done
+	echo
+	med() { sort -n "$1" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+	for srv in $SERVERS; do
+		[ "$srv" = xvnc ] && continue
+		for ENC in $ENCODINGS; do
+			printf '%-9s %-5s' "$srv" "$ENC"
+			for name in connect typing scroll drag; do
+				printf ' %7s' "$(echo "$(med "$TMP/$srv/$ENC.$name.cpus") $(med "$TMP/xvnc/$ENC.$name.cpus")" |
+					awk '{if ($2 > 0) printf "%.2f", $1 / $2; else print "-"}')"
+			done
+			echo
+		done
+	done
+	;;
+esac
