@@ -46,6 +46,17 @@ MIRAGE_EXPORT const struct mirage_surface_header *mirage_client_surface(const st
 /* Line 0 of the visible pixels; NULL when the mirror has no surface. */
 MIRAGE_EXPORT const uint8_t *mirage_client_pixels(const struct mirage_client *c);
 
+/*
+ * Around a read of the pixels (PROTOCOL.md 5.5): take a token before it,
+ * then mirage_client_pixels_exact() says whether what was read is exactly
+ * the picture as of the records consumed so far.  True only when the
+ * producer keeps the pixel sequence, all published records had been
+ * consumed and the producer drew nothing past them during the read; false
+ * whenever in doubt (the pixels may then be ahead of the records).
+ */
+MIRAGE_EXPORT int64_t mirage_client_pixels_begin(const struct mirage_client *c);
+MIRAGE_EXPORT bool mirage_client_pixels_exact(const struct mirage_client *c, int64_t token);
+
 /* The ring header, read-only (for tools that show counters). */
 MIRAGE_EXPORT const struct mirage_ring_header *mirage_client_ring(const struct mirage_client *c);
 

@@ -173,6 +173,20 @@ MIRAGE_EXPORT void mirage_driver_post_copy(struct mirage_driver *drv,
  */
 MIRAGE_EXPORT void mirage_driver_publish(struct mirage_driver *drv);
 
+/*
+ * The surface's sequence over its pixels (PROTOCOL.md 5.5), for a producer
+ * that wants consumers to know when what they read needs no checking.
+ * mirage_driver_pixels_ahead() before the surface's pixels change in a way
+ * the published records do not describe yet (cheap when already ahead);
+ * mirage_driver_pixels_synced() once every pixel written so far is
+ * described by published records.  The first call of either tells
+ * consumers that this producer keeps the sequence; a new pipe starts
+ * without it.  A producer that never calls them loses nothing: consumers
+ * then treat every read as possibly ahead.
+ */
+MIRAGE_EXPORT void mirage_driver_pixels_ahead(struct mirage_driver *drv);
+MIRAGE_EXPORT void mirage_driver_pixels_synced(struct mirage_driver *drv);
+
 /* Records published so far on the current pipe. */
 MIRAGE_EXPORT uint64_t mirage_driver_counter(const struct mirage_driver *drv);
 

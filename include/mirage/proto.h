@@ -30,7 +30,7 @@
 #define MIRAGE_VERSION_BUILD(v) ((v) & 0xffu)
 
 /* The protocol this header describes. */
-#define MIRAGE_PROTO_VERSION MIRAGE_VERSION_PACK(1, 0, 0, 0)
+#define MIRAGE_PROTO_VERSION MIRAGE_VERSION_PACK(1, 1, 0, 0)
 /* The oldest peer (either side) this header's implementation accepts. */
 #define MIRAGE_PROTO_MIN_COMPAT MIRAGE_VERSION_PACK(1, 0, 0, 0)
 
@@ -140,6 +140,8 @@ struct mirage_wait_page {
 
 #define MIRAGE_SURFACE_MAGIC 0x4652534du /* "MSRF" */
 #define MIRAGE_SURFACE_HEADER_SIZE 4096u
+/* Surface flags: the producer keeps pixels_seq (PROTOCOL.md 5.5). */
+#define MIRAGE_SURFACE_PIXELS_SEQ 0x1u
 #define MIRAGE_CURSOR_MAX 256u           /* cursor area: 256 x 256 ARGB */
 #define MIRAGE_MONITORS_MAX 16u
 #define MIRAGE_MONITOR_NAME_MAX 16u
@@ -203,7 +205,9 @@ struct mirage_surface_header {
 	uint32_t monitor_serial;
 	uint32_t monitor_count;  /* <= MIRAGE_MONITORS_MAX */
 	struct mirage_monitor monitors[MIRAGE_MONITORS_MAX];
-	uint8_t reserved[3336];
+	uint32_t pixels_seq;     /* odd while the pixels may be ahead of the ring */
+	uint32_t flags;          /* MIRAGE_SURFACE_* */
+	uint8_t reserved[3328];
 };
 
 /* ------------------------------------------------------------------ */
@@ -386,7 +390,9 @@ _Static_assert(offsetof(struct mirage_surface_header, cursor_hot_y) == 108, "sur
 _Static_assert(offsetof(struct mirage_surface_header, monitor_serial) == 112, "surface.monitor_serial");
 _Static_assert(offsetof(struct mirage_surface_header, monitor_count) == 116, "surface.monitor_count");
 _Static_assert(offsetof(struct mirage_surface_header, monitors) == 120, "surface.monitors");
-_Static_assert(offsetof(struct mirage_surface_header, reserved) == 760, "surface.reserved");
+_Static_assert(offsetof(struct mirage_surface_header, pixels_seq) == 760, "surface.pixels_seq");
+_Static_assert(offsetof(struct mirage_surface_header, flags) == 764, "surface.flags");
+_Static_assert(offsetof(struct mirage_surface_header, reserved) == 768, "surface.reserved");
 
 _Static_assert(sizeof(struct mirage_msg) == 16, "msg");
 _Static_assert(offsetof(struct mirage_msg, code) == 0, "msg.code");

@@ -352,6 +352,33 @@ MIRAGE_EXPORT const uint8_t *mirage_client_pixels(const struct mirage_client *c)
 	return c->pipe.pixels;
 }
 
+MIRAGE_EXPORT int64_t mirage_client_pixels_begin(const struct mirage_client *c)
+{
+	const struct mirage_surface_header *h = c->pipe.surface;
+	uint32_t seq;
+
+	if (!c->mapped || !h)
+		return -1;
+	/* Acquire: an even value brings the pixels and the counter the
+	 * producer had when it stored it. */
+	seq = __atomic_load_n(&h->pixels_seq, __ATOMIC_ACQUIRE);
+	if ((seq & 1u) || !(__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & MIRAGE_SURFACE_PIXELS_SEQ))
+		return -1;
+	/* Records we have not consumed describe pixels we may read. */
+	if (__atomic_load_n(&c->pipe.ring->counter, __ATOMIC_ACQUIRE) != c->pos)
+		return -1;
+	return seq;
+}
+
+MIRAGE_EXPORT bool mirage_client_pixels_exact(const struct mirage_client *c, int64_t token)
+{
+	if (token < 0 || !c->mapped)
+		return false;
+	/* The reads of the pixels before the second look at the sequence. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&c->pipe.surface->pixels_seq, __ATOMIC_RELAXED) == (uint32_t)token;
+}
+
 MIRAGE_EXPORT const struct mirage_ring_header *mirage_client_ring(const struct mirage_client *c)
 {
 	return c->pipe.ring;

@@ -323,6 +323,32 @@ MIRAGE_EXPORT void mirage_driver_publish(struct mirage_driver *drv)
 	mirage_ring_publish(&drv->pipe, &drv->writer);
 }
 
+MIRAGE_EXPORT void mirage_driver_pixels_ahead(struct mirage_driver *drv)
+{
+	struct mirage_surface_header *h = drv->pipe.surface;
+	uint32_t seq = __atomic_load_n(&h->pixels_seq, __ATOMIC_RELAXED);
+
+	if (seq & 1u)
+		return;
+	__atomic_store_n(&h->pixels_seq, seq + 1, __ATOMIC_RELAXED);
+	if (!(__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & MIRAGE_SURFACE_PIXELS_SEQ))
+		__atomic_or_fetch(&h->flags, MIRAGE_SURFACE_PIXELS_SEQ, __ATOMIC_RELAXED);
+	/* The odd value before any of the pixel writes that follow. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+MIRAGE_EXPORT void mirage_driver_pixels_synced(struct mirage_driver *drv)
+{
+	struct mirage_surface_header *h = drv->pipe.surface;
+	uint32_t seq = __atomic_load_n(&h->pixels_seq, __ATOMIC_RELAXED);
+
+	if (!(__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & MIRAGE_SURFACE_PIXELS_SEQ))
+		__atomic_or_fetch(&h->flags, MIRAGE_SURFACE_PIXELS_SEQ, __ATOMIC_RELAXED);
+	/* Release: the pixels and the published counter before the even value. */
+	if (seq & 1u)
+		__atomic_store_n(&h->pixels_seq, seq + 1, __ATOMIC_RELEASE);
+}
+
 MIRAGE_EXPORT uint64_t mirage_driver_counter(const struct mirage_driver *drv)
 {
 	return drv->writer.published;

@@ -2,7 +2,8 @@
 /*
  * The consumer side through the public API, with real processes: 16
  * concurrent readers, a reader SIGKILLed mid-read, a producer that exits
- * (cleanly or killed), resize and reconnect, the cursor and monitors, wait.
+ * (cleanly or killed), resize and reconnect, the cursor and monitors, the
+ * pixel sequence, wait.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -591,6 +592,79 @@ static void test_monitors(void)
 	th_server_stop(&srv);
 }
 
+/*
+ * The pixel sequence (PROTOCOL.md 5.5): a read is exact only when the
+ * producer keeps the sequence, nothing published is left unread and no
+ * drawing started past the records during the read.
+ */
+static void test_pixels_seq(void)
+{
+	struct mirage_client *c = NULL;
+	struct mirage_record recs[16];
+	uint32_t count;
+	int64_t t;
+
+	start_surface("pixseq", 320, 240);
+	CHECK_EQ(mirage_client_connect(&c, "pixseq"), 0);
+	CHECK_EQ(mirage_client_poll(c, recs, 16, &count), MIRAGE_POLL_OK);
+	/* A producer that never said it keeps the sequence: never exact. */
+	t = mirage_client_pixels_begin(c);
+	CHECK(t < 0);
+	CHECK(!mirage_client_pixels_exact(c, t));
+
+	th_server_lock(&srv);
+	mirage_driver_pixels_synced(srv.drv);
+	th_server_unlock(&srv);
+	CHECK(mirage_client_surface(c)->flags & MIRAGE_SURFACE_PIXELS_SEQ);
+	t = mirage_client_pixels_begin(c);
+	CHECK(t >= 0);
+	CHECK(mirage_client_pixels_exact(c, t));
+
+	/* Drawing starts during the read. */
+	t = mirage_client_pixels_begin(c);
+	CHECK(t >= 0);
+	th_server_lock(&srv);
+	mirage_driver_pixels_ahead(srv.drv);
+	mirage_driver_pixels_ahead(srv.drv); /* already ahead: no change */
+	th_server_unlock(&srv);
+	CHECK(!mirage_client_pixels_exact(c, t));
+	CHECK_EQ(mirage_client_surface(c)->pixels_seq % 2, 1);
+	/* ... and goes on: a read now cannot be exact either. */
+	CHECK(mirage_client_pixels_begin(c) < 0);
+
+	/* Its records published and the sequence even, but not read yet. */
+	th_server_lock(&srv);
+	mirage_driver_post_rect(srv.drv, MIRAGE_REC_BLIT, 0, 0, 10, 10);
+	mirage_driver_publish(srv.drv);
+	mirage_driver_pixels_synced(srv.drv);
+	th_server_unlock(&srv);
+	CHECK_EQ(mirage_client_surface(c)->pixels_seq % 2, 0);
+	CHECK(mirage_client_pixels_begin(c) < 0);
+	CHECK_EQ(mirage_client_poll(c, recs, 16, &count), MIRAGE_POLL_OK);
+	CHECK_EQ(count, 1);
+	t = mirage_client_pixels_begin(c);
+	CHECK(t >= 0);
+	CHECK(mirage_client_pixels_exact(c, t));
+
+	/* A whole draw-and-publish during the read changes the sequence too. */
+	th_server_lock(&srv);
+	mirage_driver_pixels_ahead(srv.drv);
+	mirage_driver_pixels_synced(srv.drv);
+	th_server_unlock(&srv);
+	CHECK(!mirage_client_pixels_exact(c, t));
+
+	/* A new pipe starts without the sequence. */
+	th_server_lock(&srv);
+	CHECK_EQ(mirage_driver_resize(srv.drv, 200, 100, 32), 0);
+	th_server_unlock(&srv);
+	CHECK_EQ(mirage_client_poll(c, recs, 16, &count), MIRAGE_POLL_OFF);
+	CHECK_EQ(mirage_client_reconnect(c), 0);
+	CHECK_EQ(mirage_client_surface(c)->flags, 0);
+	CHECK(mirage_client_pixels_begin(c) < 0);
+	mirage_client_destroy(c);
+	th_server_stop(&srv);
+}
+
 static void test_wait(void)
 {
 	struct mirage_client *c = NULL;
@@ -710,6 +784,7 @@ int main(void)
 	RUN(test_resize);
 	RUN(test_cursor);
 	RUN(test_monitors);
+	RUN(test_pixels_seq);
 	RUN(test_wait);
 	RUN(test_wait_idle_and_wake);
 	RUN(test_list);

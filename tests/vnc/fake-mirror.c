@@ -13,8 +13,18 @@
  *   cursor X Y              cursor position (PTR_ENGAGE)
  *   monitors X1 Y1 X2 Y2 ...  monitor layout
  *   resize W H              new geometry (ASSERT_OFF, new pipe)
+ *   race X Y W H DX DY SEED LIE
+ *                           draws ahead of its records (PROTOCOL.md 5.5):
+ *                           noise A in R = (X,Y,W,H) published; then,
+ *                           unpublished, R copied by DX,DY and noise B in
+ *                           R; 300 ms later the copy and B's BLIT.  With
+ *                           LIE 1 the pixel sequence claims meanwhile that
+ *                           nothing is ahead (a broken producer).
  *   sync N                  prints "sync N": everything sent before is done
  *   quit
+ *
+ * The pixel sequence is kept: ahead before each command draws, synced
+ * after it publishes.
  */
 #include <errno.h>
 #include <poll.h>
@@ -74,7 +84,7 @@ static void fill(int x, int y, int w, int h, uint32_t rgb, bool noise, uint32_t 
 	mirage_driver_post_rect(drv, MIRAGE_REC_BLIT, x, y, x + w, y + h);
 }
 
-static void copy(int x, int y, int w, int h, int dx, int dy)
+static void copy_pixels(int x, int y, int w, int h, int dx, int dy, bool post)
 {
 	const struct mirage_surface_header *hd = mirage_driver_surface(drv);
 	uint8_t *px = mirage_driver_pixels(drv);
@@ -101,7 +111,32 @@ static void copy(int x, int y, int w, int h, int dx, int dy)
 			memmove(px + (size_t)j * hd->stride + (size_t)x1 * bpp,
 				px + (size_t)(j - dy) * hd->stride + (size_t)(x1 - dx) * bpp, len);
 	}
-	mirage_driver_post_copy(drv, x1, y1, x2, y2, x1 - dx, y1 - dy);
+	if (post)
+		mirage_driver_post_copy(drv, x1, y1, x2, y2, x1 - dx, y1 - dy);
+}
+
+static void copy(int x, int y, int w, int h, int dx, int dy)
+{
+	copy_pixels(x, y, w, h, dx, dy, true);
+}
+
+static void race(const int *a)
+{
+	int x = a[0], y = a[1], w = a[2], h = a[3], dx = a[4], dy = a[5];
+	uint32_t seed = (uint32_t)a[6];
+
+	fill(x, y, w, h, 0, true, seed);
+	copy_pixels(x, y, w, h, dx, dy, false);
+	seed = ~seed; /* B differs from A */
+	for (int j = y; j < y + h; j++)
+		for (int i = x; i < x + w; i++)
+			put(i, j, rnd(&seed) & 0xffffff);
+	mirage_driver_publish(drv);
+	if (a[7])
+		mirage_driver_pixels_synced(drv);
+	usleep(300 * 1000);
+	mirage_driver_post_copy(drv, x + dx, y + dy, x + dx + w, y + dy + h, x, y);
+	mirage_driver_post_rect(drv, MIRAGE_REC_BLIT, x, y, x + w, y + h);
 }
 
 static int on_attach(struct mirage_driver_impl *i)
@@ -133,6 +168,7 @@ static int command(char *line)
 	n = sscanf(line, "%15s %d %d %d %d %x %d", cmd, &a[0], &a[1], &a[2], &a[3], (unsigned *)&a[4], &a[5]);
 	if (n < 1)
 		return 0;
+	mirage_driver_pixels_ahead(drv);
 	if (!strcmp(cmd, "fill") && n >= 6) {
 		fill(a[0], a[1], a[2], a[3], (uint32_t)a[4], false, 0);
 	} else if (!strcmp(cmd, "noise") && n >= 6) {
@@ -145,6 +181,10 @@ static int command(char *line)
 		sscanf(line, "%*s %*d %*d %*d %*d %d", &a[4]);
 		copy(a[0], a[1] + a[4], a[2], a[3] - a[4], 0, -a[4]);
 		fill(a[0], a[1] + a[3] - a[4], a[2], a[4], 0, true, (uint32_t)rand());
+	} else if (!strcmp(cmd, "race") &&
+		   sscanf(line, "%*s %d %d %d %d %d %d %d %d", &a[0], &a[1], &a[2], &a[3], &a[4],
+			  &a[5], &a[6], &a[7]) == 8) {
+		race(a);
 	} else if (!strcmp(cmd, "cursor") && n >= 3) {
 		mirage_driver_set_cursor_position(drv, a[0], a[1], true);
 	} else if (!strcmp(cmd, "monitors")) {
@@ -173,6 +213,7 @@ static int command(char *line)
 		return -1;
 	}
 	mirage_driver_publish(drv);
+	mirage_driver_pixels_synced(drv);
 	return 0;
 }
 

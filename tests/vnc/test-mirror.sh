@@ -1,7 +1,8 @@
 #!/bin/sh
 # mirage-vnc --mirror on a synthetic mirror: exact pictures after drawing,
-# CopyRect for moves and scrolls, several viewers, encodings, --monitor,
-# resize through ASSERT_OFF, no CPU while idle.
+# CopyRect for moves and scrolls, several viewers, encodings, a producer
+# drawing ahead of its records, --monitor, resize through ASSERT_OFF, no CPU
+# while idle.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -85,6 +86,25 @@ A=$!
 	> "$TMP/c6.out" || fail "second viewer"
 wait "$A" || fail "first viewer"
 pass "two viewers and a stalled one: $(cat "$TMP/c5.out") / $(cat "$TMP/c6.out")"
+
+# A producer that draws ahead of its records: mirage-vnc reads pixels that a
+# copy recorded before the drawing must not carry along.  The pixel sequence
+# (PROTOCOL.md 5.5) says they may be ahead, so the copy is checked against
+# the surface.  A producer that lies about it shows the check is needed.
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc -- \
+	sh -c "echo 'race 60 300 150 80 240 10 5 0' > '$TMP/fake.in'; sleep 0.6" \
+	> "$TMP/c11.out" || fail "drawing ahead of the records"
+pass "drawing ahead of the records: $(cat "$TMP/c11.out")"
+if "$VNC_CHECK" --port "$PORT" --mirror fake-vnc --timeout 3 -- \
+	sh -c "echo 'race 60 300 150 80 240 10 6 1' > '$TMP/fake.in'; sleep 0.6" \
+	> "$TMP/c12.out" 2>&1; then
+	fail "a producer lying about its pixel sequence went unnoticed: $(cat "$TMP/c12.out")"
+fi
+pass "the check can fail: a lying producer leaves $(tail -n 1 "$TMP/c12.out")"
+# (what the lie left wrong, redrawn)
+fake "noise 0 0 640 480 12"
+fake_sync
+sleep 0.3
 
 # Idle: no CPU while nothing changes.
 t0=$(awk '{print $14 + $15}' "/proc/$VNC_PID/stat")

@@ -94,7 +94,9 @@ static bool start(struct mirage_screen *ms)
 		return false;
 	}
 	/* The current picture first, then the switch: the screen never
-	 * shows anything but its own content. */
+	 * shows anything but its own content.  The full refresh that
+	 * describes it goes out with the next batch. */
+	mirage_driver_pixels_ahead(ms->drv);
 	memcpy(pixels, pix->devPrivate.ptr, (size_t)h->stride * h->height);
 	ms->own_ptr = pix->devPrivate.ptr;
 	ms->own_stride = pix->devKind;

@@ -697,6 +697,10 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	}
 	RegionNull(&d);
 	ms->stats.batches++;
+	/* Mode 3 and the drawn cursor: the pixels change before the
+	 * records that describe them are published. */
+	if (pixels || pointer)
+		mirage_driver_pixels_ahead(ms->drv);
 
 	/* 1. cursor out of the surface when the batch may touch it */
 	if (pointer && ms->drawn && !full &&

@@ -108,7 +108,8 @@ struct mirage_screen {
 	uint32_t in_copy;
 
 	DamagePtr damage;
-	PixmapPtr damage_pixmap;
+	DamagePtr ahead;            /* reports before each operation renders */
+	PixmapPtr damage_pixmap;    /* what both are registered on */
 	struct mirage_ctx ctx;
 	struct mirage_batch batch;
 

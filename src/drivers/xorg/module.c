@@ -40,6 +40,8 @@ static struct mirage_settings conf_settings;
 static char conf_name[MIRAGE_NAME_MAX];
 static bool conf_loaded;
 
+static void damage_unregister(struct mirage_screen *ms);
+
 void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
 {
 	char msg[512];
@@ -55,10 +57,7 @@ void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
 	ms->active = false;
 	/* Stop logging damage now; the driver is destroyed from the block
 	 * handler, never from inside one of its own callbacks. */
-	if (ms->damage && ms->damage_pixmap) {
-		DamageUnregister(ms->damage);
-		ms->damage_pixmap = NULL;
-	}
+	damage_unregister(ms);
 	mirage_batch_reset(&ms->batch);
 }
 
@@ -164,9 +163,29 @@ static void damage_report(DamagePtr damage, RegionPtr region, void *closure)
 	mirage_batch_damage(ms, region);
 }
 
+/*
+ * The second damage reports before an operation renders.  In backing mode
+ * 2 the screen draws straight into the surface, ahead of the records the
+ * first one's report (after the operation) leads to: consumers are told so
+ * (PROTOCOL.md 5.5) until the block handler has published everything.
+ */
+static void ahead_report(DamagePtr damage, RegionPtr region, void *closure)
+{
+	struct mirage_screen *ms = closure;
+
+	if (ms->aliased && ms->drv)
+		mirage_driver_pixels_ahead(ms->drv);
+}
+
 static void damage_destroy(DamagePtr damage, void *closure)
 {
 	struct mirage_screen *ms = closure;
+
+	if (ms->ahead == damage) {
+		ms->ahead = NULL;
+		ms->need_full = true;
+		return;
+	}
 
 	/* The damage layer frees damage with the pixmap it watched (a
 	 * replaced screen pixmap); forget it, the block handler makes a new
@@ -247,21 +266,44 @@ static bool damage_watch(struct mirage_screen *ms)
 		 * point between operations (flush_callback). */
 		DamageSetReportAfterOp(ms->damage, TRUE);
 	}
+	if (!ms->ahead) {
+		ms->ahead = DamageCreate(ahead_report, damage_destroy, DamageReportRawRegion, TRUE,
+					 ms->screen, ms);
+		if (!ms->ahead) {
+			mirage_screen_fail(ms, "DamageCreate failed (out of memory)");
+			return false;
+		}
+		/* (Both go with the pixmap they watch, so this is new only
+		 * when the other is.) */
+		if (ms->damage_pixmap == pix)
+			DamageRegister(&pix->drawable, ms->ahead);
+	}
 	if (ms->damage_pixmap != pix) {
-		if (ms->damage_pixmap)
-			DamageUnregister(ms->damage);
+		damage_unregister(ms);
+		DamageRegister(&pix->drawable, ms->ahead);
 		DamageRegister(&pix->drawable, ms->damage);
 		ms->damage_pixmap = pix;
 	}
 	return true;
 }
 
+static void damage_unregister(struct mirage_screen *ms)
+{
+	if (!ms->damage_pixmap)
+		return;
+	/* What is drawn from now on is not reported. */
+	if (ms->drv)
+		mirage_driver_pixels_ahead(ms->drv);
+	if (ms->damage)
+		DamageUnregister(ms->damage);
+	if (ms->ahead)
+		DamageUnregister(ms->ahead);
+	ms->damage_pixmap = NULL;
+}
+
 static void damage_unwatch(struct mirage_screen *ms)
 {
-	if (ms->damage && ms->damage_pixmap) {
-		DamageUnregister(ms->damage);
-		ms->damage_pixmap = NULL;
-	}
+	damage_unregister(ms);
 }
 
 /* Makes what we log follow mirage_driver_attached(). */
@@ -356,6 +398,12 @@ static void mirror_stop(struct mirage_screen *ms)
 		DamagePtr d = ms->damage;
 
 		ms->damage = NULL;
+		DamageDestroy(d);
+	}
+	if (ms->ahead) {
+		DamagePtr d = ms->ahead;
+
+		ms->ahead = NULL;
 		DamageDestroy(d);
 	}
 	if (ms->drv) {
@@ -543,6 +591,11 @@ static void mirror_block(struct mirage_screen *ms)
 	mirage_alias_update(ms);
 	update_monitors(ms);
 	mirage_batch_flush(ms);
+	/* No operation is under way here: once the batch is out, the
+	 * records describe every pixel of the surface. */
+	if (!ms->failed && ms->active && !ms->need_full && !ms->batch.any &&
+	    !ms->batch.overflowed)
+		mirage_driver_pixels_synced(ms->drv);
 }
 
 static void block_handler(ScreenPtr screen, void *timeout)

@@ -78,11 +78,14 @@ struct vnc_server {
 	bool manager;
 	pixman_region32_t dirty;  /* framebuffer coordinates */
 	pixman_region32_t copied; /* copy destinations since the last flush */
+	pixman_region32_t unsure;   /* framebuffer pixels that may be ahead of the
+				     * records they were read at (PROTOCOL.md 5.5) */
 	pixman_region32_t pend;   /* the interval's composed copy: destination */
 	int pdx, pdy;             /* ... and its offset */
 	bool has_pend;
 	struct mirage_record recs[RECS_MAX];
 	uint64_t flushes, copies;
+	uint64_t copied_px, checked_px; /* copy destinations, and those compared */
 
 	/*
 	 * Replay locking (lock_viewers).  The main thread holds join_lock for
@@ -159,9 +162,12 @@ static bool row_equal(const struct vnc_server *s, const pixman_box32_t *b, int y
 }
 
 /*
- * Adds to dirty the rows of each copied box that differ from the surface:
- * the copies we replayed were right for the moment they happened, the
- * surface may already be further along.
+ * Adds to dirty the rows of each copied box that differ from the surface.
+ * A replayed copy is exact when its source was, so `copied` holds only
+ * what copies moved out of `unsure`: pixels read while the producer may
+ * have been ahead of its records, which a copy recorded before the drawing
+ * that put them there must not carry along.  The surface may also be
+ * further along than the copy: a difference is sent as pixels either way.
  */
 static void verify_copies(struct vnc_server *s)
 {
@@ -173,6 +179,7 @@ static void verify_copies(struct vnc_server *s)
 	for (int i = 0; i < n; i++) {
 		int first = -1, last = -1;
 
+		s->checked_px += (uint64_t)(b[i].x2 - b[i].x1) * (uint64_t)(b[i].y2 - b[i].y1);
 		for (int y = b[i].y1; y < b[i].y2; y++) {
 			if (row_equal(s, &b[i], y))
 				continue;
@@ -449,11 +456,22 @@ static void apply_copy(struct vnc_server *s, const struct mirage_record *rec)
 	pixman_region32_translate(&moved, dx, dy);
 	add_dirty(s, &rec->rect);
 	{
-		pixman_region32_t dst;
+		pixman_region32_t dst, doubt;
+
 		pixman_region32_init_rect(&dst, cx1, cy1, (unsigned)(cx2 - cx1), (unsigned)(cy2 - cy1));
 		pixman_region32_subtract(&s->dirty, &s->dirty, &dst);
-		pixman_region32_union(&s->copied, &s->copied, &dst);
 		pixman_region32_union(&s->touched, &s->touched, &dst);
+		s->copied_px += (uint64_t)(cx2 - cx1) * (uint64_t)(cy2 - cy1);
+		/* unsure := (unsure - dst) + ((unsure & src) moved to dst):
+		 * the moved part is what to check against the surface. */
+		pixman_region32_init_rect(&doubt, cx1 - dx, cy1 - dy, (unsigned)(cx2 - cx1),
+					  (unsigned)(cy2 - cy1));
+		pixman_region32_intersect(&doubt, &doubt, &s->unsure);
+		pixman_region32_translate(&doubt, dx, dy);
+		pixman_region32_subtract(&s->unsure, &s->unsure, &dst);
+		pixman_region32_union(&s->unsure, &s->unsure, &doubt);
+		pixman_region32_union(&s->copied, &s->copied, &doubt);
+		pixman_region32_fini(&doubt);
 		pixman_region32_fini(&dst);
 	}
 	pixman_region32_union(&s->dirty, &s->dirty, &moved);
@@ -743,6 +761,8 @@ static int setup_framebuffer(struct vnc_server *s)
 	pixman_region32_fini(&s->dirty);
 	pixman_region32_init_rect(&s->dirty, 0, 0, (unsigned)w, (unsigned)h);
 	pixman_region32_clear(&s->copied);
+	pixman_region32_fini(&s->unsure);
+	pixman_region32_init_rect(&s->unsure, 0, 0, (unsigned)w, (unsigned)h);
 	vnc_debug("serving %dx%d (surface %u bpp, origin %d,%d)", w, h, s->src_bpp, s->ox, s->oy);
 	return 0;
 }
@@ -914,6 +934,7 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	pixman_region32_init(&s->copied);
 	pixman_region32_init(&s->pend);
 	pixman_region32_init(&s->touched);
+	pixman_region32_init(&s->unsure);
 	pthread_mutex_init(&s->join_lock, NULL);
 
 	if (inet_pton(AF_INET, opt->listen_addr, &addr) != 1) {
@@ -1248,8 +1269,13 @@ static void flush(struct vnc_server *s)
 	/* cursorMutex: a busy viewer without cursor shape updates may be
 	 * drawing the cursor into the framebuffer (rfbShowCursor). */
 	pthread_mutex_lock(&s->screen->cursorMutex);
+	int64_t token = mirage_client_pixels_begin(s->mc);
 	for (int i = 0; i < n; i++)
 		copy_box(s, &b[i]);
+	if (mirage_client_pixels_exact(s->mc, token))
+		pixman_region32_subtract(&s->unsure, &s->unsure, &s->dirty);
+	else
+		pixman_region32_union(&s->unsure, &s->unsure, &s->dirty);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
 	pixman_region32_union(&s->touched, &s->touched, &s->dirty);
 	if (pixman_region32_not_empty(&s->dirty) ||
@@ -1499,12 +1525,14 @@ void vnc_server_destroy(struct vnc_server *s)
 			vnc_debug("detach: %s", mirage_last_error());
 		mirage_client_destroy(s->mc);
 	}
-	vnc_debug("%llu flushes, %llu copies", (unsigned long long)s->flushes,
-		  (unsigned long long)s->copies);
+	vnc_debug("%llu flushes, %llu copies (%llu pixels, %llu checked against the surface)",
+		  (unsigned long long)s->flushes, (unsigned long long)s->copies,
+		  (unsigned long long)s->copied_px, (unsigned long long)s->checked_px);
 	pixman_region32_fini(&s->dirty);
 	pixman_region32_fini(&s->copied);
 	pixman_region32_fini(&s->pend);
 	pixman_region32_fini(&s->touched);
+	pixman_region32_fini(&s->unsure);
 	pthread_mutex_destroy(&s->join_lock);
 	free(s->held);
 	free(s->busy);
