@@ -51,6 +51,18 @@ free_display() {
 	fail "no free display"
 }
 
+# start_twm: twm on $DISPLAY, set up as mirage-vnc --embedded sets it up.
+# Its default fonts (Helvetica) are in no package we need and without them
+# it exits at once; "fixed" is built into every X server.
+start_twm() {
+	command -v twm > /dev/null || return 0
+	printf '%s\n' 'TitleFont "fixed"' 'ResizeFont "fixed"' 'MenuFont "fixed"' \
+		'IconFont "fixed"' 'IconManagerFont "fixed"' RandomPlacement \
+		'UsePPosition "on"' NoGrabServer DecorateTransients OpaqueMove > "$TMP/twmrc"
+	twm -f "$TMP/twmrc" > /dev/null 2>&1 &
+	PIDS="$PIDS $!"
+}
+
 # start_fake NAME W H [BPP]: a synthetic mirror driven through fd 7.
 start_fake() {
 	mkfifo "$TMP/fake.in"

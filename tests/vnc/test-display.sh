@@ -17,7 +17,7 @@ PIDS="$PIDS $!"
 for _ in $(seq 400); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
 [ -e "/tmp/.X11-unix/X$D" ] || fail "Xvfb :$D did not start"
 export DISPLAY=":$D"
-if command -v twm > /dev/null; then twm > /dev/null 2>&1 & PIDS="$PIDS $!"; fi
+start_twm
 xterm -geometry 80x24+40+40 > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 WIN=""

@@ -432,10 +432,18 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 	if (opt->command) {
 		e->session = spawn(opt->command, e->display, -1, -1, true);
 	} else {
-		/* A window manager that places windows without asking, and an xterm. */
+		/*
+		 * A window manager that places windows without asking, and an
+		 * xterm.  twm's default fonts (Helvetica) are in no package we
+		 * need, and without them it exits at once: "fixed" is built
+		 * into every X server.
+		 */
 		if (in_path("twm")) {
 			snprintf(twmrc, sizeof(twmrc), "%s/twmrc", e->dir);
-			if (write_file(twmrc, "RandomPlacement\nUsePPosition \"on\"\nNoGrabServer\n"
+			if (write_file(twmrc, "TitleFont \"fixed\"\nResizeFont \"fixed\"\n"
+					      "MenuFont \"fixed\"\nIconFont \"fixed\"\n"
+					      "IconManagerFont \"fixed\"\n"
+					      "RandomPlacement\nUsePPosition \"on\"\nNoGrabServer\n"
 					      "DecorateTransients\nOpaqueMove\n") == 0) {
 				char *wargv[] = { (char *)"twm", (char *)"-f", twmrc, NULL };
 				e->wm = spawn(wargv, e->display, log_fd, -1, true);
