@@ -158,9 +158,14 @@ wait_port() {
 	exit 1
 }
 
-# session DISPLAY: twm and an xterm (for the servers we do not start it for).
+# session DISPLAY: twm and an xterm (for the servers we do not start it
+# for), twm set up as mirage-vnc --embedded sets it up: its default fonts
+# (Helvetica) are in no package we need, and without them it exits at once.
+printf '%s\n' 'TitleFont "fixed"' 'ResizeFont "fixed"' 'MenuFont "fixed"' \
+	'IconFont "fixed"' 'IconManagerFont "fixed"' RandomPlacement \
+	'UsePPosition "on"' NoGrabServer DecorateTransients OpaqueMove > "$TMP/twmrc"
 session() {
-	DISPLAY=$1 twm > /dev/null 2>&1 &
+	DISPLAY=$1 twm -f "$TMP/twmrc" > /dev/null 2>&1 &
 	PIDS="$PIDS $!"
 	DISPLAY=$1 xterm -geometry 80x24+40+40 > /dev/null 2>&1 &
 	PIDS="$PIDS $!"
@@ -222,7 +227,9 @@ start() {
 		;;
 	x0vnc)
 		xvfb
-		x0vncserver -display "$DISP" -rfbport "$PORT" -localhost=1 -SecurityTypes None \
+		# The server itself, not the x0vncserver wrapper (which forks it
+		# away from the CPU accounting).
+		X0tigervnc -display "$DISP" -rfbport "$PORT" -localhost=1 -SecurityTypes None \
 			> "$LOG" 2>&1 &
 		VPID=$!
 		PIDS="$PIDS $VPID"
