@@ -108,6 +108,19 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * WaitForMessage, aware of libvncclient's read buffer: the library reads
+ * ahead, and its WaitForMessage only looks at the socket, so a message that
+ * arrived in the same read as the one before (the full picture right after
+ * an ExtendedDesktopSize, say) would wait there until the next one came.
+ */
+static int wait_message(rfbClient *cl, unsigned usecs)
+{
+	if (cl->buffered > 0)
+		return 1;
+	return WaitForMessage(cl, usecs);
+}
+
 struct target {
 	struct mirage_client *mc;
 	int monitor;
@@ -141,6 +154,9 @@ static int target_update(struct target *t)
 	return 0;
 }
 
+/* The bounding box of the last compare's differing pixels, for messages. */
+static int diff_x0, diff_y0, diff_x1, diff_y1;
+
 /* Number of differing pixels (or -1 when the sizes differ). */
 static long compare(rfbClient *cl, struct target *t)
 {
@@ -156,6 +172,9 @@ static long compare(rfbClient *cl, struct target *t)
 		return -1;
 	s = mirage_client_surface(t->mc);
 	px = mirage_client_pixels(t->mc);
+	diff_x0 = t->w;
+	diff_y0 = t->h;
+	diff_x1 = diff_y1 = 0;
 	for (int y = 0; y < t->h; y++) {
 		const uint8_t *row = px + (size_t)(y + t->oy) * s->stride;
 		for (int x = 0; x < t->w; x++) {
@@ -177,8 +196,13 @@ static long compare(rfbClient *cl, struct target *t)
 				a &= 0xffffff;
 				b &= 0xffffff;
 			}
-			if (a != b)
+			if (a != b) {
 				diff++;
+				diff_x0 = x < diff_x0 ? x : diff_x0;
+				diff_y0 = y < diff_y0 ? y : diff_y0;
+				diff_x1 = x + 1 > diff_x1 ? x + 1 : diff_x1;
+				diff_y1 = y + 1 > diff_y1 ? y + 1 : diff_y1;
+			}
 		}
 	}
 	return diff;
@@ -198,7 +222,7 @@ static int settle(rfbClient *cl, struct target *t, int timeout_ms, long *last_di
 	int64_t end = now_ms() + timeout_ms, last_msg = now_ms();
 
 	while (now_ms() < end) {
-		int r = WaitForMessage(cl, 50000);
+		int r = wait_message(cl, 50000);
 		if (r < 0)
 			return -1;
 		if (r > 0 && !HandleRFBServerMessage(cl))
@@ -244,7 +268,7 @@ static long probe_latency(rfbClient *cl, const char *cmd, int n)
 		/* Quiet first: what arrives next belongs to this probe. */
 		int64_t quiet = now_ms();
 		while (now_ms() - quiet < 300) {
-			int r = WaitForMessage(cl, 20000);
+			int r = wait_message(cl, 20000);
 			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
 				return -1;
 			if (r > 0)
@@ -255,7 +279,7 @@ static long probe_latency(rfbClient *cl, const char *cmd, int n)
 		if (system(cmd) != 0)
 			return -1;
 		while (updates == before && now_us() - t0 < 2000000) {
-			int r = WaitForMessage(cl, 1000);
+			int r = wait_message(cl, 1000);
 			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
 				return -1;
 		}
@@ -402,7 +426,8 @@ int main(int argc, char **argv)
 
 	if (settle(cl, &t, timeout * 1000, &diff) < 0) {
 		fprintf(stderr, "vnc-check: initial picture never equal to the surface "
-			"(%ld pixels differ, %ld updates received)\n", diff, updates);
+			"(%ld pixels differ in %dx%d+%d+%d, %ld updates received)\n", diff,
+			diff_x1 - diff_x0, diff_y1 - diff_y0, diff_x0, diff_y0, updates);
 		ok = false;
 	}
 	copyrects = copypixels = 0;
@@ -431,7 +456,7 @@ int main(int argc, char **argv)
 			ok = false;
 		}
 		while (ok && (cl->width != req_w || cl->height != req_h) && now_ms() < end) {
-			int r = WaitForMessage(cl, 50000);
+			int r = wait_message(cl, 50000);
 			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
 				break;
 		}
@@ -451,7 +476,7 @@ int main(int argc, char **argv)
 			_exit(127);
 		}
 		while (waitpid(pid, &status, WNOHANG) == 0) {
-			int r = WaitForMessage(cl, 20000);
+			int r = wait_message(cl, 20000);
 			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl))) {
 				fprintf(stderr, "vnc-check: connection lost during the workload\n");
 				ok = false;
@@ -465,8 +490,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (ok && settle(cl, &t, timeout * 1000, &diff) < 0) {
-		fprintf(stderr, "vnc-check: framebuffer not equal to the surface (%ld pixels differ)\n",
-			diff);
+		fprintf(stderr, "vnc-check: framebuffer not equal to the surface "
+			"(%ld pixels differ in %dx%d+%d+%d)\n", diff,
+			diff_x1 - diff_x0, diff_y1 - diff_y0, diff_x0, diff_y0);
 		ok = false;
 	}
 	if (ok && probe) {
@@ -479,7 +505,7 @@ int main(int argc, char **argv)
 	if (clip_expect) {
 		int64_t end = now_ms() + timeout * 1000;
 		while (now_ms() < end && !(clip_got && strcmp(clip_got, clip_expect) == 0)) {
-			int r = WaitForMessage(cl, 50000);
+			int r = wait_message(cl, 50000);
 			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
 				break;
 		}
