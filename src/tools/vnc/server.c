@@ -40,6 +40,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1245,7 +1247,12 @@ static void send_now(struct vnc_server *s)
 			continue;
 		}
 		if (r && has_room(cl, raw_bytes(s, r))) {
+			/* Corked: libvncserver writes the update's header
+			 * (and, with Tight, each rectangle's) on its own; one
+			 * segment instead of several costs both ends less. */
+			setsockopt(cl->sock, IPPROTO_TCP, TCP_CORK, &(int){ 1 }, sizeof(int));
 			rfbSendFramebufferUpdate(cl, r);
+			setsockopt(cl->sock, IPPROTO_TCP, TCP_CORK, &(int){ 0 }, sizeof(int));
 			s->served[i] = true;
 		}
 		if (r)
@@ -1393,29 +1400,45 @@ static int drain(struct vnc_server *s)
 	}
 }
 
+/* Whether the producer published records we have not read. */
+static bool records_waiting(const struct vnc_server *s)
+{
+	const struct mirage_ring_header *ring = mirage_client_ring(s->mc);
+
+	return ring && __atomic_load_n(&ring->counter, __ATOMIC_ACQUIRE) !=
+			       mirage_client_position(s->mc);
+}
+
 int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 {
 	const int interval = 1000 / (s->opt->max_fps > 0 ? s->opt->max_fps : 60);
 	int64_t next = 0;
 	int ret = 0;
+	bool busy = false; /* the last flush's records came before its interval ended */
 
 	flush_locked(s);
 	while (!vnc_quit) {
 		int w;
+		bool idle;
 
 		if (tick) {
 			ret = tick(data);
 			if (ret < 0)
 				break;
 		}
-		/* Pacing: at most one flush per interval.  The rest of it
-		 * is slept out before the ring is looked at, not after a
-		 * wake-up: the producer wakes only a consumer that waits,
-		 * so records that land meanwhile cost neither side a
-		 * wake-up, and the next flush takes them all. */
+		/* Pacing: at most one flush per interval.  While records
+		 * keep coming (busy), the rest of the interval is slept out
+		 * before the ring is looked at: the producer wakes only a
+		 * consumer that waits, so records that land meanwhile cost
+		 * neither side a wake-up, and the next flush takes them
+		 * all.  After a quiet spell the wait comes first, and the
+		 * rest of the interval is slept only if records came before
+		 * its end: a keystroke now and then costs one wake-up, not
+		 * two (the sleep's and the record's). */
 		int64_t t = now_ms();
-		if (t < next)
+		if (busy && t < next)
 			usleep((useconds_t)(next - t) * 1000);
+		idle = !records_waiting(s);
 		/* Records, the producer's end or a signal (a stop, a
 		 * child's end: the handler calls vnc_server_wake, so one
 		 * that lands before the futex wait is not missed) wake
@@ -1446,6 +1469,10 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 		}
 		if (w == 0)
 			continue;
+		t = now_ms();
+		busy = !idle || t < next;
+		if (t < next)
+			usleep((useconds_t)(next - t) * 1000);
 		/* One replay: drain moves pixels, flush writes and marks them. */
 		lock_viewers(s);
 		ret = drain(s);
