@@ -29,6 +29,10 @@
  *                       latency_ms=MEDIAN (for benchmarks)
  *   --probes N          how many probes (default 15)
  *
+ * With VNC_CHECK_TRACE set in the environment, each rectangle, CopyRect
+ * and end of update is printed on stderr as it arrives (to see how a
+ * server splits its updates).
+ *
  * Without --mirror (benchmarks against other VNC servers) nothing is
  * compared: the picture counts as settled once no message arrived for
  * 500 ms (after the first update).
@@ -70,6 +74,14 @@ static void finished_update(rfbClient *cl)
 {
 	(void)cl;
 	updates++;
+	if (getenv("VNC_CHECK_TRACE"))
+		fprintf(stderr, "trace: end of update %ld\n", updates);
+}
+
+static void got_rect(rfbClient *cl, int x, int y, int w, int h)
+{
+	(void)cl;
+	fprintf(stderr, "trace: rect %dx%d+%d+%d\n", w, h, x, y);
 }
 
 /* Count CopyRect and do what libvncclient would have done. */
@@ -81,6 +93,8 @@ static void got_copy_rect(rfbClient *cl, int sx, int sy, int w, int h, int dx, i
 
 	copyrects++;
 	copypixels += (long)w * h;
+	if (getenv("VNC_CHECK_TRACE"))
+		fprintf(stderr, "trace: copy %dx%d+%d+%d from +%d+%d\n", w, h, dx, dy, sx, sy);
 	if (dy > sy) {
 		for (int j = h - 1; j >= 0; j--)
 			memmove(fb + (size_t)(dy + j) * stride + (size_t)dx * bpp,
@@ -409,6 +423,8 @@ int main(int argc, char **argv)
 	cl->GotXCutText = got_cut_text;
 	cl->GotCopyRect = got_copy_rect;
 	cl->FinishedFrameBufferUpdate = finished_update;
+	if (getenv("VNC_CHECK_TRACE"))
+		cl->GotFrameBufferUpdate = got_rect;
 	if (!rfbInitClient(cl, NULL, NULL)) {
 		/* rfbInitClient frees cl on failure. */
 		if (expect_refused) {
