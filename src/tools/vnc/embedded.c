@@ -487,6 +487,11 @@ int vnc_embedded_check(struct vnc_embedded *e)
 		vnc_debug("the session has ended");
 		return -ECHILD;
 	}
+	if (e->wm > 0 && !alive(e->wm)) {
+		/* Reaped; the session goes on without window frames. */
+		e->wm = 0;
+		vnc_log("the window manager (twm) has exited; windows are left unmanaged");
+	}
 	return 0;
 }
 
