@@ -131,9 +131,13 @@ static void race(const int *a)
 	for (int j = y; j < y + h; j++)
 		for (int i = x; i < x + w; i++)
 			put(i, j, rnd(&seed) & 0xffffff);
-	mirage_driver_publish(drv);
+	/* The lie comes before the records: a consumer woken by them must
+	 * not be able to read the pixels while the sequence still says
+	 * "ahead" (it would then check the copy, and the lie would go
+	 * unnoticed by chance). */
 	if (a[7])
 		mirage_driver_pixels_synced(drv);
+	mirage_driver_publish(drv);
 	usleep(300 * 1000);
 	mirage_driver_post_copy(drv, x + dx, y + dy, x + dx + w, y + dy + h, x, y);
 	mirage_driver_post_rect(drv, MIRAGE_REC_BLIT, x, y, x + w, y + h);
