@@ -56,6 +56,7 @@
 static const char *password;
 static char *clip_got;
 static long copyrects, copypixels, updates;
+static bool trace; /* VNC_CHECK_TRACE */
 
 static char *get_password(rfbClient *cl)
 {
@@ -74,7 +75,7 @@ static void finished_update(rfbClient *cl)
 {
 	(void)cl;
 	updates++;
-	if (getenv("VNC_CHECK_TRACE"))
+	if (trace)
 		fprintf(stderr, "trace: end of update %ld\n", updates);
 }
 
@@ -93,7 +94,7 @@ static void got_copy_rect(rfbClient *cl, int sx, int sy, int w, int h, int dx, i
 
 	copyrects++;
 	copypixels += (long)w * h;
-	if (getenv("VNC_CHECK_TRACE"))
+	if (trace)
 		fprintf(stderr, "trace: copy %dx%d+%d+%d from +%d+%d\n", w, h, dx, dy, sx, sy);
 	if (dy > sy) {
 		for (int j = h - 1; j >= 0; j--)
@@ -423,7 +424,8 @@ int main(int argc, char **argv)
 	cl->GotXCutText = got_cut_text;
 	cl->GotCopyRect = got_copy_rect;
 	cl->FinishedFrameBufferUpdate = finished_update;
-	if (getenv("VNC_CHECK_TRACE"))
+	trace = getenv("VNC_CHECK_TRACE") != NULL;
+	if (trace)
 		cl->GotFrameBufferUpdate = got_rect;
 	if (!rfbInitClient(cl, NULL, NULL)) {
 		/* rfbInitClient frees cl on failure. */

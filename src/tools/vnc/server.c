@@ -1400,6 +1400,15 @@ static int drain(struct vnc_server *s)
 	}
 }
 
+/* Sleeps until now_ms() reaches deadline (if it has not). */
+static void sleep_until(int64_t deadline)
+{
+	int64_t t = now_ms();
+
+	if (t < deadline)
+		usleep((useconds_t)(deadline - t) * 1000);
+}
+
 /* Whether the producer published records we have not read. */
 static bool records_waiting(const struct vnc_server *s)
 {
@@ -1435,9 +1444,8 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 		 * rest of the interval is slept only if records came before
 		 * its end: a keystroke now and then costs one wake-up, not
 		 * two (the sleep's and the record's). */
-		int64_t t = now_ms();
-		if (busy && t < next)
-			usleep((useconds_t)(next - t) * 1000);
+		if (busy)
+			sleep_until(next);
 		idle = !records_waiting(s);
 		/* Records, the producer's end or a signal (a stop, a
 		 * child's end: the handler calls vnc_server_wake, so one
@@ -1469,10 +1477,8 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 		}
 		if (w == 0)
 			continue;
-		t = now_ms();
-		busy = !idle || t < next;
-		if (t < next)
-			usleep((useconds_t)(next - t) * 1000);
+		busy = !idle || now_ms() < next;
+		sleep_until(next);
 		/* One replay: drain moves pixels, flush writes and marks them. */
 		lock_viewers(s);
 		ret = drain(s);
