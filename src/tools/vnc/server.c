@@ -17,25 +17,23 @@
  * newer than the copy.  Before each flush the copy destinations are compared
  * with the surface and what differs joins `dirty`: the result is exact, and
  * the comparison costs only the copied area.  Then `dirty` is read from the
- * surface and marked modified.  A viewer that asked for an update and whose
- * socket takes it whole is sent it at once from this thread (send_now);
- * the others' updates are encoded by libvncserver's per-viewer output
- * threads, with whatever each viewer asked for.
+ * surface and marked modified, and each viewer that asked for an update is
+ * sent it (serve).
  *
- * Threads.  libvncserver's output thread of a viewer takes a snapshot of the
- * viewer's regions (modifiedRegion, copyRegion) and then encodes pixels
- * straight from the framebuffer, holding only cl->sendMutex: nothing stops
- * the main thread from moving pixels underneath.  A viewer could then get
- * pixels that a copy had already moved and apply the same CopyRect on top
- * of them (a scroll applied twice), or a copy after pixels that came later:
- * a difference nothing repairs, since our framebuffer is right.  So each
- * replay (drain + flush) runs with every viewer's sendMutex held (see
- * lock_viewers): no encode overlaps a change of the framebuffer, and copies
- * and modified regions reach each viewer in the order they happened.  A
- * viewer that holds its sendMutex too long (one that stopped reading is
- * stuck in a write for up to 5 s) is not waited for: it gets no CopyRect
- * for that replay, and whatever the replay wrote is marked modified for it
- * afterwards, which repairs anything it read half-written.
+ * Threads.  libvncserver runs in its non-threaded mode: one network thread
+ * accepts viewers and reads their messages.  An update is encoded straight
+ * from the framebuffer, so it is written under s->lock, which every replay
+ * holds: by the main thread after a flush, or by the network thread when a
+ * viewer's request comes after its update was ready.  That way no encode
+ * overlaps a change of the framebuffer, and copies and modified regions
+ * reach each viewer in the order they happened.  Only an update the
+ * viewer's socket takes whole is written under the lock, so a viewer that
+ * stopped reading never makes the mirror or the other viewers wait; a larger
+ * one (the first full picture, TLS and WebSocket viewers) goes to a sender
+ * thread of the viewer's own, which writes without the lock.  The main
+ * thread may then change pixels that sender is encoding: while a viewer's
+ * sender runs, it gets no CopyRect, and whatever each replay wrote is marked
+ * modified for it, which repairs anything it read half-written.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -90,22 +91,40 @@ struct vnc_server {
 	uint64_t copied_px, checked_px; /* copy destinations, and those compared */
 
 	/*
-	 * Replay locking (lock_viewers).  The main thread holds join_lock for
-	 * the whole replay; on_new_client (the listener thread) takes it too,
-	 * so a viewer that connects meanwhile starts its threads only after.
-	 * Lock order: join_lock, then cl->sendMutex of each viewer, then
-	 * screen->cursorMutex, then cl->updateMutex (libvncserver's order too).
-	 * The arrays below are main thread only.
+	 * The replay lock.  Held by the main thread over a replay (drain and
+	 * flush: the framebuffer and the viewers' regions change) and by the
+	 * network thread while it serves a viewer or lets one go; every
+	 * encode made under it sees the framebuffer still.  The network
+	 * thread is the only one that adds and frees viewers, in
+	 * libvncserver's list (which only it walks: libvncserver frees a
+	 * viewer it fails to set up at once) and in `viewers` (which the
+	 * others walk, under lock).  Lock order: lock, then cl->sendMutex,
+	 * then screen->cursorMutex, then cl->updateMutex.
 	 */
-	pthread_mutex_t join_lock;
-	rfbClientPtr *held;         /* sendMutex held, a reference taken */
-	bool *served;               /* per held viewer: its output thread has
-				     * nothing to do (send_now) */
-	rfbClientPtr *busy;         /* sendMutex not had, a reference taken */
-	int n_held, n_busy, cap;
-	bool overflow;              /* some viewers are in neither array */
-	bool marked;                /* held viewers have news: a copy or pixels */
+	pthread_mutex_t lock;
+	struct viewer **viewers;
+	int n_viewers, cap_viewers;
+	bool marked;                /* viewers have news: a copy, pixels, cursor */
+	pthread_t net;              /* the network thread */
+	bool net_started;
+	int wake_fd;                /* eventfd: wakes the network thread */
+	atomic_bool net_stop;
+	pthread_mutex_t cut_lock;   /* cut text from the X thread, to send */
+	char *cut_utf8, *cut_latin1;
+	int cut_len, cut_latin1_len;
 	pixman_region32_t touched;  /* framebuffer pixels this replay wrote */
+};
+
+/* Per viewer (cl->clientData).  Fields below are under s->lock. */
+struct viewer {
+	struct vnc_server *s;
+	rfbClientPtr cl;
+	pthread_t thread;     /* the sender, started on the first update that
+			       * the socket cannot take whole */
+	bool has_thread;
+	bool sending;         /* the sender owns the viewer's writes */
+	bool stop;
+	pthread_cond_t cond;  /* sending or stop was set */
 };
 
 /* ------------------------------------------------------------------ */
@@ -319,16 +338,6 @@ out:
 	pixman_region32_fini(&v);
 }
 
-/* cl's index in held (then busy, numbered on) of this replay, or -1. */
-static int viewer_index(const struct vnc_server *s, rfbClientPtr cl)
-{
-	for (int i = 0; i < s->n_held + s->n_busy; i++) {
-		if (cl == (i < s->n_held ? s->held[i] : s->busy[i - s->n_held]))
-			return i;
-	}
-	return -1;
-}
-
 /* Marks the part of box (x, y, w, h) in cl's pending copy modified
  * (updateMutex held). */
 static void modified_box(rfbClientPtr cl, int x, int y, int w, int h)
@@ -342,10 +351,8 @@ static void modified_box(rfbClientPtr cl, int x, int y, int w, int h)
 
 /*
  * Adds the copy dst (offset dx, dy) to what cl is to be sent (updateMutex
- * held): libvncserver's rfbScheduleCopyRegion for one viewer, which also
- * wakes every viewer's output thread; held viewers are served by send_now
- * instead, and a wake-up would only make their thread run into the
- * sendMutex we hold.  A viewer keeps one pending copy: one of another
+ * held): libvncserver's rfbScheduleCopyRegion for one viewer, without its
+ * wake-up of threads we do not run.  A viewer keeps one pending copy: one of another
  * offset goes as pixels; so does what the new copy reads from the pending
  * one's destination, and pixels still to be sent that the copy moves (the
  * viewer has them only once they are sent).  A cursor drawn into the
@@ -391,8 +398,6 @@ static void copy_for(struct vnc_server *s, rfbClientPtr cl, sraRegionPtr dst, in
 /* Hands the interval's composed copy to the viewers (before the pixels). */
 static void schedule_copy(struct vnc_server *s)
 {
-	rfbClientIteratorPtr it;
-	rfbClientPtr cl;
 	sraRegionPtr sra;
 
 	if (!s->has_pend)
@@ -400,18 +405,13 @@ static void schedule_copy(struct vnc_server *s)
 	pixman_region32_subtract(&s->pend, &s->pend, &s->dirty);
 	if (pixman_region32_not_empty(&s->pend)) {
 		sra = to_sra(&s->pend);
-		it = rfbGetClientIterator(s->screen);
-		while ((cl = rfbClientIteratorNext(it))) {
-			int i = viewer_index(s, cl);
-			bool held = i >= 0 && i < s->n_held;
+		for (int i = 0; i < s->n_viewers; i++) {
+			rfbClientPtr cl = s->viewers[i]->cl;
 
 			pthread_mutex_lock(&cl->updateMutex);
 			copy_for(s, cl, sra, s->pdx, s->pdy);
-			if (!held)
-				pthread_cond_signal(&cl->updateCond);
 			pthread_mutex_unlock(&cl->updateMutex);
 		}
-		rfbReleaseClientIterator(it);
 		sraRgnDestroy(sra);
 		s->marked = true;
 	}
@@ -483,22 +483,69 @@ static void apply_copy(struct vnc_server *s, const struct mirage_record *rec)
 	s->copies++;
 }
 
-/* Wakes each viewer's output thread (libvncserver waits on updateCond). */
-static void wake_viewers(struct vnc_server *s, bool moved, bool shape)
+/* Tells the viewers the cursor moved or changed (sent with the next flush).
+ * Under s->lock. */
+static void cursor_news(struct vnc_server *s, bool moved, bool shape)
 {
-	rfbClientIteratorPtr it = rfbGetClientIterator(s->screen);
-	rfbClientPtr cl;
+	for (int i = 0; i < s->n_viewers; i++) {
+		rfbClientPtr cl = s->viewers[i]->cl;
 
-	while ((cl = rfbClientIteratorNext(it))) {
 		pthread_mutex_lock(&cl->updateMutex);
 		if (moved && cl->enableCursorPosUpdates)
 			cl->cursorWasMoved = TRUE;
 		if (shape)
 			cl->cursorWasChanged = TRUE;
-		pthread_cond_signal(&cl->updateCond);
 		pthread_mutex_unlock(&cl->updateMutex);
 	}
-	rfbReleaseClientIterator(it);
+	s->marked = true;
+}
+
+/* Marks where the cursor is drawn into cl's picture modified. */
+static void cursor_area_modified(rfbClientPtr cl, const rfbCursor *c)
+{
+	int x1 = cl->cursorX - c->xhot, y1 = cl->cursorY - c->yhot;
+	int x2 = x1 + c->width, y2 = y1 + c->height;
+
+	if (x1 < 0)
+		x1 = 0;
+	if (y1 < 0)
+		y1 = 0;
+	if (x2 > cl->screen->width)
+		x2 = cl->screen->width;
+	if (y2 > cl->screen->height)
+		y2 = cl->screen->height;
+	if (x1 >= x2 || y1 >= y2)
+		return;
+	sraRegionPtr r = sraRgnCreateRect(x1, y1, x2, y2);
+	pthread_mutex_lock(&cl->updateMutex);
+	sraRgnOr(cl->modifiedRegion, r);
+	pthread_mutex_unlock(&cl->updateMutex);
+	sraRgnDestroy(r);
+}
+
+/*
+ * rfbSetCursor() over our viewer list (libvncserver's is the network
+ * thread's): viewers that get the cursor drawn in have the old and the
+ * new one's area redrawn.  Under s->lock once the network thread runs.
+ */
+static void set_cursor(struct vnc_server *s, rfbCursorPtr c)
+{
+	rfbCursorPtr old;
+
+	pthread_mutex_lock(&s->screen->cursorMutex);
+	old = s->screen->cursor;
+	for (int i = 0; i < s->n_viewers; i++) {
+		rfbClientPtr cl = s->viewers[i]->cl;
+
+		if (!cl->enableCursorShapeUpdates && old)
+			cursor_area_modified(cl, old);
+		if (!cl->enableCursorShapeUpdates)
+			cursor_area_modified(cl, c);
+	}
+	s->screen->cursor = c;
+	pthread_mutex_unlock(&s->screen->cursorMutex);
+	if (old && old->cleanup)
+		rfbFreeCursor(old);
 }
 
 /*
@@ -576,7 +623,8 @@ static unsigned char *cursor_mask(int w, int h, const uint32_t *argb)
 	return m;
 }
 
-/* Builds an RFB cursor from the mirror's shape (premultiplied ARGB). */
+/* Builds an RFB cursor from the mirror's shape (premultiplied ARGB).
+ * Under s->lock once the network thread runs. */
 static void update_cursor_shape(struct vnc_server *s)
 {
 	static uint32_t argb[MIRAGE_CURSOR_MAX * MIRAGE_CURSOR_MAX];
@@ -630,8 +678,8 @@ static void update_cursor_shape(struct vnc_server *s)
 	c->alphaPreMultiplied = TRUE;
 	rfbMakeXCursorFromRichCursor(s->screen, c);
 	c->cleanup = c->cleanupSource = c->cleanupMask = c->cleanupRichSource = TRUE;
-	rfbSetCursor(s->screen, c);
-	wake_viewers(s, false, true);
+	set_cursor(s, c);
+	cursor_news(s, false, true);
 }
 
 static void update_cursor_position(struct vnc_server *s, int x, int y)
@@ -646,7 +694,7 @@ static void update_cursor_position(struct vnc_server *s, int x, int y)
 	s->screen->cursorX = x;
 	s->screen->cursorY = y;
 	pthread_mutex_unlock(&s->screen->cursorMutex);
-	wake_viewers(s, true, false);
+	cursor_news(s, true, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,6 +766,48 @@ static int pick_geometry(struct vnc_server *s, int *w, int *h)
 	return 0;
 }
 
+/*
+ * rfbNewFramebuffer() over our viewer list (libvncserver's is the network
+ * thread's): a new size and format, everything modified, and a
+ * DesktopSize to the viewers that support it.  Each viewer's sendMutex
+ * keeps its sender's encode out meanwhile.
+ */
+static void new_framebuffer(struct vnc_server *s, uint8_t *fb, int w, int h)
+{
+	rfbScreenInfoPtr sc = s->screen;
+	rfbPixelFormat old = sc->serverFormat;
+
+	for (int i = 0; i < s->n_viewers; i++)
+		pthread_mutex_lock(&s->viewers[i]->cl->sendMutex);
+	pthread_mutex_lock(&sc->cursorMutex);
+	sc->width = w;
+	sc->height = h;
+	sc->bitsPerPixel = sc->depth = 8 * s->fb_bytes;
+	sc->paddedWidthInBytes = w * s->fb_bytes;
+	sc->frameBuffer = (char *)fb;
+	set_format(s);
+	if (sc->cursorX >= w)
+		sc->cursorX = w - 1;
+	if (sc->cursorY >= h)
+		sc->cursorY = h - 1;
+	for (int i = 0; i < s->n_viewers; i++) {
+		rfbClientPtr cl = s->viewers[i]->cl;
+
+		if (memcmp(&old, &sc->serverFormat, sizeof(old)) != 0)
+			sc->setTranslateFunction(cl);
+		pthread_mutex_lock(&cl->updateMutex);
+		sraRgnDestroy(cl->modifiedRegion);
+		cl->modifiedRegion = sraRgnCreateRect(0, 0, w, h);
+		sraRgnMakeEmpty(cl->copyRegion);
+		cl->copyDX = cl->copyDY = 0;
+		if (cl->useNewFBSize)
+			cl->newFBSizePending = TRUE;
+		pthread_mutex_unlock(&cl->updateMutex);
+		pthread_mutex_unlock(&cl->sendMutex);
+	}
+	pthread_mutex_unlock(&sc->cursorMutex);
+}
+
 /* (Re)allocates the framebuffer for the current pipe and refreshes it all. */
 static int setup_framebuffer(struct vnc_server *s)
 {
@@ -754,7 +844,7 @@ static int setup_framebuffer(struct vnc_server *s)
 		 * keep it one generation longer. */
 		free(s->old_fb);
 		s->old_fb = s->fb;
-		rfbNewFramebuffer(s->screen, (char *)fb, w, h, 8, 3, s->fb_bytes);
+		new_framebuffer(s, fb, w, h);
 	}
 	s->fb = fb;
 	s->w = w;
@@ -770,7 +860,332 @@ static int setup_framebuffer(struct vnc_server *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* Viewer callbacks (viewer input threads)                             */
+/* Viewers: serving, sender threads, the network thread                */
+/* ------------------------------------------------------------------ */
+
+static void wake_net(struct vnc_server *s)
+{
+	uint64_t one = 1;
+
+	if (write(s->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		vnc_debug("waking the network thread: %s", strerror(errno));
+}
+
+/*
+ * Marks region modified for every viewer (after the copy scheduled for this
+ * replay, so it is sent after it).  libvncserver would drop the modified
+ * part inside a pending copy's destination, as if the copy came last; our
+ * changes come after the copies, so that part is taken out of the copy.  A
+ * viewer whose sender is writing may have encoded from pixels this replay
+ * was changing: it gets everything the replay wrote as pixels, its pending
+ * copy included.  Under s->lock.
+ */
+static void mark_modified(struct vnc_server *s, sraRegionPtr region)
+{
+	sraRegionPtr touched = NULL;
+
+	for (int i = 0; i < s->n_viewers; i++) {
+		struct viewer *v = s->viewers[i];
+		rfbClientPtr cl = v->cl;
+
+		pthread_mutex_lock(&cl->updateMutex);
+		sraRgnSubtract(cl->copyRegion, region);
+		sraRgnOr(cl->modifiedRegion, region);
+		if (v->sending) {
+			if (!touched)
+				touched = to_sra(&s->touched);
+			sraRgnOr(cl->modifiedRegion, cl->copyRegion);
+			sraRgnMakeEmpty(cl->copyRegion);
+			sraRgnOr(cl->modifiedRegion, touched);
+		}
+		pthread_mutex_unlock(&cl->updateMutex);
+	}
+	if (touched)
+		sraRgnDestroy(touched);
+}
+
+/* Bytes of raw pixels in r: what an update of r costs at most, about. */
+static size_t raw_bytes(int fb_bytes, sraRegionPtr r)
+{
+	sraRectangleIterator *it = sraRgnGetIterator(r);
+	sraRect rect;
+	size_t n = 0;
+
+	while (it && sraRgnIteratorNext(it, &rect))
+		n += (size_t)(rect.x2 - rect.x1) * (rect.y2 - rect.y1) * fb_bytes + 16;
+	sraRgnReleaseIterator(it);
+	return n;
+}
+
+/*
+ * True when bytes more can be written to the viewer's socket without
+ * waiting: a plain TCP connection (a WebSocket or TLS one writes through
+ * buffers of its own) whose send queue has that much room to spare.
+ */
+static bool has_room(rfbClientPtr cl, size_t bytes)
+{
+	int queued = 0, sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+
+	if (cl->sslctx || cl->wsctx || cl->sock == RFB_INVALID_SOCKET)
+		return false;
+	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 ||
+	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
+		return false;
+	/* The kernel reports twice the payload it takes (bookkeeping). */
+	return queued >= 0 && (size_t)queued + bytes < (size_t)sndbuf / 2;
+}
+
+/* Writes cl's pending update (region: its modified region); may block. */
+static void send_update(rfbClientPtr cl, sraRegionPtr region, bool cork)
+{
+	pthread_mutex_lock(&cl->sendMutex);
+	/* Corked: libvncserver writes an update in pieces (the header, each
+	 * Tight rectangle's); one segment instead of several costs both ends
+	 * less. */
+	if (cork)
+		setsockopt(cl->sock, IPPROTO_TCP, TCP_CORK, &(int){ 1 }, sizeof(int));
+	rfbSendFramebufferUpdate(cl, region);
+	if (cork && cl->sock != RFB_INVALID_SOCKET)
+		setsockopt(cl->sock, IPPROTO_TCP, TCP_CORK, &(int){ 0 }, sizeof(int));
+	pthread_mutex_unlock(&cl->sendMutex);
+}
+
+/* The viewer's modified region when it asked for an update and one is due
+ * (NULL otherwise). */
+static sraRegionPtr update_due(rfbClientPtr cl)
+{
+	sraRegionPtr r = NULL;
+
+	if (cl->sock == RFB_INVALID_SOCKET)
+		return NULL;
+	pthread_mutex_lock(&cl->updateMutex);
+	if (cl->state == RFB_NORMAL && !cl->onHold && !sraRgnEmpty(cl->requestedRegion) &&
+	    FB_UPDATE_PENDING(cl))
+		r = sraRgnCreateRgn(cl->modifiedRegion);
+	pthread_mutex_unlock(&cl->updateMutex);
+	return r;
+}
+
+static void *sender_main(void *data);
+
+/*
+ * Sends the viewer its update if it asked for one and one is due: from this
+ * thread when the socket takes the whole of it at once (under s->lock, so
+ * nothing changes the framebuffer meanwhile), else from the viewer's sender
+ * thread, so that a viewer that stopped reading never makes anyone else
+ * wait.  Under s->lock.
+ */
+static void serve(struct vnc_server *s, struct viewer *v)
+{
+	sraRegionPtr r;
+
+	if (v->sending || v->stop || !(r = update_due(v->cl)))
+		return;
+	if (has_room(v->cl, raw_bytes(s->fb_bytes, r))) {
+		send_update(v->cl, r, true);
+	} else {
+		if (!v->has_thread) {
+			int ret = pthread_create(&v->thread, NULL, sender_main, v);
+
+			if (ret != 0) {
+				vnc_log("viewer %s: no sender thread (%s): dropped",
+					v->cl->host ? v->cl->host : "?", strerror(ret));
+				rfbCloseClient(v->cl);
+				wake_net(s);
+				sraRgnDestroy(r);
+				return;
+			}
+			v->has_thread = true;
+		}
+		v->sending = true;
+		pthread_cond_signal(&v->cond);
+	}
+	sraRgnDestroy(r);
+}
+
+/*
+ * A viewer's sender thread: writes the updates its socket could not take at
+ * once, without s->lock.  The main thread may change the framebuffer
+ * meanwhile; mark_modified sends such a viewer again whatever the replays
+ * wrote, which repairs anything encoded half-written.
+ */
+static void *sender_main(void *data)
+{
+	struct viewer *v = data;
+	struct vnc_server *s = v->s;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!v->sending && !v->stop)
+			pthread_cond_wait(&v->cond, &s->lock);
+		if (v->stop)
+			break;
+		sraRegionPtr r = update_due(v->cl);
+
+		pthread_mutex_unlock(&s->lock);
+		if (r) {
+			send_update(v->cl, r, false);
+			sraRgnDestroy(r);
+		}
+		pthread_mutex_lock(&s->lock);
+		v->sending = false;
+		/* A request read meanwhile may be due at once; the network
+		 * thread reads the viewer again (or lets it go) either way. */
+		serve(s, v);
+		wake_net(s);
+	}
+	v->sending = false;
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Sends the update to each viewer that asked for one.  Under s->lock. */
+static void serve_all(struct vnc_server *s)
+{
+	for (int i = 0; i < s->n_viewers; i++)
+		serve(s, s->viewers[i]);
+}
+
+/*
+ * Stops a viewer's sender, closes the viewer (if it is not yet) and frees
+ * it: from the network thread, or at the end once that thread is gone.
+ */
+static void let_go(struct vnc_server *s, struct viewer *v)
+{
+	rfbClientPtr cl = v->cl;
+
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n_viewers; i++) {
+		if (s->viewers[i] == v) {
+			s->viewers[i] = s->viewers[--s->n_viewers];
+			break;
+		}
+	}
+	v->stop = true;
+	/* A write under way ends at once. */
+	if (v->sending && cl->sock != RFB_INVALID_SOCKET)
+		shutdown(cl->sock, SHUT_RDWR);
+	pthread_cond_signal(&v->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (v->has_thread)
+		pthread_join(v->thread, NULL);
+	vnc_debug("viewer %s gone", cl->host ? cl->host : "?");
+	if (cl->sock != RFB_INVALID_SOCKET)
+		rfbCloseClient(cl);
+	rfbClientConnectionGone(cl);
+	pthread_cond_destroy(&v->cond);
+	free(v);
+}
+
+/* Cut text the X thread left for the viewers (network thread). */
+static void send_cut_text(struct vnc_server *s)
+{
+	char *utf8, *latin1;
+	int len, latin1_len;
+
+	pthread_mutex_lock(&s->cut_lock);
+	utf8 = s->cut_utf8;
+	latin1 = s->cut_latin1;
+	len = s->cut_len;
+	latin1_len = s->cut_latin1_len;
+	s->cut_utf8 = s->cut_latin1 = NULL;
+	pthread_mutex_unlock(&s->cut_lock);
+	if (!utf8)
+		return;
+	/* Blocks at most maxClientWait for a viewer that stopped reading. */
+	rfbSendServerCutTextUTF8(s->screen, utf8, len, latin1, latin1_len);
+	free(utf8);
+	free(latin1);
+}
+
+#define NET_MAX 64 /* viewers read per poll; the rest wait their turn */
+
+/*
+ * The network thread: accepts viewers and reads what they send
+ * (libvncserver's non-threaded mode, one message per viewer per round),
+ * serves a viewer whose request comes after its update was ready, and lets
+ * closed viewers go.  A viewer whose sender is writing is not read (only
+ * its hang-up is watched): libvncserver must not close it from two threads.
+ */
+static void *net_main(void *data)
+{
+	struct vnc_server *s = data;
+	struct pollfd fds[3 + NET_MAX];
+	struct viewer *who[3 + NET_MAX];
+
+	while (!atomic_load(&s->net_stop)) {
+		struct viewer *gone[NET_MAX];
+		rfbClientPtr cl;
+		int n = 0, n_gone = 0;
+
+		fds[n++] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = s->screen->listenSock, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = s->screen->listen6Sock, .events = POLLIN };
+		pthread_mutex_lock(&s->lock);
+		for (int i = 0; i < s->n_viewers; i++) {
+			struct viewer *v = s->viewers[i];
+
+			cl = v->cl;
+			if (cl->sock == RFB_INVALID_SOCKET) {
+				if (n_gone < NET_MAX)
+					gone[n_gone++] = v;
+				continue;
+			}
+			if (n >= 3 + NET_MAX)
+				continue;
+			who[n] = v;
+			fds[n++] = (struct pollfd){ .fd = cl->sock,
+						    .events = v->sending ? POLLRDHUP : POLLIN };
+		}
+		pthread_mutex_unlock(&s->lock);
+		for (int i = 0; i < n_gone; i++)
+			let_go(s, gone[i]);
+		if (n_gone > 0)
+			continue;
+
+		if (poll(fds, (nfds_t)n, -1) < 0) {
+			if (errno != EINTR)
+				vnc_log("network thread: poll: %s", strerror(errno));
+			continue;
+		}
+		if (fds[0].revents) {
+			uint64_t count;
+
+			if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+				vnc_debug("network thread: %s", strerror(errno));
+			send_cut_text(s);
+		}
+		if ((fds[1].revents | fds[2].revents) & POLLIN)
+			rfbProcessNewConnection(s->screen);
+		for (int i = 3; i < n; i++) {
+			struct viewer *v;
+
+			if (!fds[i].revents)
+				continue;
+			v = who[i];
+			cl = v->cl;
+			if (!(fds[i].events & POLLIN)) {
+				/* Hung up while its sender writes: make the
+				 * write fail, the sender closes it. */
+				shutdown(fds[i].fd, SHUT_RDWR);
+				continue;
+			}
+			do {
+				rfbProcessClientMessage(cl);
+			} while (cl->sock != RFB_INVALID_SOCKET && webSocketsHasDataInBuffer(cl));
+			if (cl->sock != RFB_INVALID_SOCKET) {
+				pthread_mutex_lock(&s->lock);
+				serve(s, v);
+				pthread_mutex_unlock(&s->lock);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Viewer callbacks (the network thread)                               */
 /* ------------------------------------------------------------------ */
 
 static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
@@ -845,14 +1260,38 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
 	struct vnc_server *s = cl->screen->screenData;
 
+	struct viewer *v = calloc(1, sizeof(*v));
+	int ret = v ? vnc_close_guard(cl) : -ENOMEM;
+
+	if (ret < 0) {
+		vnc_log("viewer %s refused: %s", cl->host ? cl->host : "?", strerror(-ret));
+		free(v);
+		return RFB_CLIENT_REFUSE;
+	}
+	if (s->n_viewers == s->cap_viewers) {
+		int cap = s->cap_viewers ? 2 * s->cap_viewers : 8;
+		struct viewer **list = realloc(s->viewers, (size_t)cap * sizeof(*list));
+
+		if (!list) {
+			vnc_log("viewer %s refused: out of memory", cl->host ? cl->host : "?");
+			free(v);
+			return RFB_CLIENT_REFUSE;
+		}
+		pthread_mutex_lock(&s->lock);
+		s->viewers = list;
+		s->cap_viewers = cap;
+		pthread_mutex_unlock(&s->lock);
+	}
 	vnc_debug("viewer %s connected", cl->host ? cl->host : "?");
-	/* Its threads start when this returns: not during a replay. */
-	pthread_mutex_lock(&s->join_lock);
-	pthread_mutex_unlock(&s->join_lock);
+	v->s = s;
+	v->cl = cl;
+	pthread_cond_init(&v->cond, NULL);
+	cl->clientData = v;
+	pthread_mutex_lock(&s->lock);
+	s->viewers[s->n_viewers++] = v;
+	pthread_mutex_unlock(&s->lock);
 	if (s->opt->view_only)
 		cl->viewOnly = TRUE;
-	/* ws/wss: libvncserver's own close is unsafe (see close.c). */
-	vnc_close_guard(cl);
 	return RFB_CLIENT_ACCEPT;
 }
 
@@ -927,6 +1366,7 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 		return -ENOMEM;
 	s->opt = opt;
 	s->input = input;
+	s->wake_fd = -1;
 	/* libvncserver logs every connection to stderr; only with -vv. */
 	if (opt->verbose < 2) {
 		rfbLog = log_quiet;
@@ -937,7 +1377,14 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	pixman_region32_init(&s->pend);
 	pixman_region32_init(&s->touched);
 	pixman_region32_init(&s->unsure);
-	pthread_mutex_init(&s->join_lock, NULL);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->cut_lock, NULL);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0) {
+		ret = -errno;
+		vnc_log("eventfd: %s", strerror(errno));
+		goto fail;
+	}
 
 	if (inet_pton(AF_INET, opt->listen_addr, &addr) != 1) {
 		vnc_log("--listen %s: not an IPv4 address", opt->listen_addr);
@@ -1030,8 +1477,13 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 		goto fail;
 	}
 	update_cursor_shape(s);
-	/* One thread per viewer: a stalled viewer blocks only its own. */
-	rfbRunEventLoop(s->screen, -1, TRUE);
+	ret = pthread_create(&s->net, NULL, net_main, s);
+	if (ret != 0) {
+		vnc_log("network thread: %s", strerror(ret));
+		ret = -ret;
+		goto fail;
+	}
+	s->net_started = true;
 	*out = s;
 	return 0;
 fail:
@@ -1039,230 +1491,9 @@ fail:
 	return ret;
 }
 
-/* A viewer that was busy at the last replay is not waited for again until
- * it was found free once (cl->clientData, main thread only). */
-#define VIEWER_SLOW ((void *)1)
-
-static int grow_viewers(struct vnc_server *s)
-{
-	int cap = s->cap ? s->cap * 2 : 16;
-	rfbClientPtr *held = realloc(s->held, (size_t)cap * sizeof(*held));
-
-	if (!held)
-		return -ENOMEM;
-	s->held = held;
-	rfbClientPtr *busy = realloc(s->busy, (size_t)cap * sizeof(*busy));
-	if (!busy)
-		return -ENOMEM;
-	s->busy = busy;
-	bool *served = realloc(s->served, (size_t)cap * sizeof(*served));
-	if (!served)
-		return -ENOMEM;
-	s->served = served;
-	s->cap = cap;
-	return 0;
-}
-
 /*
- * Starts a replay: takes join_lock and every viewer's sendMutex, so no
- * output thread encodes while the framebuffer changes (see the top of this
- * file).  A viewer that does not give its sendMutex up within 50 ms (or at
- * once, when it was slow last time) is put in busy instead; each viewer
- * keeps a reference so it cannot be freed before unlock_viewers.
- */
-static void lock_viewers(struct vnc_server *s)
-{
-	rfbClientIteratorPtr it;
-	rfbClientPtr cl;
-
-	pthread_mutex_lock(&s->join_lock);
-	s->n_held = s->n_busy = 0;
-	s->overflow = false;
-	it = rfbGetClientIterator(s->screen);
-	while ((cl = rfbClientIteratorNext(it))) {
-		struct timespec until;
-		int ret;
-
-		if (s->n_held + s->n_busy >= s->cap && grow_viewers(s) < 0) {
-			/* Out of memory: mark_modified treats the viewers
-			 * left out as busy. */
-			vnc_log("viewer list: out of memory");
-			s->overflow = true;
-			break;
-		}
-		rfbIncrClientRef(cl);
-		if (cl->clientData == VIEWER_SLOW) {
-			ret = pthread_mutex_trylock(&cl->sendMutex);
-		} else {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 50 * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-			ret = pthread_mutex_timedlock(&cl->sendMutex, &until);
-		}
-		if (ret == 0) {
-			cl->clientData = NULL;
-			s->served[s->n_held] = false;
-			s->held[s->n_held++] = cl;
-		} else {
-			cl->clientData = VIEWER_SLOW;
-			s->busy[s->n_busy++] = cl;
-		}
-	}
-	rfbReleaseClientIterator(it);
-}
-
-static void unlock_viewers(struct vnc_server *s)
-{
-	for (int i = 0; i < s->n_held; i++) {
-		rfbClientPtr cl = s->held[i];
-
-		pthread_mutex_unlock(&cl->sendMutex);
-		/* Woken only now, and outside updateMutex: woken in
-		 * mark_modified, the output thread would run at once into
-		 * the mutexes we hold and sleep again.  No wake-up is lost:
-		 * mark_modified changed its regions under updateMutex, so it
-		 * either saw them or was already waiting. */
-		if (s->marked && !s->served[i])
-			pthread_cond_signal(&cl->updateCond);
-		rfbDecrClientRef(cl);
-	}
-	s->marked = false;
-	for (int i = 0; i < s->n_busy; i++)
-		rfbDecrClientRef(s->busy[i]);
-	s->n_held = s->n_busy = 0;
-	pthread_mutex_unlock(&s->join_lock);
-}
-
-/*
- * Marks region modified for every viewer (after the copy scheduled for this
- * replay, so it is sent after it).  libvncserver would drop the modified
- * part inside a pending copy's destination, as if the copy came last; our
- * changes come after the copies, so that part is taken out of the copy.  A
- * busy viewer may have encoded from pixels this replay was writing: it gets
- * everything the replay wrote as pixels, its pending copy included.
- *
- * Viewers that joined during the replay are in neither list; they start
- * with everything modified, which libvncserver's rfbScheduleCopyRegion
- * turns their copy into too.
- */
-static void mark_modified(struct vnc_server *s, sraRegionPtr region)
-{
-	sraRegionPtr touched = NULL;
-	rfbClientIteratorPtr it = NULL;
-	rfbClientPtr cl;
-
-	if (s->n_busy > 0 || s->overflow)
-		touched = to_sra(&s->touched);
-	if (s->overflow)
-		it = rfbGetClientIterator(s->screen);
-	for (int i = 0;; i++) {
-		bool busy = i >= s->n_held;
-
-		if (i < s->n_held + s->n_busy) {
-			cl = busy ? s->busy[i - s->n_held] : s->held[i];
-		} else if (!it || !(cl = rfbClientIteratorNext(it))) {
-			break;
-		} else if (viewer_index(s, cl) >= 0) {
-			continue;
-		}
-
-		pthread_mutex_lock(&cl->updateMutex);
-		sraRgnSubtract(cl->copyRegion, region);
-		sraRgnOr(cl->modifiedRegion, region);
-		if (busy) {
-			sraRgnOr(cl->modifiedRegion, cl->copyRegion);
-			sraRgnMakeEmpty(cl->copyRegion);
-			sraRgnOr(cl->modifiedRegion, touched);
-		}
-		/* The held ones are woken by unlock_viewers. */
-		if (busy || i >= s->n_held + s->n_busy)
-			pthread_cond_signal(&cl->updateCond);
-		pthread_mutex_unlock(&cl->updateMutex);
-	}
-	if (it)
-		rfbReleaseClientIterator(it);
-	if (touched)
-		sraRgnDestroy(touched);
-}
-
-/* Bytes of raw pixels in r: what an update of r costs at most, about. */
-static size_t raw_bytes(const struct vnc_server *s, sraRegionPtr r)
-{
-	sraRectangleIterator *it = sraRgnGetIterator(r);
-	sraRect rect;
-	size_t n = 0;
-
-	while (it && sraRgnIteratorNext(it, &rect))
-		n += (size_t)(rect.x2 - rect.x1) * (rect.y2 - rect.y1) * s->fb_bytes + 16;
-	sraRgnReleaseIterator(it);
-	return n;
-}
-
-/*
- * True when bytes more can be written to the viewer's socket without
- * waiting: a plain TCP connection (a WebSocket or TLS one writes through
- * buffers of its own) whose send queue has that much room to spare.
- */
-static bool has_room(rfbClientPtr cl, size_t bytes)
-{
-	int queued = 0, sndbuf = 0;
-	socklen_t len = sizeof(sndbuf);
-
-	if (cl->sslctx || cl->wsctx || cl->sock == RFB_INVALID_SOCKET)
-		return false;
-	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 ||
-	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
-		return false;
-	/* The kernel reports twice the payload it takes (bookkeeping). */
-	return queued >= 0 && (size_t)queued + bytes < (size_t)sndbuf / 2;
-}
-
-/*
- * Sends the update to each held viewer that asked for one, from this
- * thread and under the sendMutex it already holds, instead of waking the
- * viewer's output thread to do the same: one thread hand-over less per
- * update.  Only when the socket takes the whole update at once, so a
- * viewer that stopped reading can never make this thread wait; the others
- * are left to their output threads (unlock_viewers wakes them).
- */
-static void send_now(struct vnc_server *s)
-{
-	for (int i = 0; i < s->n_held; i++) {
-		rfbClientPtr cl = s->held[i];
-		sraRegionPtr r = NULL;
-		bool asked;
-
-		pthread_mutex_lock(&cl->updateMutex);
-		asked = cl->state == RFB_NORMAL && !cl->onHold &&
-			!sraRgnEmpty(cl->requestedRegion);
-		if (asked)
-			r = sraRgnCreateRgn(cl->modifiedRegion);
-		pthread_mutex_unlock(&cl->updateMutex);
-		if (!asked) {
-			/* Its request, when it comes, wakes the output thread. */
-			s->served[i] = cl->state == RFB_NORMAL && !cl->onHold;
-			continue;
-		}
-		if (r && has_room(cl, raw_bytes(s, r))) {
-			/* Corked: libvncserver writes the update's header
-			 * (and, with Tight, each rectangle's) on its own; one
-			 * segment instead of several costs both ends less. */
-			setsockopt(cl->sock, IPPROTO_TCP, TCP_CORK, &(int){ 1 }, sizeof(int));
-			rfbSendFramebufferUpdate(cl, r);
-			setsockopt(cl->sock, IPPROTO_TCP, TCP_CORK, &(int){ 0 }, sizeof(int));
-			s->served[i] = true;
-		}
-		if (r)
-			sraRgnDestroy(r);
-	}
-}
-
-/*
- * Reads dirty from the surface, marks it for the viewers.  Between
- * lock_viewers and unlock_viewers.
+ * Reads dirty from the surface, marks it for the viewers and sends the
+ * viewers that asked for one their update.  Under s->lock.
  */
 static void flush(struct vnc_server *s)
 {
@@ -1273,8 +1504,8 @@ static void flush(struct vnc_server *s)
 	verify_copies(s);
 	schedule_copy(s);
 	b = pixman_region32_rectangles(&s->dirty, &n);
-	/* cursorMutex: a busy viewer without cursor shape updates may be
-	 * drawing the cursor into the framebuffer (rfbShowCursor). */
+	/* cursorMutex: a sender of a viewer without cursor shape updates
+	 * may be drawing the cursor into the framebuffer (rfbShowCursor). */
 	pthread_mutex_lock(&s->screen->cursorMutex);
 	int64_t token = mirage_client_pixels_begin(s->mc);
 	for (int i = 0; i < n; i++)
@@ -1285,8 +1516,7 @@ static void flush(struct vnc_server *s)
 		pixman_region32_union(&s->unsure, &s->unsure, &s->dirty);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
 	pixman_region32_union(&s->touched, &s->touched, &s->dirty);
-	if (pixman_region32_not_empty(&s->dirty) ||
-	    ((s->n_busy > 0 || s->overflow) && pixman_region32_not_empty(&s->touched))) {
+	if (pixman_region32_not_empty(&s->dirty) || pixman_region32_not_empty(&s->touched)) {
 		sra = to_sra(&s->dirty);
 		mark_modified(s, sra);
 		s->marked = true;
@@ -1294,7 +1524,8 @@ static void flush(struct vnc_server *s)
 		s->flushes++;
 	}
 	if (s->marked)
-		send_now(s);
+		serve_all(s);
+	s->marked = false;
 	pixman_region32_clear(&s->dirty);
 	pixman_region32_clear(&s->touched);
 }
@@ -1302,9 +1533,9 @@ static void flush(struct vnc_server *s)
 /* flush() outside a replay. */
 static void flush_locked(struct vnc_server *s)
 {
-	lock_viewers(s);
+	pthread_mutex_lock(&s->lock);
 	flush(s);
-	unlock_viewers(s);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* After ASSERT_OFF or a lost producer: map the current pipe again. */
@@ -1334,11 +1565,12 @@ static int follow_new_pipe(struct vnc_server *s)
 				return ret;
 		}
 	}
+	pthread_mutex_lock(&s->lock);
 	ret = setup_framebuffer(s);
-	if (ret < 0)
-		return ret;
-	update_cursor_shape(s);
-	return 0;
+	if (ret == 0)
+		update_cursor_shape(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
 static int64_t now_ms(void)
@@ -1480,10 +1712,10 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 		busy = !idle || now_ms() < next;
 		sleep_until(next);
 		/* One replay: drain moves pixels, flush writes and marks them. */
-		lock_viewers(s);
+		pthread_mutex_lock(&s->lock);
 		ret = drain(s);
 		if (ret < 0) {
-			unlock_viewers(s);
+			pthread_mutex_unlock(&s->lock);
 			break;
 		}
 		if (ret == 1) {
@@ -1491,15 +1723,16 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			pixman_region32_clear(&s->pend);
 			pixman_region32_clear(&s->touched);
 			s->has_pend = false;
-			/* rfbNewFramebuffer takes every sendMutex itself. */
-			unlock_viewers(s);
+			/* Not held over the reconnection's retries: the
+			 * viewers' input goes on meanwhile. */
+			pthread_mutex_unlock(&s->lock);
 			ret = follow_new_pipe(s);
 			if (ret < 0)
 				break;
-			lock_viewers(s);
+			pthread_mutex_lock(&s->lock);
 		}
 		flush(s);
-		unlock_viewers(s);
+		pthread_mutex_unlock(&s->lock);
 		next = now_ms() + interval;
 		ret = 0;
 	}
@@ -1514,7 +1747,7 @@ void vnc_server_wake(struct vnc_server *s)
 void vnc_server_cut_text(struct vnc_server *s, const char *text, size_t len)
 {
 	/* Latin-1 for viewers without the extended clipboard. */
-	char *latin1 = malloc(len + 1);
+	char *latin1 = malloc(len + 1), *utf8;
 	size_t n = 0;
 
 	if (!latin1)
@@ -1532,8 +1765,25 @@ void vnc_server_cut_text(struct vnc_server *s, const char *text, size_t len)
 		}
 	}
 	latin1[n] = '\0';
-	rfbSendServerCutTextUTF8(s->screen, (char *)text, (int)len, latin1, (int)n);
-	free(latin1);
+	utf8 = malloc(len + 1);
+	if (!utf8) {
+		free(latin1);
+		return;
+	}
+	memcpy(utf8, text, len);
+	utf8[len] = '\0';
+	/* Sent by the network thread: only it may walk the viewers without
+	 * s->lock, and a viewer that stopped reading must not hold this
+	 * thread.  Text not sent yet is replaced. */
+	pthread_mutex_lock(&s->cut_lock);
+	free(s->cut_utf8);
+	free(s->cut_latin1);
+	s->cut_utf8 = utf8;
+	s->cut_latin1 = latin1;
+	s->cut_len = (int)len;
+	s->cut_latin1_len = (int)n;
+	pthread_mutex_unlock(&s->cut_lock);
+	wake_net(s);
 }
 
 void vnc_server_origin(const struct vnc_server *s, int *x, int *y)
@@ -1546,7 +1796,14 @@ void vnc_server_destroy(struct vnc_server *s)
 {
 	if (!s)
 		return;
+	if (s->net_started) {
+		atomic_store(&s->net_stop, true);
+		wake_net(s);
+		pthread_join(s->net, NULL);
+	}
 	if (s->screen) {
+		while (s->n_viewers > 0)
+			let_go(s, s->viewers[0]);
 		rfbShutdownServer(s->screen, TRUE);
 		s->screen->frameBuffer = NULL;
 		rfbScreenCleanup(s->screen);
@@ -1566,10 +1823,13 @@ void vnc_server_destroy(struct vnc_server *s)
 	pixman_region32_fini(&s->pend);
 	pixman_region32_fini(&s->touched);
 	pixman_region32_fini(&s->unsure);
-	pthread_mutex_destroy(&s->join_lock);
-	free(s->held);
-	free(s->busy);
-	free(s->served);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->cut_lock);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	free(s->cut_utf8);
+	free(s->cut_latin1);
+	free(s->viewers);
 	free(s->fb);
 	free(s->old_fb);
 	if (s->passwords[0]) {

@@ -4,12 +4,14 @@
  * (xinput.c) and the private X server of --embedded (embedded.c).
  *
  * Threads: the main thread owns the mirage client and is the only writer of
- * the framebuffer; libvncserver runs one input and one output thread per
- * viewer (so a stalled viewer blocks only itself; the main thread sends an
- * update itself only when the socket takes it whole); xinput.c runs one thread
- * for X events (the clipboard); http.c one listener thread and one thread
- * per HTTP connection.  Input callbacks arrive on the viewers'
- * input threads and take the X connection's lock.
+ * the framebuffer; one network thread accepts viewers and reads what they
+ * send (libvncserver in its non-threaded mode); an update is written by the
+ * main or the network thread when the viewer's socket takes it whole, else
+ * by a sender thread of the viewer's own, so a stalled viewer blocks only
+ * itself (server.c).  xinput.c runs one thread for X events (the
+ * clipboard); http.c one listener thread and one thread per HTTP
+ * connection.  Input callbacks arrive on the network thread and take the X
+ * connection's lock.
  */
 #ifndef MIRAGE_VNC_H
 #define MIRAGE_VNC_H
@@ -143,10 +145,10 @@ void vnc_x11_stop(struct vnc_x11 *x);
 int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
 const char *vnc_exe_dir(void);
 
-/* close.c: makes a WebSocket viewer's close safe (libvncserver 0.9.14
- * frees its TLS session while its threads still use it); from the
- * newClientHook. */
+/* close.c: makes closing a viewer safe while its sender thread may be
+ * writing (server.c); from the newClientHook, for every viewer.  0 or
+ * -errno. */
 struct _rfbClientRec;
-void vnc_close_guard(struct _rfbClientRec *cl);
+int vnc_close_guard(struct _rfbClientRec *cl);
 
 #endif /* MIRAGE_VNC_H */
