@@ -12,23 +12,24 @@
  * number another thread may have been given meanwhile, or through a freed
  * TLS session.
  *
+ * Two threads may also close the same viewer at once (a write and a read
+ * that fail together), and both would close cl->sock.
+ *
  * libvncserver calls every enabled protocol extension's close() first thing
  * in rfbCloseClient().  Ours shuts the socket down (every write under way
- * fails at once, nothing more goes out), hands libvncserver a duplicate of
- * the socket to close instead, and takes the TLS session and wspath out of
- * the client, so that rfbCloseClient() finds nothing else to tear down.
- * The real teardown waits for clientGoneHook, which libvncserver calls from
- * rfbClientConnectionGone(), once no thread of ours uses the viewer: the
- * socket, the session and wspath are put back and rfbCloseClient() frees
- * them there, once.  The duplicate is made when the viewer connects, so the
- * close itself needs no new descriptor.  The socket being shut down, no TLS
- * close_notify reaches the viewer, which sees a plain end of stream.
+ * fails at once, nothing more goes out) and takes the socket, the TLS
+ * session and wspath out of the client, leaving cl->sock invalid, so that
+ * rfbCloseClient() (now and on any later or concurrent call) finds nothing
+ * to tear down.  The real teardown waits for clientGoneHook, which
+ * libvncserver calls from rfbClientConnectionGone(), once no thread of ours
+ * uses the viewer: the socket, the session and wspath are put back and
+ * rfbCloseClient() frees them there, once.  The socket being shut down, no
+ * TLS close_notify reaches the viewer, which sees a plain end of stream.
  *
  * (rfbssl_destroy() never frees its own context nor the DH parameters it
  * generated for the connection: a libvncserver leak we cannot reach.)
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -40,7 +41,6 @@
 #include "vnc.h"
 
 struct guard {
-	int spare;       /* a duplicate of the socket, for libvncserver to close */
 	int sock;        /* the socket, kept open until the viewer is gone; -1 */
 	rfbSslCtx *ssl;  /* taken out of cl->sslctx */
 	char *wspath;    /* taken out of cl->wspath */
@@ -57,8 +57,7 @@ static void on_close(rfbClientPtr cl, void *data)
 		g->closed = true;
 		shutdown(cl->sock, SHUT_RDWR);
 		g->sock = cl->sock;
-		cl->sock = g->spare;
-		g->spare = -1;
+		cl->sock = RFB_INVALID_SOCKET;
 		g->ssl = cl->sslctx;
 		cl->sslctx = NULL;
 		g->wspath = cl->wspath;
@@ -103,8 +102,6 @@ static void on_gone(rfbClientPtr cl)
 			close(cl->sock);
 		cl->sock = RFB_INVALID_SOCKET;
 	}
-	if (g->spare >= 0)
-		close(g->spare);
 	free(g);
 }
 
@@ -115,15 +112,7 @@ int vnc_close_guard(rfbClientPtr cl)
 	if (!g)
 		return -ENOMEM;
 	g->sock = -1;
-	g->spare = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
-	if (g->spare < 0) {
-		int err = errno;
-
-		free(g);
-		return -err;
-	}
 	if (!rfbEnableExtension(cl, &close_guard, g)) {
-		close(g->spare);
 		free(g);
 		return -ENOMEM;
 	}
