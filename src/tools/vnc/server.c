@@ -124,7 +124,9 @@ struct viewer {
 	bool has_thread;
 	bool sending;         /* the sender owns the viewer's writes */
 	bool stop;
+	bool lowat;           /* SO_RCVLOWAT raised: its request waits for us */
 	pthread_cond_t cond;  /* sending or stop was set */
+	pthread_mutex_t read_lock; /* held while reading the viewer's messages */
 };
 
 /* ------------------------------------------------------------------ */
@@ -970,6 +972,66 @@ static sraRegionPtr update_due(rfbClientPtr cl)
 static void *sender_main(void *data);
 
 /*
+ * Requests without a wake-up.  A viewer answers each update with its next
+ * FramebufferUpdateRequest (10 bytes), and waking the network thread only
+ * to read it costs as much CPU as the rest of a small update.  So after an
+ * update, the socket's SO_RCVLOWAT is raised above the size of a request:
+ * a lone request does not make the socket readable, and the next flush
+ * reads it (take_requests) just before it is needed.  Input comes at once
+ * all the same: a key or pointer event after the request makes the socket
+ * readable, and the network thread, once woken, lowers it again to read
+ * everything.  Plain TCP viewers only: a WebSocket or TLS viewer's bytes
+ * are framed.
+ */
+#define REQUEST_LOWAT (sz_rfbFramebufferUpdateRequestMsg + 1)
+
+/* Raises or lowers the viewer's SO_RCVLOWAT.  Under s->lock. */
+static void set_lowat(struct viewer *v, bool raise)
+{
+	rfbClientPtr cl = v->cl;
+	int val = raise ? REQUEST_LOWAT : 1;
+
+	if (v->lowat == raise || cl->sock == RFB_INVALID_SOCKET || (raise && (cl->sslctx || cl->wsctx)))
+		return;
+	if (setsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &val, sizeof(val)) == 0)
+		v->lowat = raise;
+}
+
+/*
+ * Reads the requests (and key events) that wait below the viewer's
+ * SO_RCVLOWAT, whole messages only; anything else is left to the network
+ * thread, woken by lowering SO_RCVLOWAT.  Under s->lock.
+ */
+static void take_requests(struct viewer *v)
+{
+	rfbClientPtr cl = v->cl;
+	int avail = 0;
+
+	if (!v->lowat || pthread_mutex_trylock(&v->read_lock) != 0)
+		return; /* nothing waits, or the network thread reads it now */
+	if (ioctl(cl->sock, FIONREAD, &avail) < 0)
+		avail = 0;
+	while (avail > 0 && cl->sock != RFB_INVALID_SOCKET) {
+		unsigned char type;
+		int need = 0;
+
+		if (recv(cl->sock, &type, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+			break;
+		if (type == rfbFramebufferUpdateRequest)
+			need = sz_rfbFramebufferUpdateRequestMsg;
+		else if (type == rfbKeyEvent)
+			need = sz_rfbKeyEventMsg;
+		if (need == 0 || avail < need) {
+			set_lowat(v, false);
+			break;
+		}
+		rfbProcessClientMessage(cl);
+		avail -= need;
+	}
+	pthread_mutex_unlock(&v->read_lock);
+}
+
+/*
  * Sends the viewer its update if it asked for one and one is due: from this
  * thread when the socket takes the whole of it at once (under s->lock, so
  * nothing changes the framebuffer meanwhile), else from the viewer's sender
@@ -980,11 +1042,36 @@ static void serve(struct vnc_server *s, struct viewer *v)
 {
 	sraRegionPtr r;
 
-	if (v->sending || v->stop || !(r = update_due(v->cl)))
+	if (v->sending || v->stop)
 		return;
+	take_requests(v);
+	if (!(r = update_due(v->cl))) {
+		/* An update waits for its request, or a request (read) for
+		 * its update: the next message must wake the network
+		 * thread. */
+		if (v->lowat) {
+			bool waits;
+
+			pthread_mutex_lock(&v->cl->updateMutex);
+			waits = !sraRgnEmpty(v->cl->requestedRegion) || FB_UPDATE_PENDING(v->cl);
+			pthread_mutex_unlock(&v->cl->updateMutex);
+			if (waits)
+				set_lowat(v, false);
+		}
+		return;
+	}
 	if (has_room(v->cl, raw_bytes(s->fb_bytes, r))) {
+		bool more;
+
 		send_update(v->cl, r, true);
+		/* More is due already (a DesktopSize goes alone): its
+		 * request must wake us. */
+		pthread_mutex_lock(&v->cl->updateMutex);
+		more = FB_UPDATE_PENDING(v->cl);
+		pthread_mutex_unlock(&v->cl->updateMutex);
+		set_lowat(v, !more);
 	} else {
+		set_lowat(v, false);
 		if (!v->has_thread) {
 			int ret = pthread_create(&v->thread, NULL, sender_main, v);
 
@@ -1075,6 +1162,7 @@ static void let_go(struct vnc_server *s, struct viewer *v)
 		rfbCloseClient(cl);
 	rfbClientConnectionGone(cl);
 	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->read_lock);
 	free(v);
 }
 
@@ -1171,11 +1259,15 @@ static void *net_main(void *data)
 				shutdown(fds[i].fd, SHUT_RDWR);
 				continue;
 			}
+			pthread_mutex_lock(&v->read_lock);
 			do {
 				rfbProcessClientMessage(cl);
 			} while (cl->sock != RFB_INVALID_SOCKET && webSocketsHasDataInBuffer(cl));
+			pthread_mutex_unlock(&v->read_lock);
 			if (cl->sock != RFB_INVALID_SOCKET) {
 				pthread_mutex_lock(&s->lock);
+				/* Whatever else waits wakes us at once. */
+				set_lowat(v, false);
 				serve(s, v);
 				pthread_mutex_unlock(&s->lock);
 			}
@@ -1286,6 +1378,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	v->s = s;
 	v->cl = cl;
 	pthread_cond_init(&v->cond, NULL);
+	pthread_mutex_init(&v->read_lock, NULL);
 	cl->clientData = v;
 	pthread_mutex_lock(&s->lock);
 	s->viewers[s->n_viewers++] = v;
