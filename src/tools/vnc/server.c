@@ -60,6 +60,7 @@
 #include "vnc.h"
 
 #define RECS_MAX 1024u
+#define VIEWERS_MAX 64 /* at once; more are refused */
 
 struct vnc_server {
 	const struct vnc_options *opt;
@@ -1187,7 +1188,40 @@ static void send_cut_text(struct vnc_server *s)
 	free(latin1);
 }
 
-#define NET_MAX 64 /* viewers read per poll; the rest wait their turn */
+/*
+ * Accepts a connection as libvncserver's own listener thread does: not with
+ * rfbProcessNewConnection(), which counts the open descriptors with one
+ * fcntl() per possible descriptor (25 ms per viewer under a large
+ * RLIMIT_NOFILE).  libvncserver makes the socket non-blocking.
+ */
+static void accept_viewer(struct vnc_server *s, int listen_fd)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		vnc_log("accepting a viewer: %s", strerror(errno));
+		/* Out of descriptors: the connection stays pending and the
+		 * listening socket readable; do not spin on it. */
+		usleep(100 * 1000);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	rfbNewClient(s->screen, fd);
+}
+
+/* Whether a read from the viewer would not wait (an end of stream does
+ * not: the read reports it). */
+static bool still_readable(rfbClientPtr cl)
+{
+	char c;
+
+	if (cl->sslctx || cl->wsctx)
+		return true; /* never read by take_requests */
+	return recv(cl->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	       (errno != EAGAIN && errno != EWOULDBLOCK);
+}
 
 /*
  * The network thread: accepts viewers and reads what they send
@@ -1199,11 +1233,11 @@ static void send_cut_text(struct vnc_server *s)
 static void *net_main(void *data)
 {
 	struct vnc_server *s = data;
-	struct pollfd fds[3 + NET_MAX];
-	struct viewer *who[3 + NET_MAX];
+	struct pollfd fds[3 + VIEWERS_MAX];
+	struct viewer *who[3 + VIEWERS_MAX];
 
 	while (!atomic_load(&s->net_stop)) {
-		struct viewer *gone[NET_MAX];
+		struct viewer *gone[VIEWERS_MAX];
 		rfbClientPtr cl;
 		int n = 0, n_gone = 0;
 
@@ -1216,12 +1250,9 @@ static void *net_main(void *data)
 
 			cl = v->cl;
 			if (cl->sock == RFB_INVALID_SOCKET) {
-				if (n_gone < NET_MAX)
-					gone[n_gone++] = v;
+				gone[n_gone++] = v;
 				continue;
 			}
-			if (n >= 3 + NET_MAX)
-				continue;
 			who[n] = v;
 			fds[n++] = (struct pollfd){ .fd = cl->sock,
 						    .events = v->sending ? POLLRDHUP : POLLIN };
@@ -1244,8 +1275,10 @@ static void *net_main(void *data)
 				vnc_debug("network thread: %s", strerror(errno));
 			send_cut_text(s);
 		}
-		if ((fds[1].revents | fds[2].revents) & POLLIN)
-			rfbProcessNewConnection(s->screen);
+		for (int i = 1; i <= 2; i++) {
+			if (fds[i].revents & POLLIN)
+				accept_viewer(s, fds[i].fd);
+		}
 		for (int i = 3; i < n; i++) {
 			struct viewer *v;
 
@@ -1260,9 +1293,14 @@ static void *net_main(void *data)
 				continue;
 			}
 			pthread_mutex_lock(&v->read_lock);
-			do {
-				rfbProcessClientMessage(cl);
-			} while (cl->sock != RFB_INVALID_SOCKET && webSocketsHasDataInBuffer(cl));
+			/* The main thread may have read it meanwhile
+			 * (take_requests); a read now would wait. */
+			if (still_readable(cl)) {
+				do {
+					rfbProcessClientMessage(cl);
+				} while (cl->sock != RFB_INVALID_SOCKET &&
+					 webSocketsHasDataInBuffer(cl));
+			}
 			pthread_mutex_unlock(&v->read_lock);
 			if (cl->sock != RFB_INVALID_SOCKET) {
 				pthread_mutex_lock(&s->lock);
@@ -1351,12 +1389,17 @@ static int on_set_desktop_size(int width, int height, int nscreens,
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
 	struct vnc_server *s = cl->screen->screenData;
-
 	struct viewer *v = calloc(1, sizeof(*v));
 	int ret = v ? vnc_close_guard(cl) : -ENOMEM;
 
 	if (ret < 0) {
 		vnc_log("viewer %s refused: %s", cl->host ? cl->host : "?", strerror(-ret));
+		free(v);
+		return RFB_CLIENT_REFUSE;
+	}
+	if (s->n_viewers >= VIEWERS_MAX) {
+		vnc_log("viewer %s refused: %d viewers already", cl->host ? cl->host : "?",
+			VIEWERS_MAX);
 		free(v);
 		return RFB_CLIENT_REFUSE;
 	}
