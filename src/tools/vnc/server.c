@@ -29,7 +29,8 @@
  * reach each viewer in the order they happened.  Only an update the
  * viewer's socket takes whole is written under the lock, so a viewer that
  * stopped reading never makes the mirror or the other viewers wait; a larger
- * one (the first full picture, TLS and WebSocket viewers) goes to a sender
+ * one (a first picture too big for the socket; every update of a TLS or
+ * WebSocket viewer, whose socket cannot be measured) goes to a sender
  * thread of the viewer's own, which writes without the lock.  The main
  * thread may then change pixels that sender is encoding: while a viewer's
  * sender runs, it gets no CopyRect, and whatever each replay wrote is marked
@@ -40,12 +41,12 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
