@@ -34,7 +34,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <rfb/rfb.h>
 
@@ -98,9 +97,6 @@ static void on_gone(rfbClientPtr cl)
 		rfbCloseClient(cl);
 		cl->sslctx = NULL;
 		cl->wspath = NULL;
-		if (cl->sock != RFB_INVALID_SOCKET)
-			close(cl->sock);
-		cl->sock = RFB_INVALID_SOCKET;
 	}
 	free(g);
 }

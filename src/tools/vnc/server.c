@@ -510,15 +510,7 @@ static void cursor_area_modified(rfbClientPtr cl, const rfbCursor *c)
 	int x1 = cl->cursorX - c->xhot, y1 = cl->cursorY - c->yhot;
 	int x2 = x1 + c->width, y2 = y1 + c->height;
 
-	if (x1 < 0)
-		x1 = 0;
-	if (y1 < 0)
-		y1 = 0;
-	if (x2 > cl->screen->width)
-		x2 = cl->screen->width;
-	if (y2 > cl->screen->height)
-		y2 = cl->screen->height;
-	if (x1 >= x2 || y1 >= y2)
+	if (!sraClipRect2(&x1, &y1, &x2, &y2, 0, 0, cl->screen->width, cl->screen->height))
 		return;
 	sraRegionPtr r = sraRgnCreateRect(x1, y1, x2, y2);
 	pthread_mutex_lock(&cl->updateMutex);
@@ -541,10 +533,11 @@ static void set_cursor(struct vnc_server *s, rfbCursorPtr c)
 	for (int i = 0; i < s->n_viewers; i++) {
 		rfbClientPtr cl = s->viewers[i]->cl;
 
-		if (!cl->enableCursorShapeUpdates && old)
+		if (cl->enableCursorShapeUpdates)
+			continue;
+		if (old)
 			cursor_area_modified(cl, old);
-		if (!cl->enableCursorShapeUpdates)
-			cursor_area_modified(cl, c);
+		cursor_area_modified(cl, c);
 	}
 	s->screen->cursor = c;
 	pthread_mutex_unlock(&s->screen->cursorMutex);
@@ -908,6 +901,16 @@ static void mark_modified(struct vnc_server *s, sraRegionPtr region)
 		sraRgnDestroy(touched);
 }
 
+/* Whether some viewer's sender is writing.  Under s->lock. */
+static bool any_sending(const struct vnc_server *s)
+{
+	for (int i = 0; i < s->n_viewers; i++) {
+		if (s->viewers[i]->sending)
+			return true;
+	}
+	return false;
+}
+
 /* Bytes of raw pixels in r: what an update of r costs at most, about. */
 static size_t raw_bytes(int fb_bytes, sraRegionPtr r)
 {
@@ -921,17 +924,24 @@ static size_t raw_bytes(int fb_bytes, sraRegionPtr r)
 	return n;
 }
 
+/* A WebSocket or TLS viewer's bytes go through framing and buffers of
+ * libvncserver's own: its socket says little about its messages. */
+static bool plain_tcp(rfbClientPtr cl)
+{
+	return !cl->sslctx && !cl->wsctx && cl->sock != RFB_INVALID_SOCKET;
+}
+
 /*
  * True when bytes more can be written to the viewer's socket without
- * waiting: a plain TCP connection (a WebSocket or TLS one writes through
- * buffers of its own) whose send queue has that much room to spare.
+ * waiting: a plain TCP connection whose send queue has that much room to
+ * spare.
  */
 static bool has_room(rfbClientPtr cl, size_t bytes)
 {
 	int queued = 0, sndbuf = 0;
 	socklen_t len = sizeof(sndbuf);
 
-	if (cl->sslctx || cl->wsctx || cl->sock == RFB_INVALID_SOCKET)
+	if (!plain_tcp(cl))
 		return false;
 	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 ||
 	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
@@ -973,6 +983,18 @@ static sraRegionPtr update_due(rfbClientPtr cl)
 
 static void *sender_main(void *data);
 
+/* Whether an update waits for the viewer's request, or a request for its
+ * update. */
+static bool update_or_request_waits(rfbClientPtr cl)
+{
+	bool waits;
+
+	pthread_mutex_lock(&cl->updateMutex);
+	waits = !sraRgnEmpty(cl->requestedRegion) || FB_UPDATE_PENDING(cl);
+	pthread_mutex_unlock(&cl->updateMutex);
+	return waits;
+}
+
 /*
  * Requests without a wake-up.  A viewer answers each update with its next
  * FramebufferUpdateRequest (10 bytes), and waking the network thread only
@@ -993,7 +1015,7 @@ static void set_lowat(struct viewer *v, bool raise)
 	rfbClientPtr cl = v->cl;
 	int val = raise ? REQUEST_LOWAT : 1;
 
-	if (v->lowat == raise || cl->sock == RFB_INVALID_SOCKET || (raise && (cl->sslctx || cl->wsctx)))
+	if (v->lowat == raise || !plain_tcp(cl))
 		return;
 	if (setsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &val, sizeof(val)) == 0)
 		v->lowat = raise;
@@ -1007,28 +1029,27 @@ static void set_lowat(struct viewer *v, bool raise)
 static void take_requests(struct viewer *v)
 {
 	rfbClientPtr cl = v->cl;
-	int avail = 0;
+	unsigned char buf[64];
+	ssize_t got;
 
 	if (!v->lowat || pthread_mutex_trylock(&v->read_lock) != 0)
 		return; /* nothing waits, or the network thread reads it now */
-	if (ioctl(cl->sock, FIONREAD, &avail) < 0)
-		avail = 0;
-	while (avail > 0 && cl->sock != RFB_INVALID_SOCKET) {
-		unsigned char type;
-		int need = 0;
+	got = recv(cl->sock, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	for (ssize_t at = 0; at < got && cl->sock != RFB_INVALID_SOCKET;) {
+		ssize_t need = 0;
 
-		if (recv(cl->sock, &type, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
-			break;
-		if (type == rfbFramebufferUpdateRequest)
+		if (buf[at] == rfbFramebufferUpdateRequest)
 			need = sz_rfbFramebufferUpdateRequestMsg;
-		else if (type == rfbKeyEvent)
+		else if (buf[at] == rfbKeyEvent)
 			need = sz_rfbKeyEventMsg;
-		if (need == 0 || avail < need) {
+		if (need == 0 || got - at < need) {
 			set_lowat(v, false);
 			break;
 		}
 		rfbProcessClientMessage(cl);
-		avail -= need;
+		at += need;
+		if (at == (ssize_t)sizeof(buf))
+			set_lowat(v, false); /* there may be more */
 	}
 	pthread_mutex_unlock(&v->read_lock);
 }
@@ -1048,30 +1069,16 @@ static void serve(struct vnc_server *s, struct viewer *v)
 		return;
 	take_requests(v);
 	if (!(r = update_due(v->cl))) {
-		/* An update waits for its request, or a request (read) for
-		 * its update: the next message must wake the network
-		 * thread. */
-		if (v->lowat) {
-			bool waits;
-
-			pthread_mutex_lock(&v->cl->updateMutex);
-			waits = !sraRgnEmpty(v->cl->requestedRegion) || FB_UPDATE_PENDING(v->cl);
-			pthread_mutex_unlock(&v->cl->updateMutex);
-			if (waits)
-				set_lowat(v, false);
-		}
+		/* The next message must wake the network thread. */
+		if (v->lowat && update_or_request_waits(v->cl))
+			set_lowat(v, false);
 		return;
 	}
 	if (has_room(v->cl, raw_bytes(s->fb_bytes, r))) {
-		bool more;
-
 		send_update(v->cl, r, true);
-		/* More is due already (a DesktopSize goes alone): its
-		 * request must wake us. */
-		pthread_mutex_lock(&v->cl->updateMutex);
-		more = FB_UPDATE_PENDING(v->cl);
-		pthread_mutex_unlock(&v->cl->updateMutex);
-		set_lowat(v, !more);
+		/* More may be due already (a DesktopSize goes alone): then
+		 * its request must wake us. */
+		set_lowat(v, !update_or_request_waits(v->cl));
 	} else {
 		set_lowat(v, false);
 		if (!v->has_thread) {
@@ -1218,7 +1225,7 @@ static bool still_readable(rfbClientPtr cl)
 {
 	char c;
 
-	if (cl->sslctx || cl->wsctx)
+	if (!plain_tcp(cl))
 		return true; /* never read by take_requests */
 	return recv(cl->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
 	       (errno != EAGAIN && errno != EWOULDBLOCK);
@@ -1653,7 +1660,8 @@ static void flush(struct vnc_server *s)
 		pixman_region32_union(&s->unsure, &s->unsure, &s->dirty);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
 	pixman_region32_union(&s->touched, &s->touched, &s->dirty);
-	if (pixman_region32_not_empty(&s->dirty) || pixman_region32_not_empty(&s->touched)) {
+	if (pixman_region32_not_empty(&s->dirty) ||
+	    (pixman_region32_not_empty(&s->touched) && any_sending(s))) {
 		sra = to_sra(&s->dirty);
 		mark_modified(s, sra);
 		s->marked = true;
