@@ -65,6 +65,32 @@ for enc in "copyrect raw" "copyrect hextile" "copyrect zrle" "copyrect tight" "r
 	pass "burst ($enc): $(cat "$TMP/c4.out")"
 done
 
+# A copy whose destination is drawn on in the same interval: the moved part
+# is the destination minus a narrow hole, boxes in bands whose sources lie
+# in other boxes (moved right 12 px over a 2 px hole, up and down), so the
+# framebuffer must move them in the right order.  A first pixel starts the
+# interval; the copy and the hole follow within it.  Each try has its own
+# place, so a wrong one stays wrong to the end.
+cat > "$TMP/holes.sh" <<EOS
+exec 7> "$TMP/fake.in"
+for i in \$(seq 0 15); do
+	x=\$((20 + i % 4 * 150)); y=\$((20 + i / 4 * 110)); dy=4
+	[ \$((i % 2)) -eq 0 ] && dy=-4
+	echo "noise \$x \$y 100 80 \$((i + 1))" >&7
+	sleep 0.05
+	echo "fill 0 0 1 1 \$i" >&7
+	echo "copy \$x \$y 100 80 12 \$dy" >&7
+	echo "noise \$((x + 50)) \$((y + 30)) 2 20 \$((i + 50))" >&7
+	sleep 0.05
+done
+EOS
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc --encodings "copyrect raw" -- sh "$TMP/holes.sh" \
+	> "$TMP/c4b.out" || fail "copy around a hole"
+pass "copy around a hole: $(cat "$TMP/c4b.out")"
+# The viewer did the copy in its own picture; a new one gets ours.
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc > "$TMP/c4c.out" || fail "copy around a hole: new viewer"
+pass "copy around a hole, new viewer: $(cat "$TMP/c4c.out")"
+
 # Two viewers at once, one of them never reading (stalled): the other
 # still gets everything.
 python3 - "$PORT" "$TMP/stalled" > /dev/null 2>&1 <<'EOS' &

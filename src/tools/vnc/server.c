@@ -7,10 +7,13 @@
  *
  *  - drawing records add their rect to `dirty` (what must be re-read from
  *    the surface);
- *  - SCREEN_SCREEN moves the framebuffer's own pixels (in record order, so
- *    chained and overlapping copies come out right), is scheduled as a
- *    CopyRect, and moves the part of `dirty` that lay in its source along
- *    with it.
+ *  - SCREEN_SCREEN is composed into the interval's one copy (`pend`, see
+ *    compose_copy: what a chain of copies moved by their summed offset)
+ *    and moves the part of `dirty` that lay in its source along with it;
+ *    whatever else a copy wrote joins `dirty`.  The framebuffer's pixels
+ *    move once, at the flush, and the copy goes to the viewers as one
+ *    CopyRect: an x11perf -scroll500 burst of a thousand copies costs one
+ *    move, not a thousand.
  *
  * The surface runs ahead of the records we have read (the producer renders
  * first, publishes later), so a copy can move pixels that were already
@@ -267,20 +270,46 @@ static void add_dirty(struct vnc_server *s, const struct mirage_rect *r)
 					   (unsigned)(x2 - x1), (unsigned)(y2 - y1));
 }
 
-/* Moves framebuffer pixels for rect [x1,x2)x[y1,y2) from (x1-dx, y1-dy). */
-static void move_pixels(struct vnc_server *s, int x1, int y1, int x2, int y2, int dx, int dy)
+/* Moves framebuffer pixels for box b from (b->x1 - dx, b->y1 - dy). */
+static void move_box(struct vnc_server *s, const pixman_box32_t *b, int dx, int dy)
 {
-	size_t len = (size_t)(x2 - x1) * s->fb_bytes;
+	size_t len = (size_t)(b->x2 - b->x1) * s->fb_bytes;
 
 	/* Rows in the order that reads each source row before it is overwritten. */
 	if (dy > 0) {
-		for (int y = y2 - 1; y >= y1; y--)
-			memmove(fb_line(s, y) + (size_t)x1 * s->fb_bytes,
-				fb_line(s, y - dy) + (size_t)(x1 - dx) * s->fb_bytes, len);
+		for (int y = b->y2 - 1; y >= b->y1; y--)
+			memmove(fb_line(s, y) + (size_t)b->x1 * s->fb_bytes,
+				fb_line(s, y - dy) + (size_t)(b->x1 - dx) * s->fb_bytes, len);
 	} else {
-		for (int y = y1; y < y2; y++)
-			memmove(fb_line(s, y) + (size_t)x1 * s->fb_bytes,
-				fb_line(s, y - dy) + (size_t)(x1 - dx) * s->fb_bytes, len);
+		for (int y = b->y1; y < b->y2; y++)
+			memmove(fb_line(s, y) + (size_t)b->x1 * s->fb_bytes,
+				fb_line(s, y - dy) + (size_t)(b->x1 - dx) * s->fb_bytes, len);
+	}
+}
+
+/*
+ * Moves the pixels of region r from r - (dx, dy), every source pixel read
+ * before it is overwritten.  A region's boxes come in bands, top to bottom
+ * and left to right in each: as in the X server's own region copy, the
+ * bands go against dy (a box's source lies in its own or an earlier band)
+ * and the boxes of a band against dx (their rows are the same).
+ */
+static void move_region(struct vnc_server *s, pixman_region32_t *r, int dx, int dy)
+{
+	int n;
+	pixman_box32_t *b = pixman_region32_rectangles(r, &n);
+
+	for (int i = 0; i < n;) {
+		int bi = dy > 0 ? n - 1 - i : i; /* a box of the next band */
+		int first = bi, last = bi;
+
+		while (first > 0 && b[first - 1].y1 == b[bi].y1)
+			first--;
+		while (last + 1 < n && b[last + 1].y1 == b[bi].y1)
+			last++;
+		for (int j = 0; j <= last - first; j++)
+			move_box(s, &b[dx > 0 ? last - j : first + j], dx, dy);
+		i += last - first + 1;
 	}
 }
 
@@ -449,11 +478,6 @@ static void apply_copy(struct vnc_server *s, const struct mirage_record *rec)
 		return;
 	}
 
-	/* cursorMutex: as in flush(). */
-	pthread_mutex_lock(&s->screen->cursorMutex);
-	move_pixels(s, cx1, cy1, cx2, cy2, dx, dy);
-	pthread_mutex_unlock(&s->screen->cursorMutex);
-
 	/* dirty := (dirty - dst) + ((dirty & src) moved to dst), and whatever
 	 * of the destination had no source inside the framebuffer. */
 	pixman_region32_init_rect(&moved, cx1 - dx, cy1 - dy, (unsigned)(cx2 - cx1),
@@ -466,7 +490,6 @@ static void apply_copy(struct vnc_server *s, const struct mirage_record *rec)
 
 		pixman_region32_init_rect(&dst, cx1, cy1, (unsigned)(cx2 - cx1), (unsigned)(cy2 - cy1));
 		pixman_region32_subtract(&s->dirty, &s->dirty, &dst);
-		pixman_region32_union(&s->touched, &s->touched, &dst);
 		s->copied_px += (uint64_t)(cx2 - cx1) * (uint64_t)(cy2 - cy1);
 		/* unsure := (unsure - dst) + ((unsure & src) moved to dst):
 		 * the moved part is what to check against the surface. */
@@ -1645,6 +1668,19 @@ static void flush(struct vnc_server *s)
 	pixman_box32_t *b;
 	sraRegionPtr sra;
 
+	if (s->has_pend) {
+		/* The interval's copy, in one move; what is dirty is read anew. */
+		pixman_region32_t m;
+
+		pixman_region32_init(&m);
+		pixman_region32_subtract(&m, &s->pend, &s->dirty);
+		/* cursorMutex: as below. */
+		pthread_mutex_lock(&s->screen->cursorMutex);
+		move_region(s, &m, s->pdx, s->pdy);
+		pthread_mutex_unlock(&s->screen->cursorMutex);
+		pixman_region32_union(&s->touched, &s->touched, &m);
+		pixman_region32_fini(&m);
+	}
 	verify_copies(s);
 	schedule_copy(s);
 	b = pixman_region32_rectangles(&s->dirty, &n);
@@ -1856,7 +1892,8 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			continue;
 		busy = !idle || now_ms() < next;
 		sleep_until(next);
-		/* One replay: drain moves pixels, flush writes and marks them. */
+		/* One replay: drain reads the records, flush moves and
+		 * writes the pixels and marks them. */
 		pthread_mutex_lock(&s->lock);
 		ret = drain(s);
 		if (ret < 0) {
