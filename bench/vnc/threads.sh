@@ -3,7 +3,7 @@
 #
 # Where one VNC server's CPU goes, thread by thread, over one workload.
 #
-#   bash bench/vnc/threads.sh [BUILD] embedded|xvnc drag|typing|scroll
+#   bash bench/vnc/threads.sh [BUILD] embedded|xvnc drag|typing|scroll|x11perf
 #
 # Starts the server (mirage-vnc --embedded, or TigerVNC's Xvnc with twm and
 # an xterm) on a free display and port, connects one libvncclient viewer
@@ -12,7 +12,7 @@
 # /proc/PID/task/TID/schedstat (nanoseconds, not 10 ms ticks) and its
 # voluntary and involuntary context switches.  Threads that used under
 # 0.05 ms are left out.  Set PERF=1 to also record the mirage-vnc (or Xvnc)
-# process with perf into ./perf.data.
+# process with perf into ./perf.data, PERF=xorg to record the embedded Xorg.
 set -u
 BUILD=${1:-build}
 SERVER=${2:-embedded}
@@ -105,10 +105,14 @@ typing)
 	W='xdotool type --delay 60 "the quick brown fox jumps over the lazy dog, twice: the quick brown fox jumps over the lazy dog"'
 	;;
 scroll)
-	W='xdotool type --delay 5 "seq 1 3000"; xdotool key Return; sleep 2'
+	W="xdotool type --delay 5 \"seq 1 ${SEQ:-3000}\"; xdotool key Return; sleep 2"
+	;;
+x11perf)
+	# The same drawing on every server, whatever its speed.
+	W="x11perf -repeat 1 -reps ${REPS:-2000} ${X11PERF:--fitext -scroll500 -copywinwin500} > /dev/null"
 	;;
 *)
-	echo "threads: unknown workload $WORK (drag, typing or scroll)" >&2
+	echo "threads: unknown workload $WORK (drag, typing, scroll or x11perf)" >&2
 	exit 2
 	;;
 esac
@@ -124,10 +128,12 @@ EOF
 
 PP=""
 if [ -n "${PERF:-}" ]; then
-	perf record -F 4000 -g -p "$VPID" -o perf.data > /dev/null 2>&1 &
+	PPID_=$VPID
+	[ "$PERF" = xorg ] && PPID_=$(pgrep -P "$VPID" -x Xorg)
+	perf record -F 4000 -g -p "$PPID_" -o perf.data > /dev/null 2>&1 &
 	PP=$!
 fi
-"$VNC_CHECK" --port "$PORT" --timeout 60 --encodings "copyrect zrle hextile raw" -- sh -c \
+"$VNC_CHECK" --port "$PORT" --timeout 60 --encodings "${ENCODINGS:-copyrect zrle hextile raw}" -- sh -c \
 	"sleep 1; sh $TMP/snap.sh > $TMP/s0; $W; sleep 0.5; sh $TMP/snap.sh > $TMP/s1" \
 	> "$TMP/vc.out" 2>&1 || { cat "$TMP/vc.out" >&2; exit 1; }
 if [ -n "$PP" ]; then
