@@ -113,6 +113,33 @@ A=$!
 wait "$A" || fail "first viewer"
 pass "two viewers and a stalled one: $(cat "$TMP/c5.out") / $(cat "$TMP/c6.out")"
 
+# Viewers that stop half-way through a message, one in the handshake and
+# one after it: the network thread must not wait for the rest (libvncserver
+# would, for seconds), so a new viewer connects and gets its picture at once.
+python3 - "$PORT" "$TMP/half1" "$TMP/half2" > /dev/null 2>&1 <<'EOS' &
+import socket, sys, time
+a = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+a.recv(12); a.sendall(b"RFB 003.0")
+time.sleep(0.2)
+open(sys.argv[2], "w").close()
+b = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+b.recv(12); b.sendall(b"RFB 003.008\n"); b.recv(2); b.sendall(b"\x01"); b.recv(4)
+b.sendall(b"\x01"); b.recv(1024)
+# SetEncodings for 2 encodings: its header and half of the first one.
+b.sendall(b"\x02\x00\x00\x02\x00\x00")
+time.sleep(0.2)
+open(sys.argv[3], "w").close()
+time.sleep(30)
+EOS
+PIDS="$PIDS $!"
+for n in 1 2; do
+	for _ in $(seq 400); do [ -e "$TMP/half$n" ] && break; sleep 0.05; done
+	[ -e "$TMP/half$n" ] || fail "half-message viewer $n did not connect"
+	timeout 4 "$VNC_CHECK" --port "$PORT" --mirror fake-vnc > "$TMP/c6b.out" ||
+		fail "a viewer while $n stop(s) half-way through a message"
+	pass "a viewer while $n stop(s) half-way through a message: $(cat "$TMP/c6b.out")"
+done
+
 # A producer that draws ahead of its records: mirage-vnc reads pixels that a
 # copy recorded before the drawing must not carry along.  The pixel sequence
 # (PROTOCOL.md 5.5) says they may be ahead, so the copy is checked against

@@ -129,7 +129,9 @@ struct viewer {
 	bool has_thread;
 	bool sending;         /* the sender owns the viewer's writes */
 	bool stop;
-	bool lowat;           /* SO_RCVLOWAT raised: its request waits for us */
+	int rcvlowat;         /* its SO_RCVLOWAT: 1, REQUEST_LOWAT (its request
+			       * waits for us) or a partial message's size */
+	bool partial;         /* SO_RCVLOWAT waits for the end of a message */
 	pthread_cond_t cond;  /* sending or stop was set */
 	pthread_mutex_t read_lock; /* held while reading the viewer's messages */
 };
@@ -1032,16 +1034,30 @@ static bool update_or_request_waits(rfbClientPtr cl)
  */
 #define REQUEST_LOWAT (sz_rfbFramebufferUpdateRequestMsg + 1)
 
-/* Raises or lowers the viewer's SO_RCVLOWAT.  Under s->lock. */
-static void set_lowat(struct viewer *v, bool raise)
+/* Sets the viewer's SO_RCVLOWAT; whether it took val (the kernel caps it
+ * at half the receive buffer).  Under s->lock. */
+static bool set_rcvlowat(struct viewer *v, int val)
 {
 	rfbClientPtr cl = v->cl;
-	int val = raise ? REQUEST_LOWAT : 1;
+	int got = 0;
+	socklen_t len = sizeof(got);
 
-	if (v->lowat == raise || !plain_tcp(cl))
-		return;
-	if (setsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &val, sizeof(val)) == 0)
-		v->lowat = raise;
+	if (v->rcvlowat == val)
+		return true;
+	if (!plain_tcp(cl) || setsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &val, sizeof(val)) < 0)
+		return false;
+	if (getsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &got, &len) < 0)
+		got = 1;
+	v->rcvlowat = got;
+	return got == val;
+}
+
+/* Raises or lowers the viewer's SO_RCVLOWAT for its requests, unless it
+ * waits for the end of a message (the network thread's).  Under s->lock. */
+static void set_lowat(struct viewer *v, bool raise)
+{
+	if (!v->partial)
+		set_rcvlowat(v, raise ? REQUEST_LOWAT : 1);
 }
 
 /*
@@ -1055,7 +1071,8 @@ static void take_requests(struct viewer *v)
 	unsigned char buf[64];
 	ssize_t got;
 
-	if (!v->lowat || pthread_mutex_trylock(&v->read_lock) != 0)
+	if (v->rcvlowat != REQUEST_LOWAT || v->partial ||
+	    pthread_mutex_trylock(&v->read_lock) != 0)
 		return; /* nothing waits, or the network thread reads it now */
 	got = recv(cl->sock, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	for (ssize_t at = 0; at < got && cl->sock != RFB_INVALID_SOCKET;) {
@@ -1093,7 +1110,7 @@ static void serve(struct vnc_server *s, struct viewer *v)
 	take_requests(v);
 	if (!(r = update_due(v->cl))) {
 		/* The next message must wake the network thread. */
-		if (v->lowat && update_or_request_waits(v->cl))
+		if (v->rcvlowat == REQUEST_LOWAT && update_or_request_waits(v->cl))
 			set_lowat(v, false);
 		return;
 	}
@@ -1242,6 +1259,90 @@ static void accept_viewer(struct vnc_server *s, int listen_fd)
 	rfbNewClient(s->screen, fd);
 }
 
+/*
+ * Whole messages only.  libvncserver reads a viewer's message to its end,
+ * waiting seconds for the rest (rfbMaxClientWait; 5 s seen here), and the
+ * network thread reads every viewer: one that sent half a message would hold up
+ * the input of all of them.  So before it reads a plain TCP viewer, the
+ * network thread peeks at what came, and when a message is not all there
+ * it raises SO_RCVLOWAT to the message's size (or to its header's, when
+ * the header says how long the rest is) and reads nobody's message yet:
+ * the socket turns readable once the rest is there, or the viewer hangs
+ * up.  A message of a type we do not know, or longer than PARTIAL_MAX (a
+ * long cut text), is read as libvncserver reads it.
+ */
+#define PARTIAL_MAX 4096
+
+/* The size of the viewer's next message as far as its first got bytes
+ * tell; 0 if unknown. */
+static size_t message_size(rfbClientPtr cl, const unsigned char *b, size_t got)
+{
+	uint32_t len;
+
+	switch (cl->state) {
+	case RFB_PROTOCOL_VERSION:
+		return sz_rfbProtocolVersionMsg;
+	case RFB_SECURITY_TYPE:
+		return 1;
+	case RFB_AUTHENTICATION:
+		return CHALLENGESIZE; /* VNC authentication, our only one */
+	case RFB_INITIALISATION:
+		return sz_rfbClientInitMsg;
+	case RFB_NORMAL:
+		break;
+	default:
+		return 0;
+	}
+	switch (b[0]) {
+	case rfbSetPixelFormat:
+		return sz_rfbSetPixelFormatMsg;
+	case rfbSetEncodings:
+		if (got < sz_rfbSetEncodingsMsg)
+			return sz_rfbSetEncodingsMsg;
+		return sz_rfbSetEncodingsMsg + 4 * (size_t)(b[2] << 8 | b[3]);
+	case rfbFramebufferUpdateRequest:
+		return sz_rfbFramebufferUpdateRequestMsg;
+	case rfbKeyEvent:
+		return sz_rfbKeyEventMsg;
+	case rfbPointerEvent:
+		return sz_rfbPointerEventMsg;
+	case rfbClientCutText:
+		if (got < sz_rfbClientCutTextMsg)
+			return sz_rfbClientCutTextMsg;
+		/* A negative length is the extended clipboard's. */
+		len = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+		if (len & 0x80000000u)
+			len = -len;
+		return len > PARTIAL_MAX ? 0 : sz_rfbClientCutTextMsg + (size_t)len;
+	case rfbSetDesktopSize:
+		if (got < sz_rfbSetDesktopSizeMsg)
+			return sz_rfbSetDesktopSizeMsg;
+		return sz_rfbSetDesktopSizeMsg + sz_rfbExtDesktopScreen * (size_t)b[6];
+	default:
+		return 0;
+	}
+}
+
+/* The bytes to wait for before the viewer's next message can be read
+ * without waiting; 0 when it can be read now (or we cannot tell). */
+static int bytes_to_wait(rfbClientPtr cl)
+{
+	unsigned char b[8];
+	int avail = 0;
+	ssize_t got;
+	size_t need;
+
+	if (!plain_tcp(cl) || ioctl(cl->sock, FIONREAD, &avail) < 0 || avail <= 0)
+		return 0;
+	got = recv(cl->sock, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	if (got <= 0)
+		return 0;
+	need = message_size(cl, b, (size_t)got);
+	if (need == 0 || need <= (size_t)avail || need > PARTIAL_MAX)
+		return 0;
+	return (int)need;
+}
+
 /* Whether a read from the viewer would not wait (an end of stream does
  * not: the read reports it). */
 static bool still_readable(rfbClientPtr cl)
@@ -1327,15 +1428,29 @@ static void *net_main(void *data)
 			/* The main thread may have read it meanwhile
 			 * (take_requests); a read now would wait. */
 			if (still_readable(cl)) {
-				do {
+				int wait = bytes_to_wait(cl);
+				bool waits = false;
+
+				if (wait > 0) {
+					pthread_mutex_lock(&s->lock);
+					v->partial = waits = set_rcvlowat(v, wait);
+					pthread_mutex_unlock(&s->lock);
+				}
+				while (!waits && cl->sock != RFB_INVALID_SOCKET) {
 					rfbProcessClientMessage(cl);
-				} while (cl->sock != RFB_INVALID_SOCKET &&
-					 webSocketsHasDataInBuffer(cl));
+					if (!webSocketsHasDataInBuffer(cl))
+						break;
+				}
+				if (waits) {
+					pthread_mutex_unlock(&v->read_lock);
+					continue;
+				}
 			}
 			pthread_mutex_unlock(&v->read_lock);
 			if (cl->sock != RFB_INVALID_SOCKET) {
 				pthread_mutex_lock(&s->lock);
 				/* Whatever else waits wakes us at once. */
+				v->partial = false;
 				set_lowat(v, false);
 				serve(s, v);
 				pthread_mutex_unlock(&s->lock);
@@ -1451,6 +1566,7 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	vnc_debug("viewer %s connected", cl->host ? cl->host : "?");
 	v->s = s;
 	v->cl = cl;
+	v->rcvlowat = 1;
 	pthread_cond_init(&v->cond, NULL);
 	pthread_mutex_init(&v->read_lock, NULL);
 	cl->clientData = v;
