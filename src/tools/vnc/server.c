@@ -152,24 +152,21 @@ static uint8_t *fb_line(const struct vnc_server *s, int y)
 	return s->fb + (size_t)y * s->w * s->fb_bytes;
 }
 
-/* Reads one box of the surface into the framebuffer. */
-static void copy_box(struct vnc_server *s, const pixman_box32_t *b)
+/* Reads row y of box b from the surface into the framebuffer. */
+static void copy_row(struct vnc_server *s, const pixman_box32_t *b, int y)
 {
-	for (int y = b->y1; y < b->y2; y++) {
-		const uint8_t *src = src_line(s, y);
-		uint8_t *dst = fb_line(s, y) + (size_t)b->x1 * s->fb_bytes;
+	const uint8_t *src = src_line(s, y);
+	uint8_t *dst = fb_line(s, y) + (size_t)b->x1 * s->fb_bytes;
 
-		if (s->src_bpp == 24) {
-			/* Packed B,G,R to xRGB: libvncserver has no 24 bpp format. */
-			uint32_t *d = (uint32_t *)dst;
-			for (int x = b->x1; x < b->x2; x++) {
-				const uint8_t *p = src + (size_t)(x + s->ox) * 3;
-				*d++ = (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-			}
-		} else {
-			memcpy(dst, src + (size_t)(b->x1 + s->ox) * s->fb_bytes,
-			       (size_t)(b->x2 - b->x1) * s->fb_bytes);
+	if (s->src_bpp == 24) {
+		uint32_t *d = (uint32_t *)dst;
+		for (int x = b->x1; x < b->x2; x++) {
+			const uint8_t *p = src + (size_t)(x + s->ox) * 3;
+			*d++ = (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 		}
+	} else {
+		memcpy(dst, src + (size_t)(b->x1 + s->ox) * s->fb_bytes,
+		       (size_t)(b->x2 - b->x1) * s->fb_bytes);
 	}
 }
 
@@ -189,6 +186,76 @@ static bool row_equal(const struct vnc_server *s, const pixman_box32_t *b, int y
 	}
 	return memcmp(dst, src + (size_t)(b->x1 + s->ox) * s->fb_bytes,
 		      (size_t)(b->x2 - b->x1) * s->fb_bytes) == 0;
+}
+
+/*
+ * Reads `dirty` from the surface into the framebuffer and adds to `changed`
+ * each block of the framebuffer's 64x64 grid (clipped to dirty) where a
+ * pixel differed.  Programs redraw more than they change (xterm repaints
+ * whole lines; a scroll redraws text a copy already put in place): what
+ * comes out the same needs no encoding and no bytes, and comparing a row
+ * costs about what copying it did.  TigerVNC's servers compare the same
+ * way.  The framebuffer is what every viewer has or is about to get, so a
+ * block that compares equal needs nothing, except where this replay moved
+ * pixels that the viewers' copy then left out (flush).
+ */
+#define BLOCK 64
+
+/* read_dirty() for the rows [y1, y2) of box b, within one row of blocks. */
+static void read_band(struct vnc_server *s, const pixman_box32_t *b, int y1, int y2,
+		      pixman_region32_t *changed)
+{
+	bool hit[MIRAGE_MAX_DIMENSION / BLOCK + 1] = { false };
+	int c0 = b->x1 / BLOCK, nc = (b->x2 - 1) / BLOCK - c0 + 1;
+	pixman_box32_t row = { b->x1, y1, b->x2, y2 };
+
+	for (int y = y1; y < y2; y++) {
+		/* Most rows are the same whole, or differ: one comparison first. */
+		if (row_equal(s, &row, y))
+			continue;
+		for (int c = 0; c < nc; c++) {
+			pixman_box32_t t = { (c0 + c) * BLOCK, y, (c0 + c + 1) * BLOCK, y + 1 };
+
+			if (t.x1 < b->x1)
+				t.x1 = b->x1;
+			if (t.x2 > b->x2)
+				t.x2 = b->x2;
+			if (row_equal(s, &t, y))
+				continue;
+			copy_row(s, &t, y);
+			hit[c] = true;
+		}
+	}
+	/* Runs of blocks alike, hit or not. */
+	for (int c = 0, e; c < nc; c = e + 1) {
+		int x1 = (c0 + c) * BLOCK, x2;
+
+		for (e = c; e + 1 < nc && hit[e + 1] == hit[c]; e++)
+			;
+		x2 = (c0 + e + 1) * BLOCK;
+		if (x1 < b->x1)
+			x1 = b->x1;
+		if (x2 > b->x2)
+			x2 = b->x2;
+		if (hit[c])
+			pixman_region32_union_rect(changed, changed, x1, y1, (unsigned)(x2 - x1),
+						   (unsigned)(y2 - y1));
+	}
+}
+
+static void read_dirty(struct vnc_server *s, pixman_region32_t *changed)
+{
+	int n;
+	pixman_box32_t *b = pixman_region32_rectangles(&s->dirty, &n);
+
+	for (int i = 0; i < n; i++) {
+		for (int y1 = b[i].y1, y2; y1 < b[i].y2; y1 = y2) {
+			y2 = (y1 / BLOCK + 1) * BLOCK;
+			if (y2 > b[i].y2)
+				y2 = b[i].y2;
+			read_band(s, &b[i], y1, y2, changed);
+		}
+	}
 }
 
 /*
@@ -1780,8 +1847,7 @@ fail:
  */
 static void flush(struct vnc_server *s)
 {
-	int n;
-	pixman_box32_t *b;
+	pixman_region32_t changed;
 	sraRegionPtr sra;
 
 	if (s->has_pend) {
@@ -1799,27 +1865,37 @@ static void flush(struct vnc_server *s)
 	}
 	verify_copies(s);
 	schedule_copy(s);
-	b = pixman_region32_rectangles(&s->dirty, &n);
 	/* cursorMutex: a sender of a viewer without cursor shape updates
 	 * may be drawing the cursor into the framebuffer (rfbShowCursor). */
 	pthread_mutex_lock(&s->screen->cursorMutex);
 	int64_t token = mirage_client_pixels_begin(s->mc);
-	for (int i = 0; i < n; i++)
-		copy_box(s, &b[i]);
+	pixman_region32_init(&changed);
+	read_dirty(s, &changed);
 	if (mirage_client_pixels_exact(s->mc, token))
 		pixman_region32_subtract(&s->unsure, &s->unsure, &s->dirty);
 	else
 		pixman_region32_union(&s->unsure, &s->unsure, &s->dirty);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
-	pixman_region32_union(&s->touched, &s->touched, &s->dirty);
-	if (pixman_region32_not_empty(&s->dirty) ||
+	{
+		/* Moved above, then found dirty (verify_copies): not in the
+		 * viewers' copy, so sent whether or not it compares equal. */
+		pixman_region32_t moved_dirty;
+
+		pixman_region32_init(&moved_dirty);
+		pixman_region32_intersect(&moved_dirty, &s->dirty, &s->touched);
+		pixman_region32_union(&changed, &changed, &moved_dirty);
+		pixman_region32_fini(&moved_dirty);
+	}
+	pixman_region32_union(&s->touched, &s->touched, &changed);
+	if (pixman_region32_not_empty(&changed) ||
 	    (pixman_region32_not_empty(&s->touched) && any_sending(s))) {
-		sra = to_sra(&s->dirty);
+		sra = to_sra(&changed);
 		mark_modified(s, sra);
 		s->marked = true;
 		sraRgnDestroy(sra);
 		s->flushes++;
 	}
+	pixman_region32_fini(&changed);
 	if (s->marked)
 		serve_all(s);
 	s->marked = false;
