@@ -128,9 +128,9 @@ EOF
 
 PP=""
 if [ -n "${PERF:-}" ]; then
-	PPID_=$VPID
-	[ "$PERF" = xorg ] && PPID_=$(pgrep -P "$VPID" -x Xorg)
-	perf record -F 4000 -g -p "$PPID_" -o perf.data > /dev/null 2>&1 &
+	PERF_PID=$VPID
+	[ "$PERF" = xorg ] && PERF_PID=$(pgrep -P "$VPID" -x Xorg)
+	perf record -F 4000 -g -p "$PERF_PID" -o perf.data > /dev/null 2>&1 &
 	PP=$!
 fi
 "$VNC_CHECK" --port "$PORT" --timeout 60 --encodings "${ENCODINGS:-copyrect zrle hextile raw}" -- sh -c \

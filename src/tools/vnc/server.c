@@ -17,11 +17,11 @@
  *
  * The surface runs ahead of the records we have read (the producer renders
  * first, publishes later), so a copy can move pixels that were already
- * newer than the copy.  Before each flush the copy destinations are compared
+ * newer than the copy.  After the move the copy destinations are compared
  * with the surface and what differs joins `dirty`: the result is exact, and
  * the comparison costs only the copied area.  Then `dirty` is read from the
- * surface and marked modified, and each viewer that asked for an update is
- * sent it (serve).
+ * surface, the blocks that changed are marked modified (read_dirty), and
+ * each viewer that asked for an update is sent it (serve).
  *
  * Threads.  libvncserver runs in its non-threaded mode: one network thread
  * accepts viewers and reads their messages.  An update is encoded straight
@@ -159,6 +159,7 @@ static void copy_row(struct vnc_server *s, const pixman_box32_t *b, int y)
 	uint8_t *dst = fb_line(s, y) + (size_t)b->x1 * s->fb_bytes;
 
 	if (s->src_bpp == 24) {
+		/* Packed B,G,R to xRGB: libvncserver has no 24 bpp format. */
 		uint32_t *d = (uint32_t *)dst;
 		for (int x = b->x1; x < b->x2; x++) {
 			const uint8_t *p = src + (size_t)(x + s->ox) * 3;
@@ -195,11 +196,19 @@ static bool row_equal(const struct vnc_server *s, const pixman_box32_t *b, int y
  * whole lines; a scroll redraws text a copy already put in place): what
  * comes out the same needs no encoding and no bytes, and comparing a row
  * costs about what copying it did.  TigerVNC's servers compare the same
- * way.  The framebuffer is what every viewer has or is about to get, so a
- * block that compares equal needs nothing, except where this replay moved
- * pixels that the viewers' copy then left out (flush).
+ * way.  The framebuffer is what every viewer has or is about to get (the
+ * interval's copy included, schedule_copy), so a block that compares equal
+ * needs nothing.
  */
 #define BLOCK 64
+
+/* Where block column c starts, clamped to box b's columns. */
+static int block_x(const pixman_box32_t *b, int c)
+{
+	int x = c * BLOCK;
+
+	return x < b->x1 ? b->x1 : x > b->x2 ? b->x2 : x;
+}
 
 /* read_dirty() for the rows [y1, y2) of box b, within one row of blocks. */
 static void read_band(struct vnc_server *s, const pixman_box32_t *b, int y1, int y2,
@@ -214,12 +223,8 @@ static void read_band(struct vnc_server *s, const pixman_box32_t *b, int y1, int
 		if (row_equal(s, &row, y))
 			continue;
 		for (int c = 0; c < nc; c++) {
-			pixman_box32_t t = { (c0 + c) * BLOCK, y, (c0 + c + 1) * BLOCK, y + 1 };
+			pixman_box32_t t = { block_x(b, c0 + c), y, block_x(b, c0 + c + 1), y + 1 };
 
-			if (t.x1 < b->x1)
-				t.x1 = b->x1;
-			if (t.x2 > b->x2)
-				t.x2 = b->x2;
 			if (row_equal(s, &t, y))
 				continue;
 			copy_row(s, &t, y);
@@ -228,15 +233,11 @@ static void read_band(struct vnc_server *s, const pixman_box32_t *b, int y1, int
 	}
 	/* Runs of blocks alike, hit or not. */
 	for (int c = 0, e; c < nc; c = e + 1) {
-		int x1 = (c0 + c) * BLOCK, x2;
+		int x1 = block_x(b, c0 + c), x2;
 
 		for (e = c; e + 1 < nc && hit[e + 1] == hit[c]; e++)
 			;
-		x2 = (c0 + e + 1) * BLOCK;
-		if (x1 < b->x1)
-			x1 = b->x1;
-		if (x2 > b->x2)
-			x2 = b->x2;
+		x2 = block_x(b, c0 + e + 1);
 		if (hit[c])
 			pixman_region32_union_rect(changed, changed, x1, y1, (unsigned)(x2 - x1),
 						   (unsigned)(y2 - y1));
@@ -497,7 +498,11 @@ static void copy_for(struct vnc_server *s, rfbClientPtr cl, sraRegionPtr dst, in
 	}
 }
 
-/* Hands the interval's composed copy to the viewers (before the pixels). */
+/*
+ * The interval's composed copy, minus what is dirty anyway: moved once in
+ * the framebuffer and handed to the viewers (before the pixels, which may
+ * then take parts of it back: mark_modified).
+ */
 static void schedule_copy(struct vnc_server *s)
 {
 	sraRegionPtr sra;
@@ -506,6 +511,11 @@ static void schedule_copy(struct vnc_server *s)
 		return;
 	pixman_region32_subtract(&s->pend, &s->pend, &s->dirty);
 	if (pixman_region32_not_empty(&s->pend)) {
+		/* cursorMutex: as in flush(). */
+		pthread_mutex_lock(&s->screen->cursorMutex);
+		move_region(s, &s->pend, s->pdx, s->pdy);
+		pthread_mutex_unlock(&s->screen->cursorMutex);
+		pixman_region32_union(&s->touched, &s->touched, &s->pend);
 		sra = to_sra(&s->pend);
 		for (int i = 0; i < s->n_viewers; i++) {
 			rfbClientPtr cl = s->viewers[i]->cl;
@@ -1088,6 +1098,70 @@ static bool update_or_request_waits(rfbClientPtr cl)
 }
 
 /*
+ * Whole messages only.  libvncserver reads a viewer's message to its end,
+ * waiting seconds for the rest (rfbMaxClientWait; 5 s seen here), and the
+ * network thread reads every viewer: one that sent half a message would hold up
+ * the input of all of them.  So before it reads a plain TCP viewer, the
+ * network thread peeks at what came, and when a message is not all there
+ * it raises SO_RCVLOWAT to the message's size (or to its header's, when
+ * the header says how long the rest is) and reads nobody's message yet:
+ * the socket turns readable once the rest is there, or the viewer hangs
+ * up.  A message of a type we do not know, or longer than PARTIAL_MAX (a
+ * long cut text), is read as libvncserver reads it.
+ */
+#define PARTIAL_MAX 4096
+
+/* The size of the viewer's next message as far as its first got bytes
+ * tell; 0 if unknown. */
+static size_t message_size(rfbClientPtr cl, const unsigned char *b, size_t got)
+{
+	uint32_t len;
+
+	switch (cl->state) {
+	case RFB_PROTOCOL_VERSION:
+		return sz_rfbProtocolVersionMsg;
+	case RFB_SECURITY_TYPE:
+		return 1;
+	case RFB_AUTHENTICATION:
+		return CHALLENGESIZE; /* VNC authentication, our only one */
+	case RFB_INITIALISATION:
+		return sz_rfbClientInitMsg;
+	case RFB_NORMAL:
+		break;
+	default:
+		return 0;
+	}
+	switch (b[0]) {
+	case rfbSetPixelFormat:
+		return sz_rfbSetPixelFormatMsg;
+	case rfbSetEncodings:
+		if (got < sz_rfbSetEncodingsMsg)
+			return sz_rfbSetEncodingsMsg;
+		return sz_rfbSetEncodingsMsg + 4 * (size_t)(b[2] << 8 | b[3]);
+	case rfbFramebufferUpdateRequest:
+		return sz_rfbFramebufferUpdateRequestMsg;
+	case rfbKeyEvent:
+		return sz_rfbKeyEventMsg;
+	case rfbPointerEvent:
+		return sz_rfbPointerEventMsg;
+	case rfbClientCutText:
+		if (got < sz_rfbClientCutTextMsg)
+			return sz_rfbClientCutTextMsg;
+		/* A negative length is the extended clipboard's. */
+		len = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+		if (len & 0x80000000u)
+			len = -len;
+		return len > PARTIAL_MAX ? 0 : sz_rfbClientCutTextMsg + (size_t)len;
+	case rfbSetDesktopSize:
+		if (got < sz_rfbSetDesktopSizeMsg)
+			return sz_rfbSetDesktopSizeMsg;
+		return sz_rfbSetDesktopSizeMsg + sz_rfbExtDesktopScreen * (size_t)b[6];
+	default:
+		return 0;
+	}
+}
+
+/*
  * Requests without a wake-up.  A viewer answers each update with its next
  * FramebufferUpdateRequest (10 bytes), and waking the network thread only
  * to read it costs as much CPU as the rest of a small update.  So after an
@@ -1145,10 +1219,8 @@ static void take_requests(struct viewer *v)
 	for (ssize_t at = 0; at < got && cl->sock != RFB_INVALID_SOCKET;) {
 		ssize_t need = 0;
 
-		if (buf[at] == rfbFramebufferUpdateRequest)
-			need = sz_rfbFramebufferUpdateRequestMsg;
-		else if (buf[at] == rfbKeyEvent)
-			need = sz_rfbKeyEventMsg;
+		if (buf[at] == rfbFramebufferUpdateRequest || buf[at] == rfbKeyEvent)
+			need = (ssize_t)message_size(cl, buf + at, (size_t)(got - at));
 		if (need == 0 || got - at < need) {
 			set_lowat(v, false);
 			break;
@@ -1327,99 +1399,32 @@ static void accept_viewer(struct vnc_server *s, int listen_fd)
 }
 
 /*
- * Whole messages only.  libvncserver reads a viewer's message to its end,
- * waiting seconds for the rest (rfbMaxClientWait; 5 s seen here), and the
- * network thread reads every viewer: one that sent half a message would hold up
- * the input of all of them.  So before it reads a plain TCP viewer, the
- * network thread peeks at what came, and when a message is not all there
- * it raises SO_RCVLOWAT to the message's size (or to its header's, when
- * the header says how long the rest is) and reads nobody's message yet:
- * the socket turns readable once the rest is there, or the viewer hangs
- * up.  A message of a type we do not know, or longer than PARTIAL_MAX (a
- * long cut text), is read as libvncserver reads it.
+ * Whether the network thread may read the viewer poll() found readable:
+ * -1 when a read would wait (the main thread read it meanwhile:
+ * take_requests), the bytes to wait for when its next message is not all
+ * there, else 0 (read it; an end of stream too: the read reports it).  One
+ * peek tells the common case: requests and input events are smaller than
+ * the buffer.
  */
-#define PARTIAL_MAX 4096
-
-/* The size of the viewer's next message as far as its first got bytes
- * tell; 0 if unknown. */
-static size_t message_size(rfbClientPtr cl, const unsigned char *b, size_t got)
+static int read_state(rfbClientPtr cl)
 {
-	uint32_t len;
-
-	switch (cl->state) {
-	case RFB_PROTOCOL_VERSION:
-		return sz_rfbProtocolVersionMsg;
-	case RFB_SECURITY_TYPE:
-		return 1;
-	case RFB_AUTHENTICATION:
-		return CHALLENGESIZE; /* VNC authentication, our only one */
-	case RFB_INITIALISATION:
-		return sz_rfbClientInitMsg;
-	case RFB_NORMAL:
-		break;
-	default:
-		return 0;
-	}
-	switch (b[0]) {
-	case rfbSetPixelFormat:
-		return sz_rfbSetPixelFormatMsg;
-	case rfbSetEncodings:
-		if (got < sz_rfbSetEncodingsMsg)
-			return sz_rfbSetEncodingsMsg;
-		return sz_rfbSetEncodingsMsg + 4 * (size_t)(b[2] << 8 | b[3]);
-	case rfbFramebufferUpdateRequest:
-		return sz_rfbFramebufferUpdateRequestMsg;
-	case rfbKeyEvent:
-		return sz_rfbKeyEventMsg;
-	case rfbPointerEvent:
-		return sz_rfbPointerEventMsg;
-	case rfbClientCutText:
-		if (got < sz_rfbClientCutTextMsg)
-			return sz_rfbClientCutTextMsg;
-		/* A negative length is the extended clipboard's. */
-		len = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-		if (len & 0x80000000u)
-			len = -len;
-		return len > PARTIAL_MAX ? 0 : sz_rfbClientCutTextMsg + (size_t)len;
-	case rfbSetDesktopSize:
-		if (got < sz_rfbSetDesktopSizeMsg)
-			return sz_rfbSetDesktopSizeMsg;
-		return sz_rfbSetDesktopSizeMsg + sz_rfbExtDesktopScreen * (size_t)b[6];
-	default:
-		return 0;
-	}
-}
-
-/* The bytes to wait for before the viewer's next message can be read
- * without waiting; 0 when it can be read now (or we cannot tell). */
-static int bytes_to_wait(rfbClientPtr cl)
-{
-	unsigned char b[8];
-	int avail = 0;
+	unsigned char b[16];
 	ssize_t got;
 	size_t need;
-
-	if (!plain_tcp(cl) || ioctl(cl->sock, FIONREAD, &avail) < 0 || avail <= 0)
-		return 0;
-	got = recv(cl->sock, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
-	if (got <= 0)
-		return 0;
-	need = message_size(cl, b, (size_t)got);
-	if (need == 0 || need <= (size_t)avail || need > PARTIAL_MAX)
-		return 0;
-	return (int)need;
-}
-
-/* Whether a read from the viewer would not wait (an end of stream does
- * not: the read reports it). */
-static bool still_readable(rfbClientPtr cl)
-{
-	char c;
+	int avail;
 
 	if (!plain_tcp(cl))
-		return true; /* never read by take_requests */
-	return recv(cl->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
-	       (errno != EAGAIN && errno != EWOULDBLOCK);
+		return 0;
+	got = recv(cl->sock, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+	if (got < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : 0;
+	if (got == 0)
+		return 0;
+	need = message_size(cl, b, (size_t)got);
+	if (need <= (size_t)got || need > PARTIAL_MAX ||
+	    ioctl(cl->sock, FIONREAD, &avail) < 0 || (size_t)avail >= need)
+		return 0;
+	return (int)need;
 }
 
 /*
@@ -1480,6 +1485,7 @@ static void *net_main(void *data)
 		}
 		for (int i = 3; i < n; i++) {
 			struct viewer *v;
+			int wait;
 
 			if (!fds[i].revents)
 				continue;
@@ -1492,26 +1498,20 @@ static void *net_main(void *data)
 				continue;
 			}
 			pthread_mutex_lock(&v->read_lock);
-			/* The main thread may have read it meanwhile
-			 * (take_requests); a read now would wait. */
-			if (still_readable(cl)) {
-				int wait = bytes_to_wait(cl);
-				bool waits = false;
-
-				if (wait > 0) {
-					pthread_mutex_lock(&s->lock);
-					v->partial = waits = set_rcvlowat(v, wait);
-					pthread_mutex_unlock(&s->lock);
-				}
-				while (!waits && cl->sock != RFB_INVALID_SOCKET) {
-					rfbProcessClientMessage(cl);
-					if (!webSocketsHasDataInBuffer(cl))
-						break;
-				}
-				if (waits) {
+			wait = read_state(cl);
+			if (wait > 0) {
+				pthread_mutex_lock(&s->lock);
+				v->partial = set_rcvlowat(v, wait);
+				pthread_mutex_unlock(&s->lock);
+				if (v->partial) {
 					pthread_mutex_unlock(&v->read_lock);
 					continue;
 				}
+			}
+			while (wait >= 0 && cl->sock != RFB_INVALID_SOCKET) {
+				rfbProcessClientMessage(cl);
+				if (!webSocketsHasDataInBuffer(cl))
+					break;
 			}
 			pthread_mutex_unlock(&v->read_lock);
 			if (cl->sock != RFB_INVALID_SOCKET) {
@@ -1850,21 +1850,8 @@ static void flush(struct vnc_server *s)
 	pixman_region32_t changed;
 	sraRegionPtr sra;
 
-	if (s->has_pend) {
-		/* The interval's copy, in one move; what is dirty is read anew. */
-		pixman_region32_t m;
-
-		pixman_region32_init(&m);
-		pixman_region32_subtract(&m, &s->pend, &s->dirty);
-		/* cursorMutex: as below. */
-		pthread_mutex_lock(&s->screen->cursorMutex);
-		move_region(s, &m, s->pdx, s->pdy);
-		pthread_mutex_unlock(&s->screen->cursorMutex);
-		pixman_region32_union(&s->touched, &s->touched, &m);
-		pixman_region32_fini(&m);
-	}
-	verify_copies(s);
 	schedule_copy(s);
+	verify_copies(s);
 	/* cursorMutex: a sender of a viewer without cursor shape updates
 	 * may be drawing the cursor into the framebuffer (rfbShowCursor). */
 	pthread_mutex_lock(&s->screen->cursorMutex);
@@ -1876,16 +1863,6 @@ static void flush(struct vnc_server *s)
 	else
 		pixman_region32_union(&s->unsure, &s->unsure, &s->dirty);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
-	{
-		/* Moved above, then found dirty (verify_copies): not in the
-		 * viewers' copy, so sent whether or not it compares equal. */
-		pixman_region32_t moved_dirty;
-
-		pixman_region32_init(&moved_dirty);
-		pixman_region32_intersect(&moved_dirty, &s->dirty, &s->touched);
-		pixman_region32_union(&changed, &changed, &moved_dirty);
-		pixman_region32_fini(&moved_dirty);
-	}
 	pixman_region32_union(&s->touched, &s->touched, &changed);
 	if (pixman_region32_not_empty(&changed) ||
 	    (pixman_region32_not_empty(&s->touched) && any_sending(s))) {
