@@ -680,6 +680,8 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	bool old_vis = ms->cur_visible;
 	uint32_t old_serial = ms->cursor_serial;
 	uint32_t budget = b->max_boxes;
+	bool want_d = pixels || pointer;
+	uint32_t last_copy = 0;
 	RegionRec d;
 	BoxRec cb;
 
@@ -720,6 +722,9 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	}
 
 	/* 2. replay the log */
+	for (uint32_t i = 0; i < b->nops; i++)
+		if (b->ops[i].kind == MIRAGE_OP_COPY)
+			last_copy = i;
 	for (uint32_t i = 0; i < b->nops; i++) {
 		struct mirage_op *op = &b->ops[i];
 		const BoxRec *boxes = &b->boxes[op->first];
@@ -731,16 +736,20 @@ void mirage_batch_flush(struct mirage_screen *ms)
 
 				ms->stats.damaged_area += (uint64_t)(x->x2 - x->x1) * (x->y2 - x->y1);
 			}
-			RegionInitBoxes(&r, (BoxPtr)boxes, (int)op->count);
-			RegionUnion(&d, &d, &r);
-			if (op->count > budget) {
-				/* past the limit: published with the overflow */
-				overflow(b, &r);
-				budget = 0;
+			/* D grows only where something reads it: a later copy,
+			 * the read of step 3, the cursor of step 4. */
+			if (op->count > budget || want_d || i < last_copy) {
+				RegionInitBoxes(&r, (BoxPtr)boxes, (int)op->count);
+				RegionUnion(&d, &d, &r);
+				if (op->count > budget) {
+					/* past the limit: published with the overflow */
+					overflow(b, &r);
+					budget = 0;
+					RegionUninit(&r);
+					continue;
+				}
 				RegionUninit(&r);
-				continue;
 			}
-			RegionUninit(&r);
 			budget -= op->count;
 			for (uint32_t k = 0; k < op->count; k++) {
 				uint32_t color = op->type == MIRAGE_REC_SOLIDFILL ?

@@ -109,6 +109,7 @@ struct mirage_screen {
 
 	DamagePtr damage;
 	DamagePtr ahead;            /* reports before each operation renders */
+	bool ahead_armed;           /* ahead is registered (module.c) */
 	PixmapPtr damage_pixmap;    /* what both are registered on */
 	struct mirage_ctx ctx;
 	struct mirage_batch batch;
