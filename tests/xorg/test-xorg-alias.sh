@@ -24,13 +24,26 @@ check "mode 2: xterm printing and scrolling, completeness" "$XCHECK" complete "$
 	sh -c 'xterm -geometry 80x24+20+20 -name atest -hold -e sh -c "seq 1 300" >/dev/null 2>&1 & sleep 2'
 XENV_PIDS="$XENV_PIDS $(pgrep -n -f 'name atest' 2>/dev/null)"
 check "mode 2: record types" "$XCHECK" types "$N"
-for t in -rect100 -copywinwin100 -ftext -putimage100; do
+for t in -rect100 -copywinwin100 -ftext -fitext -putimage100; do
 	check "mode 2: x11perf $t, completeness while it runs" "$XCHECK" complete "$N" --live -- \
 		x11perf -repeat 1 -time 1 $t
 done
+# ImageText goes down as ImageGlyphBlt in mode 2 (hooks.c)
+check "mode 2: ImageText8/16, completeness" "$XCHECK" complete "$N" -- "$XCHECK" text "$N"
+check "mode 2: ImageText8/16: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "mode 2 after workloads"
 c=$(stat bytes_copied)
 [ "$c" = 0 ] && ok "mode 2: no pixel copied (bytes_copied=0)" || bad "mode 2: bytes_copied=$c"
+# The text of mode 2 has the pixels of the server's own ImageText: the
+# same text again in mode 3, in a new window right over the first
+xwd -root -silent | xwdtopnm 2>/dev/null > "$XENV_DIR/text2.ppm"
+"$CTL" settings "$N" Cap.DfbBackingMode=3 >/dev/null 2>&1
+"$XCHECK" text "$N" >/dev/null
+xwd -root -silent | xwdtopnm 2>/dev/null > "$XENV_DIR/text3.ppm"
+"$CTL" settings "$N" Cap.DfbBackingMode=2 >/dev/null 2>&1
+cmp -s "$XENV_DIR/text2.ppm" "$XENV_DIR/text3.ppm" &&
+	ok "mode 2: ImageText pixels equal the server's own (mode 3)" ||
+	bad "mode 2: ImageText pixels differ from the server's own (mode 3)"
 
 # run-time switch 2 -> 3 -> 2 -> 3
 for m in 3 2 3 2; do

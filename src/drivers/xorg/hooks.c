@@ -18,6 +18,8 @@
 
 #include <cursorstr.h>
 #include <dixevents.h>
+#include <dixfont.h>
+#include <dixfontstr.h>
 #include <mipict.h>
 #include <inputstr.h>
 #include <mipointrst.h>
@@ -255,10 +257,54 @@ OP_VOID(FillPolygon, MIRAGE_REC_BLIT,
 	(d, gc, shape, mode, n, pt))
 OP_VOID(PolyFillArc, MIRAGE_REC_BLIT,
 	(DrawablePtr d, GCPtr gc, int n, xArc *a), (d, gc, n, a))
-OP_VOID(ImageText8, MIRAGE_REC_TEXTOUT,
-	(DrawablePtr d, GCPtr gc, int x, int y, int n, char *s), (d, gc, x, y, n, s))
-OP_VOID(ImageText16, MIRAGE_REC_TEXTOUT,
-	(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned short *s), (d, gc, x, y, n, s))
+
+/*
+ * ImageText is ImageGlyphBlt of the string's glyphs: fb's ImageText8/16
+ * are mi's, which look the glyphs up and call ImageGlyphBlt.  The damage
+ * layer's ImageText wrapper looks them up a second time (and allocates for
+ * it) to compute the region, which its ImageGlyphBlt wrapper gets from the
+ * glyphs it is given.  So while the screen renders with fb into the surface
+ * (backing mode 2, `aliased`), the lookup is done here once and the call
+ * goes down as ImageGlyphBlt, damage included: the same pixels and the same
+ * region, for about 5% fewer server instructions on terminal output.
+ */
+static void image_text(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned char *s,
+		       bool wide)
+{
+	FontPtr font = gc->font;
+	FontEncoding enc = FONTLASTROW(font) == 0 ? (wide ? Linear16Bit : Linear8Bit) :
+						    (wide ? TwoD16Bit : TwoD8Bit);
+	CharInfoPtr glyphs[255]; /* the protocol's count is one byte */
+	unsigned long got = 0;
+
+	if (n <= 0)
+		return;
+	if (n > 255)
+		n = 255;
+	GetGlyphs(font, (unsigned long)n, s, enc, &got, glyphs);
+	if (got)
+		gc->ops->ImageGlyphBlt(d, gc, x, y, (unsigned)got, glyphs, FONTGLYPHS(font));
+}
+
+static void op_ImageText8(DrawablePtr d, GCPtr gc, int x, int y, int n, char *s)
+{
+	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
+	if (ms_->active && ms_->aliased)
+		image_text(d, gc, x, y, n, (unsigned char *)s, false);
+	else
+		gc->ops->ImageText8(d, gc, x, y, n, s);
+	OP_EPILOGUE(gc);
+}
+
+static void op_ImageText16(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned short *s)
+{
+	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
+	if (ms_->active && ms_->aliased)
+		image_text(d, gc, x, y, n, (unsigned char *)s, true);
+	else
+		gc->ops->ImageText16(d, gc, x, y, n, s);
+	OP_EPILOGUE(gc);
+}
 OP_VOID(ImageGlyphBlt, MIRAGE_REC_TEXTOUT,
 	(DrawablePtr d, GCPtr gc, int x, int y, unsigned int n, CharInfoPtr *ci, void *base),
 	(d, gc, x, y, n, ci, base))
