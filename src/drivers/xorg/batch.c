@@ -736,18 +736,20 @@ void mirage_batch_flush(struct mirage_screen *ms)
 
 				ms->stats.damaged_area += (uint64_t)(x->x2 - x->x1) * (x->y2 - x->y1);
 			}
-			/* D grows only where something reads it: a later copy,
-			 * the read of step 3, the cursor of step 4. */
-			if (op->count > budget || want_d || i < last_copy) {
+			if (op->count > budget) {
+				/* past the limit: published with the overflow */
 				RegionInitBoxes(&r, (BoxPtr)boxes, (int)op->count);
 				RegionUnion(&d, &d, &r);
-				if (op->count > budget) {
-					/* past the limit: published with the overflow */
-					overflow(b, &r);
-					budget = 0;
-					RegionUninit(&r);
-					continue;
-				}
+				overflow(b, &r);
+				budget = 0;
+				RegionUninit(&r);
+				continue;
+			}
+			/* D grows only where something reads it: a later copy,
+			 * the read of step 3, the cursor of step 4. */
+			if (want_d || i < last_copy) {
+				RegionInitBoxes(&r, (BoxPtr)boxes, (int)op->count);
+				RegionUnion(&d, &d, &r);
 				RegionUninit(&r);
 			}
 			budget -= op->count;

@@ -277,34 +277,31 @@ static void image_text(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned ch
 	CharInfoPtr glyphs[255]; /* the protocol's count is one byte */
 	unsigned long got = 0;
 
-	if (n <= 0)
-		return;
-	if (n > 255)
-		n = 255;
-	GetGlyphs(font, (unsigned long)n, s, enc, &got, glyphs);
-	if (got)
-		gc->ops->ImageGlyphBlt(d, gc, x, y, (unsigned)got, glyphs, FONTGLYPHS(font));
+	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
+	if (!ms_->active || !ms_->aliased) {
+		if (wide)
+			gc->ops->ImageText16(d, gc, x, y, n, (unsigned short *)s);
+		else
+			gc->ops->ImageText8(d, gc, x, y, n, (char *)s);
+	} else if (n > 0 && n <= 255) {
+		GetGlyphs(font, (unsigned long)n, s, enc, &got, glyphs);
+		if (got)
+			gc->ops->ImageGlyphBlt(d, gc, x, y, (unsigned)got, glyphs,
+					       FONTGLYPHS(font));
+	}
+	OP_EPILOGUE(gc);
 }
 
 static void op_ImageText8(DrawablePtr d, GCPtr gc, int x, int y, int n, char *s)
 {
-	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
-	if (ms_->active && ms_->aliased)
-		image_text(d, gc, x, y, n, (unsigned char *)s, false);
-	else
-		gc->ops->ImageText8(d, gc, x, y, n, s);
-	OP_EPILOGUE(gc);
+	image_text(d, gc, x, y, n, (unsigned char *)s, false);
 }
 
 static void op_ImageText16(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned short *s)
 {
-	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
-	if (ms_->active && ms_->aliased)
-		image_text(d, gc, x, y, n, (unsigned char *)s, true);
-	else
-		gc->ops->ImageText16(d, gc, x, y, n, s);
-	OP_EPILOGUE(gc);
+	image_text(d, gc, x, y, n, (unsigned char *)s, true);
 }
+
 OP_VOID(ImageGlyphBlt, MIRAGE_REC_TEXTOUT,
 	(DrawablePtr d, GCPtr gc, int x, int y, unsigned int n, CharInfoPtr *ci, void *base),
 	(d, gc, x, y, n, ci, base))
