@@ -1038,27 +1038,35 @@ static bool plain_tcp(rfbClientPtr cl)
  * waiting: a plain TCP connection whose send queue has that much room to
  * spare.
  */
+#define SMALL_UPDATE 2048
 static bool has_room(rfbClientPtr cl, size_t bytes)
 {
 	int queued = 0, sndbuf = 0;
 	socklen_t len = sizeof(sndbuf);
 
-	if (!plain_tcp(cl))
+	if (!plain_tcp(cl) || ioctl(cl->sock, SIOCOUTQ, &queued) < 0)
 		return false;
-	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 ||
-	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
+	/* No send buffer is smaller than SOCK_MIN_SNDBUF (4.6 KB): an empty
+	 * queue takes a small update whatever the size now. */
+	if (queued == 0 && bytes <= SMALL_UPDATE)
+		return true;
+	if (getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
 		return false;
 	/* The kernel reports twice the payload it takes (bookkeeping). */
 	return queued >= 0 && (size_t)queued + bytes < (size_t)sndbuf / 2;
 }
 
-/* Writes cl's pending update (region: its modified region); may block. */
-static void send_update(rfbClientPtr cl, sraRegionPtr region, bool cork)
+/*
+ * Writes cl's pending update (region: its modified region); may block.
+ * Corked when it may not fit libvncserver's buffer (raw: its estimate):
+ * then libvncserver writes it in pieces, and one segment instead of several
+ * costs both ends less.  An update that fits goes in one write anyway.
+ */
+static void send_update(rfbClientPtr cl, sraRegionPtr region, size_t raw)
 {
+	bool cork = plain_tcp(cl) && raw > UPDATE_BUF_SIZE;
+
 	pthread_mutex_lock(&cl->sendMutex);
-	/* Corked: libvncserver writes an update in pieces (the header, each
-	 * Tight rectangle's); one segment instead of several costs both ends
-	 * less. */
 	if (cork)
 		setsockopt(cl->sock, IPPROTO_TCP, TCP_CORK, &(int){ 1 }, sizeof(int));
 	rfbSendFramebufferUpdate(cl, region);
@@ -1187,7 +1195,10 @@ static bool set_rcvlowat(struct viewer *v, int val)
 		return true;
 	if (!plain_tcp(cl) || setsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &val, sizeof(val)) < 0)
 		return false;
-	if (getsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &got, &len) < 0)
+	/* The kernel caps it at half the receive buffer, never below 1 KB. */
+	if (val <= REQUEST_LOWAT)
+		got = val;
+	else if (getsockopt(cl->sock, SOL_SOCKET, SO_RCVLOWAT, &got, &len) < 0)
 		got = 1;
 	v->rcvlowat = got;
 	return got == val;
@@ -1243,6 +1254,7 @@ static void take_requests(struct viewer *v)
 static void serve(struct vnc_server *s, struct viewer *v)
 {
 	sraRegionPtr r;
+	size_t raw;
 
 	if (v->sending || v->stop)
 		return;
@@ -1253,11 +1265,16 @@ static void serve(struct vnc_server *s, struct viewer *v)
 			set_lowat(v, false);
 		return;
 	}
-	if (has_room(v->cl, raw_bytes(s->fb_bytes, r))) {
-		send_update(v->cl, r, true);
+	raw = raw_bytes(s->fb_bytes, r);
+	if (has_room(v->cl, raw)) {
+		/* Raised before the update goes: the viewer's request for
+		 * the next one comes back sooner than a system call. */
+		set_lowat(v, true);
+		send_update(v->cl, r, raw);
 		/* More may be due already (a DesktopSize goes alone): then
 		 * its request must wake us. */
-		set_lowat(v, !update_or_request_waits(v->cl));
+		if (update_or_request_waits(v->cl))
+			set_lowat(v, false);
 	} else {
 		set_lowat(v, false);
 		if (!v->has_thread) {
@@ -1300,7 +1317,7 @@ static void *sender_main(void *data)
 
 		pthread_mutex_unlock(&s->lock);
 		if (r) {
-			send_update(v->cl, r, false);
+			send_update(v->cl, r, 0);
 			sraRgnDestroy(r);
 		}
 		pthread_mutex_lock(&s->lock);
