@@ -202,6 +202,18 @@ start_vnc --mirror fake-vnc --listen "127.0.0.1:$PORT" --http-port 0 --monitor 1
 pass "monitor 1: $(cat "$TMP/c8.out")"
 stop_vnc
 
+# No viewer: the records are read, the pixels are not (no copy replayed,
+# nothing compared); the first viewer still gets the exact picture.
+start_vnc --mirror fake-vnc --listen "127.0.0.1:$PORT" --http-port 0 -v
+sh "$TMP/drag.sh"
+sh "$TMP/scroll.sh"
+fake_sync
+"$VNC_CHECK" --port "$PORT" --mirror fake-vnc > "$TMP/c13.out" || fail "a viewer after changes unwatched"
+stop_vnc
+copies=$(sed -n 's/.* \([0-9]*\) copies (.*/\1/p' "$TMP/vnc.log")
+[ "$copies" = 0 ] || fail "with no viewer mirage-vnc replayed ${copies:-?} copies"
+pass "no viewer: no copy replayed; then $(cat "$TMP/c13.out")"
+
 # 16 and 24 bpp surfaces.
 for bpp in 16 24; do
 	exec 7>&-

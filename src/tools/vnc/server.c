@@ -118,6 +118,7 @@ struct vnc_server {
 	char *cut_utf8, *cut_latin1;
 	int cut_len, cut_latin1_len;
 	pixman_region32_t touched;  /* framebuffer pixels this replay wrote */
+	bool unwatched;             /* no viewer: records are read, pixels not */
 };
 
 /* Per viewer (cl->clientData).  Fields below are under s->lock. */
@@ -794,6 +795,19 @@ static void update_cursor_position(struct vnc_server *s, int x, int y)
 	s->screen->cursorY = y;
 	pthread_mutex_unlock(&s->screen->cursorMutex);
 	cursor_news(s, true, false);
+}
+
+/* After lost records: the shape if it changed, and where it is now. */
+static void refresh_cursor(struct vnc_server *s)
+{
+	struct mirage_cursor cur;
+
+	if (mirage_client_cursor(s->mc, &cur, NULL, 0) < 0)
+		return;
+	if (!s->cursor_known || cur.serial != s->cursor_serial)
+		update_cursor_shape(s);
+	if (cur.visible)
+		update_cursor_position(s, cur.x, cur.y);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1656,6 +1670,8 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	cl->clientData = v;
 	pthread_mutex_lock(&s->lock);
 	s->viewers[s->n_viewers++] = v;
+	if (s->unwatched)
+		vnc_server_wake(s); /* the framebuffer is behind: read it again */
 	pthread_mutex_unlock(&s->lock);
 	if (s->opt->view_only)
 		cl->viewOnly = TRUE;
@@ -1897,6 +1913,48 @@ static void flush(struct vnc_server *s)
 	pixman_region32_clear(&s->touched);
 }
 
+/* Forgets the replay under way: its copy and what it read or wrote. */
+static void drop_replay(struct vnc_server *s)
+{
+	pixman_region32_clear(&s->copied);
+	pixman_region32_clear(&s->pend);
+	pixman_region32_clear(&s->touched);
+	s->has_pend = false;
+}
+
+/*
+ * With no viewer nobody needs the pixels: the records are still read (the
+ * cursor, the end of the pipe), but nothing is copied, compared or moved.
+ * The first viewer's replay then reads the whole surface: only what differs
+ * from the framebuffer is marked, and that viewer's first picture, if it was
+ * sent before, gets the difference as its next update.
+ */
+static void watch_or_not(struct vnc_server *s)
+{
+	bool unwatched = s->n_viewers == 0;
+
+	if (unwatched == s->unwatched)
+		return;
+	s->unwatched = unwatched;
+	drop_replay(s);
+	if (unwatched)
+		pixman_region32_clear(&s->dirty);
+	else
+		pixman_region32_union_rect(&s->dirty, &s->dirty, 0, 0, (unsigned)s->w,
+					   (unsigned)s->h);
+}
+
+/* Whether a viewer came while there was none (on_new_client wakes us). */
+static bool viewer_came(struct vnc_server *s)
+{
+	bool came;
+
+	pthread_mutex_lock(&s->lock);
+	came = s->unwatched && s->n_viewers > 0;
+	pthread_mutex_unlock(&s->lock);
+	return came;
+}
+
 /* flush() outside a replay. */
 static void flush_locked(struct vnc_server *s)
 {
@@ -1963,6 +2021,7 @@ static int drain(struct vnc_server *s)
 			vnc_debug("lost track of the ring: full refresh");
 			pixman_region32_union_rect(&s->dirty, &s->dirty, 0, 0, (unsigned)s->w,
 						   (unsigned)s->h);
+			refresh_cursor(s);
 			continue;
 		}
 		for (uint32_t i = 0; i < count; i++) {
@@ -1970,12 +2029,14 @@ static int drain(struct vnc_server *s)
 
 			switch (r->type) {
 			case MIRAGE_REC_SCREEN_SCREEN:
-				apply_copy(s, r);
+				if (!s->unwatched)
+					apply_copy(s, r);
 				break;
 			case MIRAGE_REC_BLIT:
 			case MIRAGE_REC_SOLIDFILL:
 			case MIRAGE_REC_TEXTOUT:
-				add_dirty(s, &r->rect);
+				if (!s->unwatched)
+					add_dirty(s, &r->rect);
 				break;
 			case MIRAGE_REC_PTR_SHAPE:
 				update_cursor_shape(s);
@@ -2060,9 +2121,7 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 				vnc_log("%s", mirage_last_error());
 			else
 				vnc_debug("%s", mirage_last_error());
-			pixman_region32_clear(&s->copied);
-			pixman_region32_clear(&s->pend);
-			s->has_pend = false;
+			drop_replay(s);
 			ret = follow_new_pipe(s);
 			if (ret < 0)
 				break;
@@ -2074,23 +2133,21 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			ret = w;
 			break;
 		}
-		if (w == 0)
+		if (w == 0 && !viewer_came(s))
 			continue;
 		busy = !idle || now_ms() < next;
 		sleep_until(next);
 		/* One replay: drain reads the records, flush moves and
 		 * writes the pixels and marks them. */
 		pthread_mutex_lock(&s->lock);
+		watch_or_not(s);
 		ret = drain(s);
 		if (ret < 0) {
 			pthread_mutex_unlock(&s->lock);
 			break;
 		}
 		if (ret == 1) {
-			pixman_region32_clear(&s->copied);
-			pixman_region32_clear(&s->pend);
-			pixman_region32_clear(&s->touched);
-			s->has_pend = false;
+			drop_replay(s);
 			/* Not held over the reconnection's retries: the
 			 * viewers' input goes on meanwhile. */
 			pthread_mutex_unlock(&s->lock);
@@ -2099,7 +2156,8 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 				break;
 			pthread_mutex_lock(&s->lock);
 		}
-		flush(s);
+		if (!s->unwatched)
+			flush(s);
 		pthread_mutex_unlock(&s->lock);
 		next = now_ms() + interval;
 		ret = 0;
