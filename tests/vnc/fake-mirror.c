@@ -4,7 +4,7 @@
  * driver.h that draws what its stdin asks for and posts the matching
  * records, so tests need no X server.
  *
- *   fake-mirror NAME WIDTH HEIGHT [BPP]
+ *   fake-mirror NAME WIDTH HEIGHT [BPP [CAPACITY]]   (CAPACITY: ring slots)
  * stdin, one command a line (each answered with "ok" on stdout):
  *   fill X Y W H RGB        solid rectangle (BLIT)
  *   noise X Y W H SEED      pseudo-random pixels (BLIT)
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	char line[512];
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: fake-mirror NAME WIDTH HEIGHT [BPP]\n");
+		fprintf(stderr, "usage: fake-mirror NAME WIDTH HEIGHT [BPP [CAPACITY]]\n");
 		return 2;
 	}
 	mirage_driver_config_init(&cfg);
@@ -235,6 +235,7 @@ int main(int argc, char **argv)
 	cfg.width = atoi(argv[2]);
 	cfg.height = atoi(argv[3]);
 	cfg.native_bpp = argc > 4 ? (uint32_t)atoi(argv[4]) : 32;
+	cfg.capacity = argc > 5 ? (uint32_t)atoi(argv[5]) : 0;
 	impl.name = "fake";
 	impl.attach = on_attach;
 	impl.log = on_log;
