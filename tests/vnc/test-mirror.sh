@@ -214,15 +214,16 @@ copies=$(sed -n 's/.* \([0-9]*\) copies (.*/\1/p' "$TMP/vnc.log")
 [ "$copies" = 0 ] || fail "with no viewer mirage-vnc replayed ${copies:-?} copies"
 pass "no viewer: no copy replayed; then $(cat "$TMP/c13.out")"
 
-# LOST: a burst that laps a 64-slot ring between two drains.  The viewer
-# still gets the exact picture (the records it lost are refreshed whole).
+# LOST: a burst that laps a 64-slot ring between two drains, the cursor
+# moved at its start.  The viewer still gets the exact picture (the records
+# it lost are refreshed whole) and the cursor where it is.
 exec 7>&-
 rm -f "$TMP/fake.in"
 start_fake fake-lost 320 240 32 64
 start_vnc --mirror fake-lost --listen "127.0.0.1:$PORT" --http-port 0 -v
-awk 'BEGIN { for (i = 0; i < 1500; i++) printf "fill %d %d 9 7 %06x\n", i * 13 % 311, i * 7 % 233, i * 2654435 % 16777216; print "cursor 200 150" }' \
+awk 'BEGIN { print "cursor 200 150"; for (i = 0; i < 1500; i++) printf "fill %d %d 9 7 %06x\n", i * 13 % 311, i * 7 % 233, i * 2654435 % 16777216 }' \
 	> "$TMP/burst.in"
-"$VNC_CHECK" --port "$PORT" --mirror fake-lost -- sh -c "cat '$TMP/burst.in' > '$TMP/fake.in'" \
+"$VNC_CHECK" --port "$PORT" --mirror fake-lost --expect-cursor 200,150 -- sh -c "cat '$TMP/burst.in' > '$TMP/fake.in'" \
 	> "$TMP/c14.out" || fail "a lapped ring"
 grep -q "lost track of the ring" "$TMP/vnc.log" || fail "the burst did not lap the ring (no LOST)"
 pass "LOST: full refresh, $(cat "$TMP/c14.out")"

@@ -21,6 +21,7 @@
  *   --clip-send TEXT    send TEXT as client cut text
  *   --clip-expect TEXT  wait for server cut text equal to TEXT
  *   --click X,Y         press and release button 1 at X,Y
+ *   --expect-cursor X,Y wait for a cursor position update (PointerPos) to X,Y
  *   --request-size WxH  send SetDesktopSize (ExtendedDesktopSize) and wait
  *                       until the framebuffer has that size
  *   --timeout S         settle timeout (default 20)
@@ -57,6 +58,7 @@ static const char *password;
 static char *clip_got;
 static long copyrects, copypixels, updates;
 static bool trace; /* VNC_CHECK_TRACE */
+static int cursor_x = -1, cursor_y = -1; /* the last PointerPos */
 
 static char *get_password(rfbClient *cl)
 {
@@ -69,6 +71,14 @@ static void got_cut_text(rfbClient *cl, const char *text, int len)
 	(void)cl;
 	free(clip_got);
 	clip_got = strndup(text, (size_t)len);
+}
+
+static rfbBool got_cursor_pos(rfbClient *cl, int x, int y)
+{
+	(void)cl;
+	cursor_x = x;
+	cursor_y = y;
+	return TRUE;
 }
 
 static void finished_update(rfbClient *cl)
@@ -350,6 +360,7 @@ int main(int argc, char **argv)
 		{ "clip-send", required_argument, NULL, 'C' },
 		{ "clip-expect", required_argument, NULL, 'X' },
 		{ "click", required_argument, NULL, 'k' },
+		{ "expect-cursor", required_argument, NULL, 'u' },
 		{ "request-size", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "probe", required_argument, NULL, 'L' },
@@ -359,6 +370,7 @@ int main(int argc, char **argv)
 	const char *host = "127.0.0.1", *mirror = NULL, *encodings = "copyrect zrle hextile raw";
 	const char *type = NULL, *clip_send = NULL, *clip_expect = NULL, *click = NULL;
 	const char *probe = NULL;
+	int want_cx = -1, want_cy = -1;
 	long latency = -2;
 	int probes = 15;
 	int port = 5900, timeout = 20, expect_w = 0, expect_h = 0, req_w = 0, req_h = 0, c;
@@ -382,6 +394,7 @@ int main(int argc, char **argv)
 		case 'C': clip_send = optarg; break;
 		case 'X': clip_expect = optarg; break;
 		case 'k': click = optarg; break;
+		case 'u': sscanf(optarg, "%d,%d", &want_cx, &want_cy); break;
 		case 'r': sscanf(optarg, "%dx%d", &req_w, &req_h); break;
 		case 'T': timeout = atoi(optarg); break;
 		case 'L': probe = optarg; break;
@@ -424,6 +437,7 @@ int main(int argc, char **argv)
 	cl->GotXCutText = got_cut_text;
 	cl->GotCopyRect = got_copy_rect;
 	cl->FinishedFrameBufferUpdate = finished_update;
+	cl->HandleCursorPos = got_cursor_pos;
 	trace = getenv("VNC_CHECK_TRACE") != NULL;
 	if (trace)
 		cl->GotFrameBufferUpdate = got_rect;
@@ -530,6 +544,19 @@ int main(int argc, char **argv)
 		if (!(clip_got && strcmp(clip_got, clip_expect) == 0)) {
 			fprintf(stderr, "vnc-check: expected cut text \"%s\", got \"%s\"\n", clip_expect,
 				clip_got ? clip_got : "(none)");
+			ok = false;
+		}
+	}
+	if (want_cx >= 0) {
+		int64_t end = now_ms() + timeout * 1000;
+		while (now_ms() < end && (cursor_x != want_cx || cursor_y != want_cy)) {
+			int r = wait_message(cl, 50000);
+			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
+				break;
+		}
+		if (cursor_x != want_cx || cursor_y != want_cy) {
+			fprintf(stderr, "vnc-check: cursor at %d,%d, expected %d,%d\n", cursor_x,
+				cursor_y, want_cx, want_cy);
 			ok = false;
 		}
 	}
