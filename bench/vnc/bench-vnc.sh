@@ -17,8 +17,9 @@
 # before the workload starts.  Per workload: CPU seconds of the server
 # side (VNC server + capture + the X server) from the workload's start to
 # half a second after its end (connect: the viewer's whole visit), the
-# median of the repetitions and their range; bytes and updates the viewer
-# received; and the median latency from a draw (an xdotool command's exit)
+# median of the repetitions and their range; the bytes, updates and
+# CopyRects the viewer received (medians of the repetitions); and the
+# median latency from a draw (an xdotool command's exit)
 # to the viewer's next complete update (15 probes).
 #
 # All the servers run at once, each on its own display and port, and the
@@ -313,7 +314,8 @@ encodings() {
 
 # once SERVER ENC NAME WORK PREP: one repetition of a workload on a
 # server with a new viewer; appends its CPU seconds to
-# $TMP/SERVER/ENC.NAME.cpus and keeps the viewer's output.  "connect" (no
+# $TMP/SERVER/ENC.NAME.cpus, and the viewer's bytes, updates and CopyRects
+# to ENC.NAME.{bytes,updates,copyrects}.  "connect" (no
 # workload) is read from before the viewer starts to after it left.
 once() {
 	use "$1"
@@ -332,6 +334,14 @@ once() {
 	else
 		echo "$(cat "$out.c0") $(cat "$out.c1")"
 	fi | awk '{print ($2 - $1) / 1e9}' >> "$out.cpus"
+	for k in bytes updates copyrects; do
+		sed -n "s/.* $k=\([0-9-]*\).*/\1/p" "$out.out" >> "$out.$k"
+	done
+}
+
+# median FILE: the median of the numbers in FILE, one a line.
+median() {
+	sort -n "$1" | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'
 }
 
 # probe SERVER ENC NAME PROBE: the median latency of 15 probes.
@@ -355,9 +365,7 @@ row() {
 	set -- "$1" "$2" "$3" $cpu
 	printf '%-9s %-7s %-5s %8.3f %6.3f-%-6.3f %6.1f %10s %8s %7s %8s\n' "$1" "$3" "$2" \
 		"$4" "$5" "$6" "$(awk '{print $2 - $1}' "$out.wall")" \
-		"$(sed -n 's/.* bytes=\([0-9-]*\).*/\1/p' "$out.out")" \
-		"$(sed -n 's/.* updates=\([0-9-]*\).*/\1/p' "$out.out")" \
-		"$(sed -n 's/.* copyrects=\([0-9-]*\).*/\1/p' "$out.out")" \
+		"$(median "$out.bytes")" "$(median "$out.updates")" "$(median "$out.copyrects")" \
 		"$(cat "$out.lat" 2> /dev/null || echo -)"
 }
 
@@ -421,13 +429,12 @@ case " $SERVERS " in
 	printf '%-9s %-5s' "cpu/xvnc" enc
 	for name in connect typing scroll drag; do printf ' %7s' "$name"; done
 	echo
-	med() { sort -n "$1" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 	for srv in $SERVERS; do
 		[ "$srv" = xvnc ] && continue
 		for ENC in $ENCODINGS; do
 			printf '%-9s %-5s' "$srv" "$ENC"
 			for name in connect typing scroll drag; do
-				printf ' %7s' "$(echo "$(med "$TMP/$srv/$ENC.$name.cpus") $(med "$TMP/xvnc/$ENC.$name.cpus")" |
+				printf ' %7s' "$(echo "$(median "$TMP/$srv/$ENC.$name.cpus") $(median "$TMP/xvnc/$ENC.$name.cpus")" |
 					awk '{if ($2 > 0) printf "%.2f", $1 / $2; else print "-"}')"
 			done
 			echo
