@@ -146,6 +146,15 @@ static int wait_message(rfbClient *cl, unsigned usecs)
 	return WaitForMessage(cl, usecs);
 }
 
+/* Waits up to 50 ms for a message and handles it; false once the
+ * connection is gone. */
+static bool pump(rfbClient *cl)
+{
+	int r = wait_message(cl, 50000);
+
+	return r >= 0 && (r == 0 || HandleRFBServerMessage(cl));
+}
+
 struct target {
 	struct mirage_client *mc;
 	int monitor;
@@ -487,11 +496,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vnc-check: cannot send SetDesktopSize\n");
 			ok = false;
 		}
-		while (ok && (cl->width != req_w || cl->height != req_h) && now_ms() < end) {
-			int r = wait_message(cl, 50000);
-			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
-				break;
-		}
+		while (ok && (cl->width != req_w || cl->height != req_h) && now_ms() < end &&
+		       pump(cl))
+			;
 		if (cl->width != req_w || cl->height != req_h) {
 			fprintf(stderr, "vnc-check: asked for %dx%d, the framebuffer is %dx%d\n", req_w,
 				req_h, cl->width, cl->height);
@@ -536,11 +543,8 @@ int main(int argc, char **argv)
 	}
 	if (clip_expect) {
 		int64_t end = now_ms() + timeout * 1000;
-		while (now_ms() < end && !(clip_got && strcmp(clip_got, clip_expect) == 0)) {
-			int r = wait_message(cl, 50000);
-			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
-				break;
-		}
+		while (now_ms() < end && !(clip_got && strcmp(clip_got, clip_expect) == 0) && pump(cl))
+			;
 		if (!(clip_got && strcmp(clip_got, clip_expect) == 0)) {
 			fprintf(stderr, "vnc-check: expected cut text \"%s\", got \"%s\"\n", clip_expect,
 				clip_got ? clip_got : "(none)");
@@ -549,11 +553,8 @@ int main(int argc, char **argv)
 	}
 	if (want_cx >= 0) {
 		int64_t end = now_ms() + timeout * 1000;
-		while (now_ms() < end && (cursor_x != want_cx || cursor_y != want_cy)) {
-			int r = wait_message(cl, 50000);
-			if (r < 0 || (r > 0 && !HandleRFBServerMessage(cl)))
-				break;
-		}
+		while (now_ms() < end && (cursor_x != want_cx || cursor_y != want_cy) && pump(cl))
+			;
 		if (cursor_x != want_cx || cursor_y != want_cy) {
 			fprintf(stderr, "vnc-check: cursor at %d,%d, expected %d,%d\n", cursor_x,
 				cursor_y, want_cx, want_cy);
