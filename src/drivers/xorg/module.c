@@ -510,12 +510,15 @@ static bool crtc_claimed(rrScrPrivPtr rp, RRCrtcPtr crtc)
 	return false;
 }
 
-/* Copies a name into a zeroed monitor name, cut to fit (no printf: this
- * runs at every block handler). */
-static void set_name(struct mirage_monitor *m, const char *name)
+/* Starts monitor m of the table: zeroed, its name copied in and cut to fit
+ * (no printf, no zeroing of the whole table: this runs at every block
+ * handler). */
+static struct mirage_monitor *new_monitor(struct mirage_monitor *m, const char *name)
 {
+	memset(m, 0, sizeof(*m));
 	if (name)
 		memcpy(m->name, name, strnlen(name, sizeof(m->name) - 1));
+	return m;
 }
 
 /*
@@ -530,25 +533,23 @@ static void update_monitors(struct mirage_screen *ms)
 	uint32_t n = 0;
 	rrScrPrivPtr rp = NULL;
 
-	memset(mon, 0, sizeof(mon));
 	if (dixPrivateKeyRegistered(rrPrivKey))
 		rp = rrGetScrPriv(ms->screen);
 	if (rp) {
 		for (int m = 0; m < rp->numMonitors && n < MIRAGE_MONITORS_MAX; m++) {
 			const RRMonitorRec *um = rp->monitors[m];
-			const char *name = NameForAtom(um->name);
+			struct mirage_monitor *mm = new_monitor(&mon[n++], NameForAtom(um->name));
 
-			mon[n].rect.left = um->geometry.box.x1;
-			mon[n].rect.top = um->geometry.box.y1;
-			mon[n].rect.right = um->geometry.box.x2;
-			mon[n].rect.bottom = um->geometry.box.y2;
+			mm->rect.left = um->geometry.box.x1;
+			mm->rect.top = um->geometry.box.y1;
+			mm->rect.right = um->geometry.box.x2;
+			mm->rect.bottom = um->geometry.box.y2;
 			if (um->primary)
-				mon[n].flags |= MIRAGE_MONITOR_PRIMARY;
-			set_name(&mon[n], name);
-			n++;
+				mm->flags |= MIRAGE_MONITOR_PRIMARY;
 		}
 		for (int i = 0; i < rp->numCrtcs && n < MIRAGE_MONITORS_MAX; i++) {
 			RRCrtcPtr crtc = rp->crtcs[i];
+			struct mirage_monitor *mm;
 			int w, h;
 
 			if (!crtc || !crtc->mode || crtc->numOutputs < 1 || crtc_claimed(rp, crtc))
@@ -560,18 +561,18 @@ static void update_monitors(struct mirage_screen *ms)
 				w = h;
 				h = t;
 			}
-			mon[n].rect.left = crtc->x;
-			mon[n].rect.top = crtc->y;
-			mon[n].rect.right = crtc->x + w;
-			mon[n].rect.bottom = crtc->y + h;
+			mm = new_monitor(&mon[n++], crtc->outputs[0]->name);
+			mm->rect.left = crtc->x;
+			mm->rect.top = crtc->y;
+			mm->rect.right = crtc->x + w;
+			mm->rect.bottom = crtc->y + h;
 			if (rp->primaryOutput && rp->primaryOutput->crtc == crtc)
-				mon[n].flags |= MIRAGE_MONITOR_PRIMARY;
-			set_name(&mon[n], crtc->outputs[0]->name);
-			n++;
+				mm->flags |= MIRAGE_MONITOR_PRIMARY;
 		}
 	}
 	if (n == 0) {
 		/* No RandR CRTC: the screen is one monitor. */
+		memset(&mon[0], 0, sizeof(mon[0]));
 		mon[0].rect.right = ms->width;
 		mon[0].rect.bottom = ms->height;
 		mon[0].flags = MIRAGE_MONITOR_PRIMARY;
@@ -586,7 +587,7 @@ static void update_monitors(struct mirage_screen *ms)
 			   ms->name, mirage_last_error());
 		return;
 	}
-	memcpy(ms->monitors, mon, sizeof(mon));
+	memcpy(ms->monitors, mon, n * sizeof(mon[0]));
 	ms->monitor_count = n;
 	ms->monitors_known = true;
 }
