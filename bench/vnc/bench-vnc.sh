@@ -27,7 +27,8 @@
 # server (in an order rotated by r) before repetition r + 1 starts, so a
 # machine whose speed drifts over minutes (a VM) shifts every server's
 # figures alike.  The idle minute is measured on all servers together.
-# The last table gives each server's median CPU over Xvnc's.
+# The last tables give each server's median CPU over Xvnc's, and in how
+# many repetitions it used less CPU than Xvnc in the same repetition.
 #
 # The bytes depend on the encoding more than on the server, so typing,
 # scrolling and the drag run once per encoding set in ENCODINGS (a new
@@ -422,11 +423,11 @@ for srv in $SERVERS; do
 	done
 	row "$srv" "$ENC" idle
 done
-# Median CPU over Xvnc's, per workload and encoding.
-case " $SERVERS " in
-*" xvnc "*)
+# table HEADER CELL: a line per server but Xvnc and encoding, a column per
+# workload, each cell printed by CELL SERVER ENC WORKLOAD.
+table() {
 	echo
-	printf '%-9s %-5s' "cpu/xvnc" enc
+	printf '%-9s %-5s' "$1" enc
 	for name in connect typing scroll drag; do printf ' %7s' "$name"; done
 	echo
 	for srv in $SERVERS; do
@@ -434,11 +435,26 @@ case " $SERVERS " in
 		for ENC in $ENCODINGS; do
 			printf '%-9s %-5s' "$srv" "$ENC"
 			for name in connect typing scroll drag; do
-				printf ' %7s' "$(echo "$(median "$TMP/$srv/$ENC.$name.cpus") $(median "$TMP/xvnc/$ENC.$name.cpus")" |
-					awk '{if ($2 > 0) printf "%.2f", $1 / $2; else print "-"}')"
+				printf ' %7s' "$("$2" "$srv" "$ENC" "$name")"
 			done
 			echo
 		done
 	done
+}
+# Median CPU over Xvnc's.
+ratio() {
+	echo "$(median "$TMP/$1/$2.$3.cpus") $(median "$TMP/xvnc/$2.$3.cpus")" |
+		awk '{if ($2 > 0) printf "%.2f", $1 / $2; else print "-"}'
+}
+# The repetitions in which the server used less CPU than Xvnc: repetition r
+# ran on every server within seconds, so the pair saw the same machine.
+below() {
+	paste "$TMP/$1/$2.$3.cpus" "$TMP/xvnc/$2.$3.cpus" |
+		awk '$1 < $2 {k++} END {printf "%d/%d", k, NR}'
+}
+case " $SERVERS " in
+*" xvnc "*)
+	table cpu/xvnc ratio
+	table "<xvnc" below
 	;;
 esac
