@@ -572,7 +572,7 @@ static void update_monitors(struct mirage_screen *ms)
 	}
 	if (n == 0) {
 		/* No RandR CRTC: the screen is one monitor. */
-		memset(&mon[0], 0, sizeof(mon[0]));
+		new_monitor(&mon[0], NULL);
 		mon[0].rect.right = ms->width;
 		mon[0].rect.bottom = ms->height;
 		mon[0].flags = MIRAGE_MONITOR_PRIMARY;
