@@ -13,6 +13,7 @@
 # voluntary and involuntary context switches.  Threads that used under
 # 0.05 ms are left out.  Set PERF=1 to also record the mirage-vnc (or Xvnc)
 # process with perf into ./perf.data, PERF=xorg to record the embedded Xorg.
+# ENCODINGS and COMPRESS (default 3) set what the viewer asks for.
 set -u
 BUILD=${1:-build}
 SERVER=${2:-embedded}
@@ -133,7 +134,8 @@ if [ -n "${PERF:-}" ]; then
 	perf record -F 4000 -g -p "$PERF_PID" -o perf.data > /dev/null 2>&1 &
 	PP=$!
 fi
-"$VNC_CHECK" --port "$PORT" --timeout 60 --encodings "${ENCODINGS:-copyrect zrle hextile raw}" -- sh -c \
+"$VNC_CHECK" --port "$PORT" --timeout 60 --encodings "${ENCODINGS:-copyrect zrle hextile raw}" \
+	--compress "${COMPRESS:-3}" -- sh -c \
 	"sleep 1; sh $TMP/snap.sh > $TMP/s0; $W; sleep 0.5; sh $TMP/snap.sh > $TMP/s1" \
 	> "$TMP/vc.out" 2>&1 || { cat "$TMP/vc.out" >&2; exit 1; }
 if [ -n "$PP" ]; then

@@ -12,6 +12,7 @@
  * Exit status 0 when every expectation held, 1 otherwise.
  *
  *   --encodings STR     libvncclient encodings (default "copyrect zrle hextile raw")
+ *   --compress N        the compression level asked for, 0-9 (default 1)
  *   --password PW       VNC authentication
  *   --expect-refused    succeed only when the connection is refused
  *   --min-copyrects N   fail when fewer CopyRect rectangles arrived
@@ -360,6 +361,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "mirror", required_argument, NULL, 'm' },
 		{ "encodings", required_argument, NULL, 'e' },
+		{ "compress", required_argument, NULL, 'z' },
 		{ "password", required_argument, NULL, 'P' },
 		{ "expect-refused", no_argument, NULL, 'R' },
 		{ "min-copyrects", required_argument, NULL, 'c' },
@@ -381,7 +383,8 @@ int main(int argc, char **argv)
 	const char *probe = NULL;
 	int want_cx = -1, want_cy = -1;
 	long latency = -2;
-	int probes = 15;
+	int probes = 15, compress = 1;
+	char *end;
 	int port = 5900, timeout = 20, expect_w = 0, expect_h = 0, req_w = 0, req_h = 0, c;
 	long min_copyrects = -1, diff = -2;
 	bool expect_refused = false, ok = true;
@@ -394,6 +397,13 @@ int main(int argc, char **argv)
 		case 'p': port = atoi(optarg); break;
 		case 'm': mirror = optarg; break;
 		case 'e': encodings = optarg; break;
+		case 'z':
+			compress = (int)strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || compress < 0 || compress > 9) {
+				fprintf(stderr, "vnc-check: --compress: \"%s\" is not a level 0-9\n", optarg);
+				return 2;
+			}
+			break;
 		case 'P': password = optarg; break;
 		case 'R': expect_refused = true; break;
 		case 'c': min_copyrects = atol(optarg); break;
@@ -441,7 +451,7 @@ int main(int argc, char **argv)
 	cl->appData.encodingsString = encodings;
 	cl->appData.enableJPEG = FALSE;
 	cl->appData.useRemoteCursor = TRUE; /* else the server draws it in */
-	cl->appData.compressLevel = 1;
+	cl->appData.compressLevel = compress;
 	cl->GetPassword = get_password;
 	cl->GotXCutText = got_cut_text;
 	cl->GotCopyRect = got_copy_rect;
