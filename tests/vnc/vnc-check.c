@@ -384,7 +384,6 @@ int main(int argc, char **argv)
 	int want_cx = -1, want_cy = -1;
 	long latency = -2;
 	int probes = 15, compress = 1;
-	char *end;
 	int port = 5900, timeout = 20, expect_w = 0, expect_h = 0, req_w = 0, req_h = 0, c;
 	long min_copyrects = -1, diff = -2;
 	bool expect_refused = false, ok = true;
@@ -397,13 +396,17 @@ int main(int argc, char **argv)
 		case 'p': port = atoi(optarg); break;
 		case 'm': mirror = optarg; break;
 		case 'e': encodings = optarg; break;
-		case 'z':
-			compress = (int)strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || compress < 0 || compress > 9) {
+		case 'z': {
+			char *rest;
+			long level = strtol(optarg, &rest, 10);
+
+			if (*optarg == '\0' || *rest != '\0' || level < 0 || level > 9) {
 				fprintf(stderr, "vnc-check: --compress: \"%s\" is not a level 0-9\n", optarg);
 				return 2;
 			}
+			compress = (int)level;
 			break;
+		}
 		case 'P': password = optarg; break;
 		case 'R': expect_refused = true; break;
 		case 'c': min_copyrects = atol(optarg); break;
