@@ -79,6 +79,8 @@ struct vnc_server {
 	int w, h;             /* served size */
 	int ox, oy;           /* its origin in the surface (--monitor) */
 	uint32_t src_bpp;     /* the surface's bits per pixel */
+	const uint8_t *src;   /* its pixels and stride, taken at each flush */
+	size_t src_stride;
 	int fb_bytes;         /* 2 or 4 */
 	uint32_t generation;
 	uint32_t cursor_serial;
@@ -143,9 +145,7 @@ struct viewer {
 
 static const uint8_t *src_line(const struct vnc_server *s, int y)
 {
-	const struct mirage_surface_header *sh = mirage_client_surface(s->mc);
-
-	return mirage_client_pixels(s->mc) + (size_t)(y + s->oy) * sh->stride;
+	return s->src + (size_t)(y + s->oy) * s->src_stride;
 }
 
 static uint8_t *fb_line(const struct vnc_server *s, int y)
@@ -211,25 +211,36 @@ static int block_x(const pixman_box32_t *b, int c)
 	return x < b->x1 ? b->x1 : x > b->x2 ? b->x2 : x;
 }
 
-/* read_dirty() for the rows [y1, y2) of box b, within one row of blocks. */
+/*
+ * read_dirty() for the rows [y1, y2) of box b, within one row of blocks.
+ * A block found changed is sent whole, so the rest of its rows are copied
+ * without comparing them, and once every block is, whole rows are.
+ */
 static void read_band(struct vnc_server *s, const pixman_box32_t *b, int y1, int y2,
 		      pixman_region32_t *changed)
 {
 	bool hit[MIRAGE_MAX_DIMENSION / BLOCK + 1] = { false };
-	int c0 = b->x1 / BLOCK, nc = (b->x2 - 1) / BLOCK - c0 + 1;
+	int c0 = b->x1 / BLOCK, nc = (b->x2 - 1) / BLOCK - c0 + 1, hits = 0;
 	pixman_box32_t row = { b->x1, y1, b->x2, y2 };
 
 	for (int y = y1; y < y2; y++) {
+		if (hits == nc) {
+			copy_row(s, &row, y);
+			continue;
+		}
 		/* Most rows are the same whole, or differ: one comparison first. */
 		if (row_equal(s, &row, y))
 			continue;
 		for (int c = 0; c < nc; c++) {
 			pixman_box32_t t = { block_x(b, c0 + c), y, block_x(b, c0 + c + 1), y + 1 };
 
-			if (row_equal(s, &t, y))
+			if (!hit[c] && row_equal(s, &t, y))
 				continue;
 			copy_row(s, &t, y);
-			hit[c] = true;
+			if (!hit[c]) {
+				hit[c] = true;
+				hits++;
+			}
 		}
 	}
 	/* Runs of blocks alike, hit or not. */
@@ -1880,9 +1891,12 @@ fail:
  */
 static void flush(struct vnc_server *s)
 {
+	const struct mirage_surface_header *sh = mirage_client_surface(s->mc);
 	pixman_region32_t changed;
 	sraRegionPtr sra;
 
+	s->src = mirage_client_pixels(s->mc);
+	s->src_stride = sh ? sh->stride : 0;
 	schedule_copy(s);
 	verify_copies(s);
 	/* cursorMutex: a sender of a viewer without cursor shape updates
