@@ -234,13 +234,13 @@ static void read_band(struct vnc_server *s, const pixman_box32_t *b, int y1, int
 		for (int c = 0; c < nc; c++) {
 			pixman_box32_t t = { block_x(b, c0 + c), y, block_x(b, c0 + c + 1), y + 1 };
 
-			if (!hit[c] && row_equal(s, &t, y))
-				continue;
-			copy_row(s, &t, y);
 			if (!hit[c]) {
+				if (row_equal(s, &t, y))
+					continue;
 				hit[c] = true;
 				hits++;
 			}
+			copy_row(s, &t, y);
 		}
 	}
 	/* Runs of blocks alike, hit or not. */
