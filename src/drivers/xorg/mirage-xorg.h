@@ -164,10 +164,17 @@ struct mirage_screen {
 	bool drawn;
 	BoxRec drawn_box;               /* surface rect covered, clipped */
 
-	/* monitors last published */
+	/* monitors last published; monitors_dirty: a RandR request came
+	 * since (randr_request), monitors_checked: when they were last
+	 * looked at (GetTimeInMillis) */
 	struct mirage_monitor monitors[MIRAGE_MONITORS_MAX];
 	uint32_t monitor_count;
 	bool monitors_known;
+	bool monitors_dirty;
+	bool randr_cb;
+	bool randr_looked;
+	ExtensionEntry *randr_ext;
+	CARD32 monitors_checked;
 
 	struct mirage_stats stats;
 

@@ -25,6 +25,8 @@
 #include <extension.h>
 #include <opaque.h>
 #include <randrstr.h>
+#include <xace.h>
+#include <xacestr.h>
 
 #ifndef container_of
 #define container_of(ptr, type, member) \
@@ -521,18 +523,49 @@ static struct mirage_monitor *new_monitor(struct mirage_monitor *m, const char *
 	return m;
 }
 
+/* Without a RandR request the monitor list is looked at this often (ms): a
+ * driver may change its outputs on its own (a hotplug). */
+#define MONITORS_RECHECK_MS 1000
+
+/* An extension request is about to run (XACE_EXT_DISPATCH): a RandR one
+ * may change the monitor list, so the next block handler looks at it.
+ * RandR's entry is looked up at the first request (every extension is in
+ * place before a client can send one). */
+static void randr_request(CallbackListPtr *list, void *data, void *call)
+{
+	struct mirage_screen *ms = data;
+	const XaceExtAccessRec *rec = call;
+
+	(void)list;
+	if (!ms->randr_looked) {
+		ms->randr_ext = CheckExtension(RANDR_NAME);
+		ms->randr_looked = true;
+	}
+	if (rec->ext && rec->ext == ms->randr_ext)
+		ms->monitors_dirty = true;
+}
+
 /*
  * Keeps the surface header's monitor table equal to the RandR 1.5 monitor
  * list: the user-defined monitors, then one per active CRTC whose outputs
  * none of them claims (the server builds the same list in
- * RRMonitorMakeList, which it does not export to modules).
+ * RRMonitorMakeList, which it does not export to modules).  Only after a
+ * RandR request, a resize or a second without a look: this runs at every
+ * block handler, and reading the RandR state after the server slept costs
+ * cache misses on every pointer it follows.
  */
 static void update_monitors(struct mirage_screen *ms)
 {
 	struct mirage_monitor mon[MIRAGE_MONITORS_MAX];
 	uint32_t n = 0;
 	rrScrPrivPtr rp = NULL;
+	CARD32 now = GetTimeInMillis();
 
+	if (ms->monitors_known && ms->randr_cb && !ms->monitors_dirty &&
+	    now - ms->monitors_checked < MONITORS_RECHECK_MS)
+		return;
+	ms->monitors_dirty = false;
+	ms->monitors_checked = now;
 	if (dixPrivateKeyRegistered(rrPrivKey))
 		rp = rrGetScrPriv(ms->screen);
 	if (rp) {
@@ -684,6 +717,8 @@ static Bool close_screen(ScreenPtr screen)
 	mirror_stop(ms);
 	if (ms->flush_cb)
 		DeleteCallback(&FlushCallback, flush_callback, ms);
+	if (ms->randr_cb)
+		XaceDeleteCallback(XACE_EXT_DISPATCH, randr_request, ms);
 	mirage_hooks_finish(ms);
 	screen->BlockHandler = ms->BlockHandler;
 	screen->CloseScreen = ms->CloseScreen;
@@ -750,6 +785,8 @@ static void screen_init(ScreenPtr screen)
 	if (!ms->flush_cb)
 		LogMessage(X_WARNING, "mirage: %s: no FlushCallback (out of memory): records "
 			   "are published at the block handler only\n", ms->name);
+	/* Without it the monitor list is looked at every block handler. */
+	ms->randr_cb = XaceRegisterCallback(XACE_EXT_DISPATCH, randr_request, ms);
 }
 
 static void mirage_extension_init(void)
