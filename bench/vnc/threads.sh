@@ -3,17 +3,22 @@
 #
 # Where one VNC server's CPU goes, thread by thread, over one workload.
 #
-#   bash bench/vnc/threads.sh [BUILD] embedded|xvnc drag|typing|scroll|x11perf
+#   bash bench/vnc/threads.sh [BUILD] embedded|xvnc|xorg drag|typing|scroll|x11perf
 #
-# Starts the server (mirage-vnc --embedded, or TigerVNC's Xvnc with twm and
-# an xterm) on a free display and port, connects one libvncclient viewer
-# (tests/vnc/vnc-check, ZRLE), runs the workload and prints, per thread of
-# the server's processes (Xorg included), the CPU time from
-# /proc/PID/task/TID/schedstat (nanoseconds, not 10 ms ticks) and its
-# voluntary and involuntary context switches.  Threads that used under
-# 0.05 ms are left out.  Set PERF=1 to also record the mirage-vnc (or Xvnc)
-# process with perf into ./perf.data, PERF=xorg to record the embedded Xorg.
-# ENCODINGS and COMPRESS (default 3) set what the viewer asks for.
+# Starts the server (mirage-vnc --embedded, TigerVNC's Xvnc, or a plain
+# Xorg with the dummy driver and the screen --embedded sets up but without
+# the mirage module, with twm and an xterm) on a free display and port,
+# connects one libvncclient viewer (tests/vnc/vnc-check, ZRLE), runs the
+# workload and prints, per thread of the server's processes (Xorg
+# included), the CPU time from /proc/PID/task/TID/schedstat (nanoseconds,
+# not 10 ms ticks) and its voluntary and involuntary context switches.
+# Threads that used under 0.05 ms are left out.  The workloads are
+# bench-vnc.sh's (typing: 224 characters, 15 ms apart).  VIEWER=0 runs the
+# workload with no viewer (the only way for xorg): the X server's own work,
+# or with it what the VNC side costs while nobody watches.  Set PERF=1 to
+# also record the mirage-vnc (or Xvnc) process with perf into ./perf.data,
+# PERF=xorg to record the embedded Xorg.  ENCODINGS and COMPRESS (default
+# 3) set what the viewer asks for.
 set -u
 BUILD=${1:-build}
 SERVER=${2:-embedded}
@@ -55,9 +60,28 @@ embedded)
 	[ -n "$DISP" ] || { cat "$TMP/log" >&2; exit 1; }
 	SRV_PIDS="$VPID $(pgrep -P "$VPID" -x Xorg || true)"
 	;;
-xvnc)
-	Xvnc ":$D" -geometry 1024x768 -depth 24 -rfbport "$PORT" -localhost=1 \
-		-SecurityTypes None -nolisten tcp > "$TMP/log" 2>&1 &
+xvnc | xorg)
+	if [ "$SERVER" = xvnc ]; then
+		Xvnc ":$D" -geometry 1024x768 -depth 24 -rfbport "$PORT" -localhost=1 \
+			-SecurityTypes None -nolisten tcp > "$TMP/log" 2>&1 &
+	else
+		# mirage-vnc --embedded's screen: its largest mode sets the
+		# framebuffer's stride.
+		printf '%s\n' 'Section "ServerFlags"' '  Option "AutoAddDevices" "false"' \
+			'  Option "AutoEnableDevices" "false"' '  Option "DontVTSwitch" "true"' \
+			'  Option "BlankTime" "0"' 'EndSection' 'Section "Device"' \
+			'  Identifier "dummy"' '  Driver "dummy"' '  VideoRam 12196' 'EndSection' \
+			'Section "Monitor"' '  Identifier "monitor"' '  HorizSync 5.0-1000.0' \
+			'  VertRefresh 5.0-200.0' \
+			'  Modeline "1024x768" 65.16 1024 1088 1216 1344 768 771 775 808' \
+			'EndSection' 'Section "Screen"' '  Identifier "screen"' '  Device "dummy"' \
+			'  Monitor "monitor"' '  DefaultDepth 24' '  SubSection "Display"' \
+			'    Depth 24' '    Modes "1024x768"' '    Virtual 1920 1080' \
+			'  EndSubSection' 'EndSection' > "$TMP/xorg.conf"
+		/usr/lib/xorg/Xorg ":$D" -config "$TMP/xorg.conf" -noreset -nolisten tcp \
+			-logfile "$TMP/Xorg.log" -novtswitch -quiet > "$TMP/log" 2>&1 &
+		VIEWER=0
+	fi
 	VPID=$!
 	PIDS=$VPID
 	DISP=":$D"
@@ -103,7 +127,8 @@ drag)
 	W='for r in 1 2 3 4 5; do for i in $(seq 60); do xdotool windowmove $WIN $((40 + i * 5)) $((40 + i * 3)); sleep 0.02; done; done'
 	;;
 typing)
-	W='xdotool type --delay 60 "the quick brown fox jumps over the lazy dog, twice: the quick brown fox jumps over the lazy dog"'
+	T="the quick brown fox jumps over the lazy dog 0123456789 "
+	W="xdotool type --delay 15 '$T$T$T$T'; sleep 0.3"
 	;;
 scroll)
 	W="xdotool type --delay 5 \"seq 1 ${SEQ:-3000}\"; xdotool key Return; sleep 2"
@@ -134,10 +159,16 @@ if [ -n "${PERF:-}" ]; then
 	perf record -F 4000 -g -p "$PERF_PID" -o perf.data > /dev/null 2>&1 &
 	PP=$!
 fi
-"$VNC_CHECK" --port "$PORT" --timeout 60 --encodings "${ENCODINGS:-copyrect zrle hextile raw}" \
-	--compress "${COMPRESS:-3}" -- sh -c \
-	"sleep 1; sh $TMP/snap.sh > $TMP/s0; $W; sleep 0.5; sh $TMP/snap.sh > $TMP/s1" \
-	> "$TMP/vc.out" 2>&1 || { cat "$TMP/vc.out" >&2; exit 1; }
+RUN="sleep 1; sh $TMP/snap.sh > $TMP/s0; $W; sleep 0.5; sh $TMP/snap.sh > $TMP/s1"
+if [ "${VIEWER:-1}" = 0 ]; then
+	sh -c "$RUN" > "$TMP/vc.out" 2>&1
+	echo "no viewer" >> "$TMP/vc.out"
+else
+	"$VNC_CHECK" --port "$PORT" --timeout 60 \
+		--encodings "${ENCODINGS:-copyrect zrle hextile raw}" \
+		--compress "${COMPRESS:-3}" -- sh -c "$RUN" \
+		> "$TMP/vc.out" 2>&1 || { cat "$TMP/vc.out" >&2; exit 1; }
+fi
 if [ -n "$PP" ]; then
 	kill -INT "$PP"
 	wait "$PP"
