@@ -160,3 +160,41 @@ kill -0 "$VNC_PID" 2> /dev/null && fail "mirage-vnc still runs 10 s after its se
 wait "$VNC_PID" && rc=0 || rc=$?
 [ "$rc" = 0 ] || fail "mirage-vnc exited with $rc when its session ended"
 pass "the session's end stops mirage-vnc (status 0)"
+
+# A Ctrl-C in a terminal signals the whole foreground process group:
+# mirage-vnc alone has to act on it (Xorg and the session are in groups of
+# their own) and stop them in order, leaving no process and no directory.
+rm -f "$TMP/vnc.ready"
+setsid "$MIRAGE_VNC" --ready-file "$TMP/vnc.ready" --embedded --geometry 640x480 \
+	--listen "127.0.0.1:$PORT" --http-port 0 -v > "$TMP/vnc.log" 2>&1 &
+VNC_PID=$!
+PIDS="$PIDS $VNC_PID"
+for _ in $(seq 300); do [ -s "$TMP/vnc.ready" ] && break; sleep 0.05; done
+[ -s "$TMP/vnc.ready" ] || { cat "$TMP/vnc.log" >&2; fail "mirage-vnc (own group) did not start"; }
+dir=$(sed -n 's|.* -config \(.*\)/xorg.conf .*|\1|p' "$TMP/vnc.log" | head -n 1)
+[ -d "$dir" ] || fail "no Xorg directory in the log"
+kill -INT -"$VNC_PID"
+for _ in $(seq 200); do kill -0 "$VNC_PID" 2> /dev/null || break; sleep 0.05; done
+kill -0 "$VNC_PID" 2> /dev/null && fail "mirage-vnc still runs 10 s after a Ctrl-C"
+wait "$VNC_PID" && rc=0 || rc=$?
+[ "$rc" = 0 ] || fail "mirage-vnc exited with $rc after a Ctrl-C"
+[ -e "$dir" ] && fail "a Ctrl-C left $dir behind"
+pass "a Ctrl-C to the process group stops everything and removes $dir"
+
+# Xorg's death is a failure: one line, status 1, the directory removed
+# (not Xlib's exit from whichever thread noticed first, which printed its
+# own lines and left the directory; the session's X clients still print
+# theirs to the same log).
+start_vnc --embedded --geometry 640x480 --listen "127.0.0.1:$PORT" --http-port 0 -v
+dir=$(sed -n 's|.* -config \(.*\)/xorg.conf .*|\1|p' "$TMP/vnc.log" | head -n 1)
+xorg=$(pgrep -P "$VNC_PID" -x Xorg || true)
+[ -n "$xorg" ] || fail "no Xorg under mirage-vnc"
+kill -KILL "$xorg"
+for _ in $(seq 200); do kill -0 "$VNC_PID" 2> /dev/null || break; sleep 0.05; done
+kill -0 "$VNC_PID" 2> /dev/null && fail "mirage-vnc still runs 10 s after Xorg died"
+wait "$VNC_PID" && rc=0 || rc=$?
+[ "$rc" = 1 ] || fail "mirage-vnc exited with $rc when Xorg died, expected 1"
+grep -q "^mirage-vnc: Xorg on :[0-9]* has exited$" "$TMP/vnc.log" ||
+	{ cat "$TMP/vnc.log" >&2; fail "no line saying Xorg exited"; }
+[ -e "$dir" ] && fail "Xorg's death left $dir behind"
+pass "Xorg's death: \"$(grep 'has exited' "$TMP/vnc.log")\", status 1, $dir removed"

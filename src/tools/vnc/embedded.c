@@ -406,7 +406,11 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 		(char *)"-quiet", NULL,
 	};
 	vnc_debug("starting %s -config %s -modulepath %s", xorg_bin, conf, modpath);
-	e->xorg = spawn(xargv, NULL, log_fd, pfd[1], false);
+	/* In a process group of its own, like the session: a Ctrl-C in the
+	 * terminal reaches mirage-vnc alone, which stops the session, then
+	 * Xorg, and removes the directory.  Had Xorg had it too, it would
+	 * have died under the session and the viewers' input connection. */
+	e->xorg = spawn(xargv, NULL, log_fd, pfd[1], true);
 	close(pfd[1]);
 	pfd[1] = -1;
 	if (e->xorg < 0) {
@@ -478,12 +482,23 @@ fail:
 int vnc_embedded_check(struct vnc_embedded *e)
 {
 	if (!alive(e->xorg)) {
+		/* A failure, unlike the session's end. */
 		e->xorg = 0;
 		vnc_log("Xorg on %s has exited", e->display);
-		return -ECHILD;
+		return -EPIPE;
 	}
 	if (!alive(e->session)) {
 		e->session = 0;
+		/* A session often ends because Xorg did (its X connection
+		 * broke) while Xorg is still on its way out: not a normal end
+		 * then.  A moment tells. */
+		for (int i = 0; i < 20 && alive(e->xorg); i++)
+			usleep(10 * 1000);
+		if (!alive(e->xorg)) {
+			e->xorg = 0;
+			vnc_log("Xorg on %s has exited", e->display);
+			return -EPIPE;
+		}
 		vnc_debug("the session has ended");
 		return -ECHILD;
 	}

@@ -142,13 +142,14 @@ struct children {
 static int tick(void *data)
 {
 	struct children *ch = data;
+	int ret;
 
 	/* Cleared first: a child that ends during the look sets it again. */
 	if (!child_news)
 		return 0;
 	child_news = 0;
-	if (ch->embedded && vnc_embedded_check(ch->embedded) < 0)
-		return -ECHILD;
+	if (ch->embedded && (ret = vnc_embedded_check(ch->embedded)) < 0)
+		return ret;
 	if (ch->x11 && vnc_x11_check(ch->x11) < 0)
 		return -ECHILD;
 	return 0;

@@ -1977,13 +1977,17 @@ static void flush_locked(struct vnc_server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* After ASSERT_OFF or a lost producer: map the current pipe again. */
-static int follow_new_pipe(struct vnc_server *s)
+/* After ASSERT_OFF or a lost producer: map the current pipe again.  tick
+ * (the caller's) is asked between tries: a producer that is our own child
+ * and has ended (the embedded Xorg) is not waited for. */
+static int follow_new_pipe(struct vnc_server *s, int (*tick)(void *data), void *data)
 {
 	int ret = -ENOTCONN;
 
 	/* A producer that restarts (a new Xorg generation) needs a moment. */
 	for (int i = 0; i < 50 && !vnc_quit; i++) {
+		if (tick && (ret = tick(data)) < 0)
+			return ret;
 		ret = mirage_client_reconnect(s->mc);
 		if (ret >= 0)
 			break;
@@ -2136,7 +2140,7 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			else
 				vnc_debug("%s", mirage_last_error());
 			drop_replay(s);
-			ret = follow_new_pipe(s);
+			ret = follow_new_pipe(s, tick, data);
 			if (ret < 0)
 				break;
 			flush_locked(s);
@@ -2165,7 +2169,7 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data)
 			/* Not held over the reconnection's retries: the
 			 * viewers' input goes on meanwhile. */
 			pthread_mutex_unlock(&s->lock);
-			ret = follow_new_pipe(s);
+			ret = follow_new_pipe(s, tick, data);
 			if (ret < 0)
 				break;
 			pthread_mutex_lock(&s->lock);

@@ -131,7 +131,8 @@ struct vnc_embedded;
  */
 int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 		       const char **display, const char **mirror);
-/* 0 while everything runs; -ECHILD once Xorg or the session has ended. */
+/* 0 while everything runs; -ECHILD once the session has ended (a normal
+ * end), -EPIPE once Xorg has (a failure). */
 int vnc_embedded_check(struct vnc_embedded *e);
 void vnc_embedded_stop(struct vnc_embedded *e);
 

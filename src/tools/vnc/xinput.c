@@ -33,6 +33,8 @@
 struct vnc_input {
 	pthread_mutex_t lock; /* dpy, mask, remap, clip */
 	Display *dpy;
+	bool dpy_dead;        /* its X server went away (x_io_exit) */
+	bool sel_dead;        /* the same for sel_dpy (the clipboard thread's) */
 	int mask;             /* buttons down, as the viewers sent them */
 	int shift;            /* Shift keys down, as the viewers sent them */
 	struct {
@@ -65,6 +67,34 @@ static int x_errors(Display *dpy, XErrorEvent *ev)
 	return 0;
 }
 
+/*
+ * The X server went away.  Xlib's default handlers print a few lines and
+ * exit() from whichever thread noticed, which would skip mirage-vnc's own
+ * end: the embedded Xorg's directory left behind, the manager role not
+ * given back.  Here the loss is said in one line and the thread goes on
+ * (Xlib drops what is sent on a connection it marked broken); the end of
+ * Xorg or of mirage-x11 then stops mirage-vnc in order, and a display that
+ * is only the input's (--input-display) turns input or the clipboard off.
+ */
+static int x_io_error(Display *dpy)
+{
+	(void)dpy;
+	return 0;
+}
+
+static void x_io_exit(Display *dpy, void *data)
+{
+	struct vnc_input *in = data;
+	bool sel = dpy == in->sel_dpy;
+	bool *dead = sel ? &in->sel_dead : &in->dpy_dead;
+
+	if (*dead)
+		return;
+	*dead = true;
+	vnc_log("lost the connection to X display %s: %s off", DisplayString(dpy),
+		sel ? "the clipboard is" : "input is");
+}
+
 int vnc_input_create(struct vnc_input **out, const char *display)
 {
 	struct vnc_input *in;
@@ -76,6 +106,7 @@ int vnc_input_create(struct vnc_input **out, const char *display)
 	pthread_mutex_init(&in->lock, NULL);
 	in->wake[0] = in->wake[1] = -1;
 	XSetErrorHandler(x_errors);
+	XSetIOErrorHandler(x_io_error);
 	in->dpy = XOpenDisplay(display);
 	in->sel_dpy = in->dpy ? XOpenDisplay(display) : NULL;
 	if (!in->dpy || !in->sel_dpy) {
@@ -83,6 +114,8 @@ int vnc_input_create(struct vnc_input **out, const char *display)
 		vnc_input_destroy(in);
 		return -ECONNREFUSED;
 	}
+	XSetIOErrorExitHandler(in->dpy, x_io_exit, in);
+	XSetIOErrorExitHandler(in->sel_dpy, x_io_exit, in);
 	if (!XTestQueryExtension(in->dpy, &ev, &err, &major, &minor)) {
 		vnc_log("X display %s has no XTEST: input is off", display);
 		XCloseDisplay(in->dpy);
@@ -147,7 +180,7 @@ void vnc_input_key(struct vnc_input *in, bool down, uint32_t keysym)
 	KeyCode code;
 
 	pthread_mutex_lock(&in->lock);
-	if (!in->dpy)
+	if (!in->dpy || in->dpy_dead)
 		goto out;
 	code = XKeysymToKeycode(in->dpy, keysym);
 	if (!code)
@@ -179,7 +212,7 @@ out:
 void vnc_input_pointer(struct vnc_input *in, int mask, int x, int y)
 {
 	pthread_mutex_lock(&in->lock);
-	if (!in->dpy)
+	if (!in->dpy || in->dpy_dead)
 		goto out;
 	XTestFakeMotionEvent(in->dpy, -1, x, y, CurrentTime);
 	/* RFB bit n is X button n + 1: 1-3 buttons, 4/5 wheel, 6/7 horizontal. */
@@ -266,7 +299,7 @@ int vnc_input_resize(struct vnc_input *in, int width, int height)
 	Window root;
 
 	pthread_mutex_lock(&in->lock);
-	if (!in->dpy)
+	if (!in->dpy || in->dpy_dead)
 		goto out;
 	root = DefaultRootWindow(in->dpy);
 	if (!XRRGetScreenSizeRange(in->dpy, root, &minw, &minh, &maxw, &maxh) ||
@@ -481,12 +514,14 @@ static void *clipboard_thread(void *data)
 		{ .fd = in->wake[0], .events = POLLIN },
 	};
 
-	while (!vnc_quit) {
-		while (XPending(in->sel_dpy)) {
+	while (!vnc_quit && !in->sel_dead) {
+		while (!in->sel_dead && XPending(in->sel_dpy)) {
 			XEvent ev;
 			XNextEvent(in->sel_dpy, &ev);
 			handle_event(in, &ev);
 		}
+		if (in->sel_dead)
+			break;
 		/* vnc_input_stop closes wake[1]: no timeout needed. */
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -565,9 +600,11 @@ void vnc_input_destroy(struct vnc_input *in)
 		close(in->wake[0]);
 	if (in->wake[1] >= 0)
 		close(in->wake[1]);
-	if (in->sel_dpy)
+	/* Not a broken connection: Xlib may still mark it as being read
+	 * (by the call that broke), and closing it would wait for that. */
+	if (in->sel_dpy && !in->sel_dead)
 		XCloseDisplay(in->sel_dpy);
-	if (in->dpy)
+	if (in->dpy && !in->dpy_dead)
 		XCloseDisplay(in->dpy);
 	free(in->clip);
 	free(in->sent);
