@@ -408,8 +408,9 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 	vnc_debug("starting %s -config %s -modulepath %s", xorg_bin, conf, modpath);
 	/* In a process group of its own, like the session: a Ctrl-C in the
 	 * terminal reaches mirage-vnc alone, which stops the session, then
-	 * Xorg, and removes the directory.  Had Xorg had it too, it would
-	 * have died under the session and the viewers' input connection. */
+	 * Xorg, and removes the directory.  In mirage-vnc's group, Xorg got
+	 * the Ctrl-C too and went away under the session and under
+	 * mirage-vnc's own X connections. */
 	e->xorg = spawn(xargv, NULL, log_fd, pfd[1], true);
 	close(pfd[1]);
 	pfd[1] = -1;
