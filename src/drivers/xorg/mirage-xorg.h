@@ -172,8 +172,7 @@ struct mirage_screen {
 	bool monitors_known;
 	bool monitors_dirty;
 	bool randr_cb;
-	bool randr_looked;
-	ExtensionEntry *randr_ext;
+	ExtensionEntry *randr_ext;      /* RandR's, for randr_request */
 	CARD32 monitors_checked;
 
 	struct mirage_stats stats;

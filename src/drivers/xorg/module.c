@@ -383,6 +383,7 @@ static void mirror_start(struct mirage_screen *ms)
 	struct mirage_driver_config cfg;
 	int ret;
 
+	ms->randr_ext = CheckExtension(RANDR_NAME); /* NULL without RandR */
 	if (!read_geometry(ms))
 		return;
 	mirage_driver_config_init(&cfg);
@@ -529,18 +530,14 @@ static struct mirage_monitor *new_monitor(struct mirage_monitor *m, const char *
 
 /* An extension request is about to run (XACE_EXT_DISPATCH): a RandR one
  * may change the monitor list, so the next block handler looks at it.
- * RandR's entry is looked up at the first request (every extension is in
- * place before a client can send one). */
+ * (RandR's entry is looked up by mirror_start, at the first block handler,
+ * before any client can send a request.) */
 static void randr_request(CallbackListPtr *list, void *data, void *call)
 {
 	struct mirage_screen *ms = data;
 	const XaceExtAccessRec *rec = call;
 
 	(void)list;
-	if (!ms->randr_looked) {
-		ms->randr_ext = CheckExtension(RANDR_NAME);
-		ms->randr_looked = true;
-	}
 	if (rec->ext && rec->ext == ms->randr_ext)
 		ms->monitors_dirty = true;
 }

@@ -482,24 +482,23 @@ fail:
 
 int vnc_embedded_check(struct vnc_embedded *e)
 {
+	bool session_over = !alive(e->session);
+
+	if (session_over) {
+		/* A session often ends because Xorg did (its X connection
+		 * broke) while Xorg is still on its way out: not a normal end
+		 * then.  A moment tells. */
+		e->session = 0;
+		for (int i = 0; i < 20 && alive(e->xorg); i++)
+			usleep(10 * 1000);
+	}
 	if (!alive(e->xorg)) {
 		/* A failure, unlike the session's end. */
 		e->xorg = 0;
 		vnc_log("Xorg on %s has exited", e->display);
 		return -EPIPE;
 	}
-	if (!alive(e->session)) {
-		e->session = 0;
-		/* A session often ends because Xorg did (its X connection
-		 * broke) while Xorg is still on its way out: not a normal end
-		 * then.  A moment tells. */
-		for (int i = 0; i < 20 && alive(e->xorg); i++)
-			usleep(10 * 1000);
-		if (!alive(e->xorg)) {
-			e->xorg = 0;
-			vnc_log("Xorg on %s has exited", e->display);
-			return -EPIPE;
-		}
+	if (session_over) {
 		vnc_debug("the session has ended");
 		return -ECHILD;
 	}
