@@ -21,8 +21,10 @@
  *                                      shadow) on the root window: drivers
  *                                      without ARGB hardware cursors (dummy)
  *                                      draw it in software
- *   xcheck text NAME                   ImageText8 and ImageText16 in a
+ *   xcheck text NAME [1]               ImageText8 and ImageText16 in a
  *                                      window that stays when xcheck exits
+ *                                      (made by the first run; 1: other
+ *                                      colours)
  *
  * Exit status 0 on success, 1 on a failed check, 2 on a usage/setup error.
  */
@@ -743,15 +745,40 @@ static int cmd_argb_cursor(void)
 /*
  * Text drawn with ImageText8 and ImageText16 (XDrawImageString, 16) in the
  * server's "fixed" font, in colours, over each other and across the
- * window's edges, in a window left on the screen when xcheck exits
- * (RetainPermanent), so that a check after it sees the text.
+ * window's edges, then ImageText8 in its "cursor" font, whose characters
+ * differ in size, in a window left on the screen when xcheck exits
+ * (RetainPermanent), so that a check after it sees the text.  A later run
+ * draws into the same window, in other colours with variant 1: then only
+ * the text's own records can cover what changes.
  */
-static int cmd_text(void)
+static Window text_window(void)
 {
+	Window root, parent, *kids = NULL, found = None;
+	unsigned int nkids = 0;
+	char *name;
+
+	if (!XQueryTree(dpy, DefaultRootWindow(dpy), &root, &parent, &kids, &nkids))
+		return None;
+	for (unsigned int i = 0; i < nkids && found == None; i++) {
+		if (XFetchName(dpy, kids[i], &name) && name) {
+			if (strcmp(name, "xcheck text") == 0)
+				found = kids[i];
+			XFree(name);
+		}
+	}
+	if (kids)
+		XFree(kids);
+	return found;
+}
+
+static int cmd_text(int argc, char **argv)
+{
+	unsigned int variant = argc > 3 ? (unsigned int)atoi(argv[3]) : 0;
 	static const char line[] = "the quick brown fox jumps over the lazy dog 0123456789";
+	static const char shapes[] = { 34, 68, 90, 116, 130, 142, 52, 2 };
 	int scr = DefaultScreen(dpy);
 	Window win;
-	XFontStruct *font;
+	XFontStruct *font, *cursor;
 	GC gc;
 	XEvent ev;
 	XChar2b wide[64];
@@ -762,13 +789,17 @@ static int cmd_text(void)
 		fprintf(stderr, "xcheck text: no font \"fixed\"\n");
 		return 2;
 	}
-	win = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), 420, 400, 360, 150, 2,
-				  BlackPixel(dpy, scr), WhitePixel(dpy, scr));
-	XSelectInput(dpy, win, ExposureMask);
-	XMapWindow(dpy, win);
-	do
-		XNextEvent(dpy, &ev);
-	while (ev.type != Expose);
+	win = text_window();
+	if (win == None) {
+		win = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), 420, 400, 360, 180, 2,
+					  BlackPixel(dpy, scr), WhitePixel(dpy, scr));
+		XStoreName(dpy, win, "xcheck text");
+		XSelectInput(dpy, win, ExposureMask);
+		XMapWindow(dpy, win);
+		do
+			XNextEvent(dpy, &ev);
+		while (ev.type != Expose);
+	}
 	gc = XCreateGC(dpy, win, 0, NULL);
 	XSetFont(dpy, gc, font->fid);
 	for (int i = 0; i < n; i++) {
@@ -779,15 +810,29 @@ static int cmd_text(void)
 	 * leaves it out */
 	wide[5].byte1 = 1;
 	for (int i = 0; i < 8; i++) {
-		XSetForeground(dpy, gc, (0x3f3f3fu * (unsigned)i) ^ 0x00c08040u);
-		XSetBackground(dpy, gc, (0x1f2f3fu * (unsigned)(7 - i)) ^ 0x00204060u);
+		XSetForeground(dpy, gc, (0x3f3f3fu * (unsigned)i) ^ 0x00c08040u ^ variant * 0x00808080u);
+		XSetBackground(dpy, gc, (0x1f2f3fu * (unsigned)(7 - i)) ^ 0x00204060u ^ variant * 0x00ff00ffu);
 		/* from left of the window to past its right edge */
 		XDrawImageString(dpy, win, gc, -20 + i * 7, 12 + i * 9, line, n);
 		XDrawImageString16(dpy, win, gc, 30 - i * 9, 85 + i * 9, wide, n);
 	}
+	/* descenders on a line nothing else covers: the font's descent is
+	 * painted too */
+	XDrawImageString(dpy, win, gc, 10, 168, "gjpqy_,;", 8);
 	/* the last lines cross the bottom edge */
-	XDrawImageString(dpy, win, gc, 10, 156, line, n);
-	XDrawImageString16(dpy, win, gc, 50, 160, wide, n);
+	XDrawImageString(dpy, win, gc, 10, 186, line, n);
+	XDrawImageString16(dpy, win, gc, 50, 190, wide, n);
+	/* a font whose characters differ in size (the server's built-in
+	 * "cursor"): the module's other ImageText path (hooks.c), the second
+	 * string across the right edge */
+	cursor = XLoadQueryFont(dpy, "cursor");
+	if (!cursor) {
+		fprintf(stderr, "xcheck text: no font \"cursor\"\n");
+		return 2;
+	}
+	XSetFont(dpy, gc, cursor->fid);
+	XDrawImageString(dpy, win, gc, 150, 50, shapes, (int)sizeof(shapes));
+	XDrawImageString(dpy, win, gc, 260, 120, shapes, (int)sizeof(shapes));
 	XSetCloseDownMode(dpy, RetainPermanent);
 	XFreeGC(dpy, gc);
 	XSync(dpy, False);
@@ -820,7 +865,7 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[1], "argb-cursor") == 0)
 		ret = cmd_argb_cursor();
 	else if (strcmp(argv[1], "text") == 0)
-		ret = cmd_text();
+		ret = cmd_text(argc, argv);
 	else
 		ret = 2;
 	mirage_client_destroy(cli);

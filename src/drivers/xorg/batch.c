@@ -59,7 +59,7 @@ void mirage_batch_reset(struct mirage_batch *b)
 	RegionEmpty(&b->overflow);
 }
 
-static void extend(struct mirage_batch *b, const BoxRec *e)
+static inline void extend(struct mirage_batch *b, const BoxRec *e)
 {
 	if (!b->any) {
 		b->extents = *e;
@@ -139,7 +139,10 @@ static void log_op(struct mirage_screen *ms, uint32_t kind, uint32_t type, uint3
 	op->dy = dy;
 	op->first = b->nboxes;
 	op->count = n;
-	memcpy(&b->boxes[b->nboxes], RegionRects(region), n * sizeof(BoxRec));
+	if (n == 1)
+		b->boxes[b->nboxes] = *RegionExtents(region);
+	else
+		memcpy(&b->boxes[b->nboxes], RegionRects(region), n * sizeof(BoxRec));
 	b->nboxes += n;
 }
 
@@ -655,13 +658,13 @@ static bool box_overlap(const BoxRec *a, const BoxRec *b)
 /* Flush                                                               */
 /* ------------------------------------------------------------------ */
 
-static void count(struct mirage_stats *st, uint32_t type)
+static void count(struct mirage_stats *st, uint32_t type, uint32_t n)
 {
 	switch (type) {
-	case MIRAGE_REC_BLIT: st->rec_blit++; break;
-	case MIRAGE_REC_TEXTOUT: st->rec_text++; break;
-	case MIRAGE_REC_SCREEN_SCREEN: st->rec_copy++; break;
-	case MIRAGE_REC_SOLIDFILL: st->rec_fill++; break;
+	case MIRAGE_REC_BLIT: st->rec_blit += n; break;
+	case MIRAGE_REC_TEXTOUT: st->rec_text += n; break;
+	case MIRAGE_REC_SCREEN_SCREEN: st->rec_copy += n; break;
+	case MIRAGE_REC_SOLIDFILL: st->rec_fill += n; break;
 	default: break;
 	}
 }
@@ -753,13 +756,12 @@ void mirage_batch_flush(struct mirage_screen *ms)
 				RegionUninit(&r);
 			}
 			budget -= op->count;
-			for (uint32_t k = 0; k < op->count; k++) {
-				uint32_t color = op->type == MIRAGE_REC_SOLIDFILL ?
-						 fill_color(ms, have ? s.bpp : 32, op->color) : 0;
+			uint32_t color = op->type == MIRAGE_REC_SOLIDFILL ?
+					 fill_color(ms, have ? s.bpp : 32, op->color) : 0;
 
+			for (uint32_t k = 0; k < op->count; k++)
 				rec_add(ms, op->type, &boxes[k], 0, 0, color);
-				count(&ms->stats, op->type);
-			}
+			count(&ms->stats, op->type, op->count);
 			continue;
 		}
 
@@ -792,9 +794,9 @@ void mirage_batch_flush(struct mirage_screen *ms)
 
 			rec_add(ms, set->blt_copybits ? MIRAGE_REC_SCREEN_SCREEN : MIRAGE_REC_BLIT,
 				x, x->x1 - op->dx, x->y1 - op->dy, 0);
-			count(&ms->stats, set->blt_copybits ? MIRAGE_REC_SCREEN_SCREEN :
-				      MIRAGE_REC_BLIT);
 		}
+		count(&ms->stats, set->blt_copybits ? MIRAGE_REC_SCREEN_SCREEN : MIRAGE_REC_BLIT,
+		      op->count);
 		for (int k = 0; k < RegionNumRects(&moved); k++) {
 			rec_add(ms, MIRAGE_REC_BLIT, &RegionRects(&moved)[k], 0, 0, 0);
 			ms->stats.rec_blit++;

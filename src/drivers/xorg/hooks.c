@@ -258,15 +258,76 @@ OP_VOID(FillPolygon, MIRAGE_REC_BLIT,
 OP_VOID(PolyFillArc, MIRAGE_REC_BLIT,
 	(DrawablePtr d, GCPtr gc, int n, xArc *a), (d, gc, n, a))
 
+static short clamp16(int v)
+{
+	return (short)max(min(v, 32767), -32768);
+}
+
 /*
- * ImageText is ImageGlyphBlt of the string's glyphs: fb's ImageText8/16
- * are mi's, which look the glyphs up and call ImageGlyphBlt.  The damage
- * layer's ImageText wrapper looks them up a second time (and allocates for
- * it) to compute the region, which its ImageGlyphBlt wrapper gets from the
- * glyphs it is given.  So while the screen renders with fb into the surface
- * (backing mode 2, `aliased`), the lookup is done here once and the call
- * goes down as ImageGlyphBlt, damage included: the same pixels and the same
- * region, for about 5% fewer server instructions on terminal output.
+ * What ImageText of n characters of a font whose characters all have the
+ * same metrics can paint, in screen coordinates: the background from the
+ * origin over their widths at the font's ascent and descent, and their ink
+ * (the protocol's definition), clipped by the composite clip.  Characters
+ * the font lacks are drawn as nothing: the box may be wider than what
+ * changed, never narrower.
+ */
+static void text_region(DrawablePtr d, GCPtr gc, int x, int y, int n, RegionPtr out)
+{
+	FontPtr font = gc->font;
+	RegionPtr clip = gc->pCompositeClip;
+	const xCharInfo *m = &font->info.maxbounds;
+	int last = (n - 1) * m->characterWidth, width = n * m->characterWidth;
+	BoxRec box;
+
+	x += d->x;
+	y += d->y;
+	box.x1 = clamp16(x + min(min(0, width), min(m->leftSideBearing, last + m->leftSideBearing)));
+	box.x2 = clamp16(x + max(max(0, width), max(m->rightSideBearing, last + m->rightSideBearing)));
+	box.y1 = clamp16(y - max(FONTASCENT(font), m->ascent));
+	box.y2 = clamp16(y + max(FONTDESCENT(font), m->descent));
+	if (clip && !clip->data) {
+		/* one rectangle (the usual unobscured window): no pixman */
+		box.x1 = max(box.x1, clip->extents.x1);
+		box.y1 = max(box.y1, clip->extents.y1);
+		box.x2 = min(box.x2, clip->extents.x2);
+		box.y2 = min(box.y2, clip->extents.y2);
+		clip = NULL;
+	}
+	if (n <= 0 || box.x1 >= box.x2 || box.y1 >= box.y2) {
+		RegionNull(out);
+		return;
+	}
+	RegionInit(out, &box, 1);
+	if (clip)
+		RegionIntersect(out, out, clip);
+}
+
+static void image_text_down(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned char *s,
+			    bool wide)
+{
+	if (wide)
+		gc->ops->ImageText16(d, gc, x, y, n, (unsigned short *)s);
+	else
+		gc->ops->ImageText8(d, gc, x, y, n, (char *)s);
+}
+
+/*
+ * Text is most of what a terminal draws, and the damage layer's part of
+ * each string (its box, two clips, a region per listener, the report
+ * after it) costs more than the rest of our work on it together.  So for
+ * the usual terminal font, one whose characters all have the same metrics,
+ * the region is ours (text_region) and our damage is off the screen while
+ * the string is drawn (mirage_damage_suspend): the damage layer's wrapper
+ * then only checks that nobody else listens.
+ *
+ * Otherwise ImageText is ImageGlyphBlt of the string's glyphs: fb's
+ * ImageText8/16 are mi's, which look the glyphs up and call ImageGlyphBlt.
+ * The damage layer's ImageText wrapper looks them up a second time (and
+ * allocates for it) to compute the region, which its ImageGlyphBlt
+ * wrapper gets from the glyphs it is given.  So while the screen renders
+ * with fb into the surface (backing mode 2, `aliased`), the lookup is done
+ * here once and the call goes down as ImageGlyphBlt, damage included: the
+ * same pixels and the same region.
  */
 static void image_text(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned char *s,
 		       bool wide)
@@ -278,11 +339,17 @@ static void image_text(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned ch
 	unsigned long got = 0;
 
 	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
-	if (!ms_->active || !ms_->aliased) {
-		if (wide)
-			gc->ops->ImageText16(d, gc, x, y, n, (unsigned short *)s);
-		else
-			gc->ops->ImageText8(d, gc, x, y, n, (char *)s);
+	if (ms_->active && !sprite_ && FONTCONSTMETRICS(font) && mirage_drawable_on_screen(d) &&
+	    mirage_damage_suspend(ms_)) {
+		RegionRec r;
+
+		image_text_down(d, gc, x, y, n, s, wide);
+		mirage_damage_resume(ms_);
+		text_region(d, gc, x, y, n, &r);
+		mirage_batch_damage(ms_, &r);
+		RegionUninit(&r);
+	} else if (!ms_->active || !ms_->aliased) {
+		image_text_down(d, gc, x, y, n, s, wide);
 	} else if (n > 0 && n <= 255) {
 		GetGlyphs(font, (unsigned long)n, s, enc, &got, glyphs);
 		if (got)

@@ -198,6 +198,11 @@ static inline struct mirage_screen *mirage_screen_get(ScreenPtr screen)
 	return dixLookupPrivate(&screen->devPrivates, &mirage_screen_key);
 }
 
+/* Takes our damage off the screen pixmap for one operation that logs its
+ * own region (false: it is not on it); mirage_damage_resume puts it back. */
+bool mirage_damage_suspend(struct mirage_screen *ms);
+void mirage_damage_resume(struct mirage_screen *ms);
+
 /* Logs an error and stops mirroring this screen for good. */
 void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -324,6 +324,34 @@ static void damage_unregister(struct mirage_screen *ms)
 	ms->damage_pixmap = NULL;
 }
 
+/*
+ * Text in backing mode 2 (hooks.c) logs its own region, so the damage
+ * layer need not work out one for us: our damage is off the screen pixmap
+ * for the call.  With no other listener there, the damage layer's wrapper
+ * then costs a pointer test, not a region per listener, a clip and a
+ * report.  Others registered on the screen still get theirs.  The
+ * operation draws into the surface at once, so the first one after a
+ * publish says so, as ahead_report would have.
+ */
+bool mirage_damage_suspend(struct mirage_screen *ms)
+{
+	if (!ms->damage || !ms->damage_pixmap)
+		return false;
+	if (ms->ahead_armed) {
+		if (ms->aliased && ms->drv)
+			mirage_driver_pixels_ahead(ms->drv);
+		DamageUnregister(ms->ahead);
+		ms->ahead_armed = false;
+	}
+	DamageUnregister(ms->damage);
+	return true;
+}
+
+void mirage_damage_resume(struct mirage_screen *ms)
+{
+	DamageRegister(&ms->damage_pixmap->drawable, ms->damage);
+}
+
 static void damage_unwatch(struct mirage_screen *ms)
 {
 	damage_unregister(ms);
