@@ -183,15 +183,18 @@ static void damage_report(DamagePtr damage, RegionPtr region, void *closure)
  * layer one damage, not two.  (Unregistering from inside the report is
  * safe: the damage layer has already taken the next one off the list.)
  */
-static void ahead_report(DamagePtr damage, RegionPtr region, void *closure)
+static void ahead_fire(struct mirage_screen *ms)
 {
-	struct mirage_screen *ms = closure;
-
-	DamageEmpty(damage);
 	if (ms->aliased && ms->drv)
 		mirage_driver_pixels_ahead(ms->drv);
-	DamageUnregister(damage);
+	DamageUnregister(ms->ahead);
 	ms->ahead_armed = false;
+}
+
+static void ahead_report(DamagePtr damage, RegionPtr region, void *closure)
+{
+	DamageEmpty(damage);
+	ahead_fire(closure);
 }
 
 static void ahead_arm(struct mirage_screen *ms)
@@ -325,31 +328,28 @@ static void damage_unregister(struct mirage_screen *ms)
 }
 
 /*
- * Text in backing mode 2 (hooks.c) logs its own region, so the damage
- * layer need not work out one for us: our damage is off the screen pixmap
- * for the call.  With no other listener there, the damage layer's wrapper
- * then costs a pointer test, not a region per listener, a clip and a
- * report.  Others registered on the screen still get theirs.  The
- * operation draws into the surface at once, so the first one after a
- * publish says so, as ahead_report would have.
+ * Terminal text (hooks.c) logs its own region, so the damage layer need
+ * not work out one for us: our damage is off the screen pixmap for the
+ * call.  With no other listener there, the damage layer's wrapper then
+ * costs a pointer test, not a box, clips and a report.  Others registered
+ * on the screen still get theirs.  In backing mode 2 the operation draws
+ * into the surface at once, so the first one after a publish says so, as
+ * ahead_report would have.
  */
 bool mirage_damage_suspend(struct mirage_screen *ms)
 {
 	if (!ms->damage || !ms->damage_pixmap)
 		return false;
-	if (ms->ahead_armed) {
-		if (ms->aliased && ms->drv)
-			mirage_driver_pixels_ahead(ms->drv);
-		DamageUnregister(ms->ahead);
-		ms->ahead_armed = false;
-	}
+	if (ms->ahead_armed)
+		ahead_fire(ms);
 	DamageUnregister(ms->damage);
 	return true;
 }
 
 void mirage_damage_resume(struct mirage_screen *ms)
 {
-	DamageRegister(&ms->damage_pixmap->drawable, ms->damage);
+	if (ms->damage && ms->damage_pixmap)
+		DamageRegister(&ms->damage_pixmap->drawable, ms->damage);
 }
 
 static void damage_unwatch(struct mirage_screen *ms)
