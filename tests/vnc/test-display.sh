@@ -13,7 +13,8 @@ X11=$(dirname "$MIRAGE_VNC")/../../drivers/x11/mirage-x11
 PORT=$(free_port)
 D=$(free_display 80)
 Xvfb ":$D" -screen 0 1024x768x24 -nolisten tcp > "$TMP/xvfb.log" 2>&1 &
-PIDS="$PIDS $!"
+XVFB=$!
+PIDS="$PIDS $XVFB"
 for _ in $(seq 400); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
 [ -e "/tmp/.X11-unix/X$D" ] || fail "Xvfb :$D did not start"
 export DISPLAY=":$D"
@@ -49,3 +50,15 @@ pass "typed into the xterm: $(cat "$TMP/d3.out")"
 stop_vnc
 pgrep -f "mirage-x11 --display :$D " > /dev/null && fail "mirage-x11 still runs after mirage-vnc stopped"
 pass "mirage-x11 stopped with mirage-vnc"
+
+# The display's end is a failure: mirage-x11 loses it (status 1), and
+# mirage-vnc says so in one line and ends with status 1.
+start_vnc --display ":$D" --listen "127.0.0.1:$PORT" --http-port 0
+kill "$XVFB"
+for _ in $(seq 200); do kill -0 "$VNC_PID" 2> /dev/null || break; sleep 0.05; done
+kill -0 "$VNC_PID" 2> /dev/null && fail "mirage-vnc still runs 10 s after its display ended"
+wait "$VNC_PID" && rc=0 || rc=$?
+[ "$rc" = 1 ] || { cat "$TMP/vnc.log" >&2; fail "mirage-vnc exited with $rc when its display ended, expected 1"; }
+grep -q "^mirage-vnc: mirage-x11 has exited with status 1$" "$TMP/vnc.log" ||
+	{ cat "$TMP/vnc.log" >&2; fail "no line saying mirage-x11 failed"; }
+pass "the display's end: \"$(grep 'mirage-x11 has exited' "$TMP/vnc.log")\", status 1"

@@ -591,14 +591,28 @@ done:
 	return 0;
 }
 
+/*
+ * mirage-x11 ends with status 0 only when told to (a signal); losing its
+ * display, or any failure, is status 1, and so is a kill: both end
+ * mirage-vnc with status 1.
+ */
 int vnc_x11_check(struct vnc_x11 *x)
 {
-	if (x->pid > 0 && !alive(x->pid)) {
-		x->pid = 0;
+	int status = 0;
+	pid_t r;
+
+	if (x->pid <= 0 || (r = waitpid(x->pid, &status, WNOHANG)) == 0)
+		return 0;
+	x->pid = 0;
+	if (r < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		vnc_log("mirage-x11 has exited");
 		return -ECHILD;
 	}
-	return 0;
+	if (WIFEXITED(status))
+		vnc_log("mirage-x11 has exited with status %d", WEXITSTATUS(status));
+	else
+		vnc_log("mirage-x11 was killed by signal %d", WTERMSIG(status));
+	return -EPIPE;
 }
 
 void vnc_x11_stop(struct vnc_x11 *x)

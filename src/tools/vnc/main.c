@@ -150,8 +150,8 @@ static int tick(void *data)
 	child_news = 0;
 	if (ch->embedded && (ret = vnc_embedded_check(ch->embedded)) < 0)
 		return ret;
-	if (ch->x11 && vnc_x11_check(ch->x11) < 0)
-		return -ECHILD;
+	if (ch->x11 && (ret = vnc_x11_check(ch->x11)) < 0)
+		return ret;
 	return 0;
 }
 

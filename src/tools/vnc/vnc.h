@@ -139,6 +139,8 @@ void vnc_embedded_stop(struct vnc_embedded *e);
 /* --display: mirage-x11 started for a running display. */
 struct vnc_x11;
 int vnc_x11_start(struct vnc_x11 **out, const struct vnc_options *opt, const char **mirror);
+/* 0 while mirage-x11 runs; once it has ended (logged): -ECHILD after its
+ * normal end, -EPIPE after a failure (its display gone, a kill). */
 int vnc_x11_check(struct vnc_x11 *x);
 void vnc_x11_stop(struct vnc_x11 *x);
 
