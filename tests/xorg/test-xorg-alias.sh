@@ -51,6 +51,21 @@ cmp -s "$XENV_DIR/text2.ppm" "$XENV_DIR/text3.ppm" &&
 	ok "mode 2: ImageText pixels equal the server's own (mode 3)" ||
 	bad "mode 2: ImageText pixels differ from the server's own (mode 3)"
 
+# Another listener on the screen's damage (mirage-x11: DAMAGE on the root
+# window) still gets the text the module logs without its own (hooks.c).
+if [ -x "${MIRAGE_X11:-}" ]; then
+	X="x11-$XENV_DISPLAY"
+	"$MIRAGE_X11" --display "$DISPLAY" > "$XENV_DIR/mirage-x11.log" 2>&1 &
+	X11_PID=$!
+	XENV_PIDS="$XENV_PIDS $X11_PID"
+	for _ in $(seq 50); do [ -S "$MIRAGE_DIR/$X.sock" ] && break; sleep 0.1; done
+	"$CTL" attach --persist "$X" > /dev/null 2>&1 || bad "miragectl attach $X failed"
+	"$XCHECK" text "$N" > /dev/null
+	check "mode 2: text, mirage-x11's surface beside the module == screen" "$XCHECK" compare "$X"
+	kill "$X11_PID" 2> /dev/null
+	wait "$X11_PID" 2> /dev/null
+fi
+
 # run-time switch 2 -> 3 -> 2 -> 3
 for m in 3 2 3 2; do
 	"$CTL" settings "$N" Cap.DfbBackingMode=$m >/dev/null 2>&1 || bad "settings DfbBackingMode=$m refused"

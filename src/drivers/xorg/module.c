@@ -331,10 +331,10 @@ static void damage_unregister(struct mirage_screen *ms)
  * Terminal text (hooks.c) logs its own region, so the damage layer need
  * not work out one for us: our damage is off the screen pixmap for the
  * call.  With no other listener there, the damage layer's wrapper then
- * costs a pointer test, not a box, clips and a report.  Others registered
- * on the screen still get theirs.  In backing mode 2 the operation draws
- * into the surface at once, so the first one after a publish says so, as
- * ahead_report would have.
+ * only looks for one and calls down: no box, clips or report.  Others
+ * registered on the screen still get theirs.  In backing mode 2 the
+ * operation draws into the surface at once, so the first one after a
+ * publish says so, as ahead_report would have.
  */
 bool mirage_damage_suspend(struct mirage_screen *ms)
 {
