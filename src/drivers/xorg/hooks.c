@@ -84,6 +84,12 @@ void mirage_sprite_leave(void)
 	sprite_depth--;
 }
 
+/* A coordinate as a BoxRec holds it. */
+static short clamp16(int v)
+{
+	return (short)max(min(v, 32767), -32768);
+}
+
 bool mirage_sprite_box(struct mirage_screen *ms, BoxRec *box)
 {
 	DeviceIntPtr dev = inputInfo.pointer;
@@ -96,10 +102,10 @@ bool mirage_sprite_box(struct mirage_screen *ms, BoxRec *box)
 	miPointerGetPosition(dev, &x, &y);
 	x -= cur->bits->xhot;
 	y -= cur->bits->yhot;
-	box->x1 = (short)max(x - pad, -32768);
-	box->y1 = (short)max(y - pad, -32768);
-	box->x2 = (short)min(x + (int)cur->bits->width + pad, 32767);
-	box->y2 = (short)min(y + (int)cur->bits->height + pad, 32767);
+	box->x1 = clamp16(x - pad);
+	box->y1 = clamp16(y - pad);
+	box->x2 = clamp16(x + (int)cur->bits->width + pad);
+	box->y2 = clamp16(y + (int)cur->bits->height + pad);
 	return true;
 }
 
@@ -258,11 +264,6 @@ OP_VOID(FillPolygon, MIRAGE_REC_BLIT,
 OP_VOID(PolyFillArc, MIRAGE_REC_BLIT,
 	(DrawablePtr d, GCPtr gc, int n, xArc *a), (d, gc, n, a))
 
-static short clamp16(int v)
-{
-	return (short)max(min(v, 32767), -32768);
-}
-
 /*
  * What ImageText of n characters of a font whose characters all have the
  * same metrics can paint, in screen coordinates: the background from the
@@ -279,6 +280,9 @@ static void text_region(DrawablePtr d, GCPtr gc, int x, int y, int n, RegionPtr 
 	int last = (n - 1) * m->characterWidth, width = n * m->characterWidth;
 	BoxRec box;
 
+	RegionNull(out);
+	if (n <= 0)
+		return;
 	x += d->x;
 	y += d->y;
 	box.x1 = clamp16(x + min(min(0, width), min(m->leftSideBearing, last + m->leftSideBearing)));
@@ -293,10 +297,8 @@ static void text_region(DrawablePtr d, GCPtr gc, int x, int y, int n, RegionPtr 
 		box.y2 = min(box.y2, clip->extents.y2);
 		clip = NULL;
 	}
-	if (n <= 0 || box.x1 >= box.x2 || box.y1 >= box.y2) {
-		RegionNull(out);
+	if (box.x1 >= box.x2 || box.y1 >= box.y2)
 		return;
-	}
 	RegionInit(out, &box, 1);
 	if (clip)
 		RegionIntersect(out, out, clip);

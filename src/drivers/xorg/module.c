@@ -338,7 +338,7 @@ static void damage_unregister(struct mirage_screen *ms)
  */
 bool mirage_damage_suspend(struct mirage_screen *ms)
 {
-	if (!ms->damage || !ms->damage_pixmap)
+	if (!ms->damage_pixmap) /* set only while ms->damage is on it */
 		return false;
 	if (ms->ahead_armed)
 		ahead_fire(ms);
@@ -348,7 +348,7 @@ bool mirage_damage_suspend(struct mirage_screen *ms)
 
 void mirage_damage_resume(struct mirage_screen *ms)
 {
-	if (ms->damage && ms->damage_pixmap)
+	if (ms->damage_pixmap)
 		DamageRegister(&ms->damage_pixmap->drawable, ms->damage);
 }
 
