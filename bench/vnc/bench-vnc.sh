@@ -27,8 +27,9 @@
 # server (in an order rotated by r) before repetition r + 1 starts, so a
 # machine whose speed drifts over minutes (a VM) shifts every server's
 # figures alike.  The idle minute is measured on all servers together.
-# The last tables give each server's median CPU over Xvnc's, and in how
-# many repetitions it used less CPU than Xvnc in the same repetition.
+# The last tables give each server's median CPU over Xvnc's, the median of
+# the repetitions' own ratios (server over Xvnc in the same repetition),
+# and in how many repetitions it used less CPU than Xvnc.
 #
 # The bytes depend on the encoding more than on the server, so typing,
 # scrolling and the drag run once per encoding set in ENCODINGS (a new
@@ -45,7 +46,8 @@
 #   bench/vnc/bench-vnc.sh BUILD_DIR [SERVER ...]
 # Environment: IDLE (seconds), REPEAT, ENCODINGS (default "zrle tight"), COMPRESS, PORT (RFB
 # port, default the first free one in 5980-5999), DISPLAYNUM (first
-# display, default 90).
+# display, default 90), WORKLOADS (default "connect typing scroll drag
+# idle": a subset runs only those, e.g. many repetitions of one).
 set -eu
 
 BUILD=${1:?usage: bench-vnc.sh BUILD_DIR [SERVER ...]}
@@ -56,6 +58,15 @@ IDLE=${IDLE:-60}
 REPEAT=${REPEAT:-5}
 ENCODINGS=${ENCODINGS:-zrle tight}
 COMPRESS=${COMPRESS:-3}
+WORKLOADS=${WORKLOADS:-connect typing scroll drag idle}
+for w in $WORKLOADS; do
+	case $w in
+	connect | typing | scroll | drag | idle) ;;
+	*) echo "bench-vnc: unknown workload $w (connect typing scroll drag idle)" >&2; exit 2 ;;
+	esac
+done
+# has WORKLOAD: whether WORKLOADS names it.
+has() { case " $WORKLOADS " in *" $1 "*) return 0 ;; *) return 1 ;; esac }
 for e in $ENCODINGS; do
 	case $e in
 	zrle | tight) ;;
@@ -405,43 +416,45 @@ for SERVER in $SERVERS; do
 done
 sleep 1
 for ENC in $ENCODINGS; do
-	workload "$ENC" connect ":" "$HOME_XTERM" ""
-	workload "$ENC" typing "$TYPING" "$TYPING_PREP" "xdotool type --delay 0 x"
-	workload "$ENC" scroll "$SCROLL" "$SCROLL_PREP" "xdotool key Return"
-	workload "$ENC" drag "$DRAG" "$DRAG_PREP" \
+	! has connect || workload "$ENC" connect ":" "$HOME_XTERM" ""
+	! has typing || workload "$ENC" typing "$TYPING" "$TYPING_PREP" "xdotool type --delay 0 x"
+	! has scroll || workload "$ENC" scroll "$SCROLL" "$SCROLL_PREP" "xdotool key Return"
+	! has drag || workload "$ENC" drag "$DRAG" "$DRAG_PREP" \
 		'xdotool windowmove $WIN $(($(date +%s%N) / 1000000 % 2 * 10 + 300)) 220'
 done
 # The idle minute: one viewer on every server, all at once.
 ENC=$(echo $ENCODINGS | awk '{print $NF}')
-IPIDS=""
-for srv in $SERVERS; do
-	once "$srv" "$ENC" idle "sleep $IDLE" "$HOME_XTERM" &
-	IPIDS="$IPIDS $!"
-done
-for p in $IPIDS; do wait "$p" || exit 1; done
+if has idle; then
+	IPIDS=""
+	for srv in $SERVERS; do
+		once "$srv" "$ENC" idle "sleep $IDLE" "$HOME_XTERM" &
+		IPIDS="$IPIDS $!"
+	done
+	for p in $IPIDS; do wait "$p" || exit 1; done
+fi
 
 printf '%-9s %-7s %-5s %8s %-13s %6s %10s %8s %7s %8s\n' server workload enc cpu_s cpu_range \
 	wall_s bytes updates copies lat_ms
 for srv in $SERVERS; do
 	for ENC in $ENCODINGS; do
 		for name in connect typing scroll drag; do
-			row "$srv" "$ENC" "$name"
+			! has "$name" || row "$srv" "$ENC" "$name"
 		done
 	done
-	row "$srv" "$ENC" idle
+	! has idle || row "$srv" "$ENC" idle
 done
 # table HEADER CELL: a line per server but Xvnc and encoding, a column per
 # workload, each cell printed by CELL SERVER ENC WORKLOAD.
 table() {
 	echo
 	printf '%-9s %-5s' "$1" enc
-	for name in connect typing scroll drag; do printf ' %7s' "$name"; done
+	for name in $NAMES; do printf ' %7s' "$name"; done
 	echo
 	for srv in $SERVERS; do
 		[ "$srv" = xvnc ] && continue
 		for ENC in $ENCODINGS; do
 			printf '%-9s %-5s' "$srv" "$ENC"
-			for name in connect typing scroll drag; do
+			for name in $NAMES; do
 				printf ' %7s' "$("$2" "$srv" "$ENC" "$name")"
 			done
 			echo
@@ -459,9 +472,24 @@ below() {
 	paste "$TMP/$1/$2.$3.cpus" "$TMP/xvnc/$2.$3.cpus" |
 		awk '$1 < $2 {k++} END {printf "%d/%d", k, NR}'
 }
+# The median of the repetitions' own ratios (server over Xvnc in the same
+# repetition): less moved by a slow minute of the machine than the ratio of
+# the medians.
+paired() {
+	paste "$TMP/$1/$2.$3.cpus" "$TMP/xvnc/$2.$3.cpus" |
+		awk '$2 > 0 {print $1 / $2}' > "$TMP/paired"
+	median "$TMP/paired" | awk '{if ($1 == "-") print; else printf "%.2f", $1}'
+}
+NAMES=""
+for name in connect typing scroll drag; do
+	! has "$name" || NAMES="$NAMES $name"
+done
 case " $SERVERS " in
 *" xvnc "*)
-	table cpu/xvnc ratio
-	table "<xvnc" below
+	if [ -n "$NAMES" ]; then
+		table cpu/xvnc ratio
+		table paired paired
+		table "<xvnc" below
+	fi
 	;;
 esac
