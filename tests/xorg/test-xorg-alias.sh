@@ -34,6 +34,13 @@ done
 # cover what changes.
 "$XCHECK" text "$N" >/dev/null
 check "mode 2: ImageText8/16, completeness" "$XCHECK" complete "$N" -- "$XCHECK" text "$N" 1
+"$XCHECK" lines "$N" >/dev/null
+f0=$(stat records_folded)
+check "mode 2: stacked lines (folded records), completeness" "$XCHECK" complete "$N" -- \
+	"$XCHECK" lines "$N" 1
+f1=$(stat records_folded)
+[ "$((f1 - f0))" -ge 7 ] && ok "mode 2: stacked lines: $((f1 - f0)) rectangles folded" ||
+	bad "mode 2: stacked lines: $((f1 - f0)) rectangles folded (expected at least 7)"
 check "mode 2: ImageText8/16: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "mode 2 after workloads"
 c=$(stat bytes_copied)
@@ -44,6 +51,9 @@ xwd -root -silent | xwdtopnm 2>/dev/null > "$XENV_DIR/text2.ppm"
 "$CTL" settings "$N" Cap.DfbBackingMode=3 >/dev/null 2>&1
 "$XCHECK" text "$N" >/dev/null
 check "mode 3: ImageText8/16, completeness" "$XCHECK" complete "$N" -- "$XCHECK" text "$N" 1
+"$XCHECK" lines "$N" >/dev/null
+check "mode 3: stacked lines (folded records), completeness" "$XCHECK" complete "$N" -- \
+	"$XCHECK" lines "$N" 1
 xwd -root -silent | xwdtopnm 2>/dev/null > "$XENV_DIR/text3.ppm"
 check "mode 3: ImageText8/16: surface == screen" "$XCHECK" compare "$N"
 "$CTL" settings "$N" Cap.DfbBackingMode=2 >/dev/null 2>&1

@@ -15,6 +15,11 @@ check "xterm printing and scrolling: completeness" "$XCHECK" complete "$N" -- \
 XT1=$(xdotool search --sync --classname mtest1 | head -n 1)
 check "xterm: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "xterm"
+# its lines stack up: consecutive TEXTOUT rectangles fold into one record
+# (the completeness above holds with them folded)
+fo=$("$CTL" status "$N" | awk -F= '/^ *records_folded=/ {print $2}')
+[ "${fo:-0}" -gt 100 ] && ok "xterm: $fo rectangles folded into the records before them" ||
+	bad "xterm: only ${fo:-no} rectangles folded"
 
 # anti-aliased text (Xft: Render glyphs) and xterm scrolling line by line:
 # the glyphs are TEXTOUT, each scroll a SCREEN_SCREEN from one line lower.

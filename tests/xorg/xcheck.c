@@ -25,6 +25,9 @@
  *                                      window that stays when xcheck exits
  *                                      (made by the first run; 1: other
  *                                      colours)
+ *   xcheck lines NAME [1]              8 lines of text stacked as in a
+ *                                      terminal, in a window of their own
+ *                                      (1: other colours and characters)
  *
  * Exit status 0 on success, 1 on a failed check, 2 on a usage/setup error.
  */
@@ -751,7 +754,7 @@ static int cmd_argb_cursor(void)
  * draws into the same window, in other colours with variant 1: then only
  * the text's own records can cover what changes.
  */
-static Window text_window(void)
+static Window named_window(const char *want)
 {
 	Window root, parent, *kids = NULL, found = None;
 	unsigned int nkids = 0;
@@ -761,7 +764,7 @@ static Window text_window(void)
 		return None;
 	for (unsigned int i = 0; i < nkids && found == None; i++) {
 		if (XFetchName(dpy, kids[i], &name) && name) {
-			if (strcmp(name, "xcheck text") == 0)
+			if (strcmp(name, want) == 0)
 				found = kids[i];
 			XFree(name);
 		}
@@ -771,16 +774,38 @@ static Window text_window(void)
 	return found;
 }
 
+/*
+ * The window called name, made and shown at x, y (w x h) if there is none
+ * yet.  It stays when xcheck exits (RetainPermanent), so a second run draws
+ * over what the first left.
+ */
+static Window window_for(const char *name, int x, int y, unsigned int w, unsigned int h)
+{
+	int scr = DefaultScreen(dpy);
+	Window win = named_window(name);
+	XEvent ev;
+
+	if (win != None)
+		return win;
+	win = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), x, y, w, h, 2,
+				  BlackPixel(dpy, scr), WhitePixel(dpy, scr));
+	XStoreName(dpy, win, name);
+	XSelectInput(dpy, win, ExposureMask);
+	XMapWindow(dpy, win);
+	do
+		XNextEvent(dpy, &ev);
+	while (ev.type != Expose);
+	return win;
+}
+
 static int cmd_text(int argc, char **argv)
 {
 	unsigned int variant = argc > 3 ? (unsigned int)atoi(argv[3]) : 0;
 	static const char line[] = "the quick brown fox jumps over the lazy dog 0123456789";
 	static const char shapes[] = { 34, 68, 90, 116, 130, 142, 52, 2 };
-	int scr = DefaultScreen(dpy);
 	Window win;
 	XFontStruct *font, *cursor;
 	GC gc;
-	XEvent ev;
 	XChar2b wide[64];
 	int n = (int)sizeof(line) - 1;
 
@@ -789,17 +814,7 @@ static int cmd_text(int argc, char **argv)
 		fprintf(stderr, "xcheck text: no font \"fixed\"\n");
 		return 2;
 	}
-	win = text_window();
-	if (win == None) {
-		win = XCreateSimpleWindow(dpy, DefaultRootWindow(dpy), 420, 400, 360, 180, 2,
-					  BlackPixel(dpy, scr), WhitePixel(dpy, scr));
-		XStoreName(dpy, win, "xcheck text");
-		XSelectInput(dpy, win, ExposureMask);
-		XMapWindow(dpy, win);
-		do
-			XNextEvent(dpy, &ev);
-		while (ev.type != Expose);
-	}
+	win = window_for("xcheck text", 420, 400, 360, 180);
 	gc = XCreateGC(dpy, win, 0, NULL);
 	XSetFont(dpy, gc, font->fid);
 	for (int i = 0; i < n; i++) {
@@ -840,12 +855,49 @@ static int cmd_text(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * lines: what a terminal draws, lines of one length stacked at the font's
+ * height in a window of their own (made on the first run, reused after), in
+ * colours and characters that change with the variant.  The module folds
+ * their records into one (records_folded): a fold that lost rows would
+ * leave changed pixels outside every record.
+ */
+static int cmd_lines(int argc, char **argv)
+{
+	unsigned int variant = argc > 3 ? (unsigned int)atoi(argv[3]) : 0;
+	XFontStruct *font;
+	Window win;
+	GC gc;
+	char line[24];
+
+	font = XLoadQueryFont(dpy, "fixed");
+	if (!font) {
+		fprintf(stderr, "xcheck lines: no font \"fixed\"\n");
+		return 2;
+	}
+	win = window_for("xcheck lines", 60, 400, 200, 140);
+	gc = XCreateGC(dpy, win, 0, NULL);
+	XSetFont(dpy, gc, font->fid);
+	XSetForeground(dpy, gc, 0x00e0e0e0u ^ variant * 0x00a05020u);
+	XSetBackground(dpy, gc, 0x00102030u ^ variant * 0x00304050u);
+	for (int i = 0; i < 8; i++) {
+		snprintf(line, sizeof(line), "line %02u of eight", (unsigned)i + 10 * variant);
+		XDrawImageString(dpy, win, gc, 8, 20 + i * (font->ascent + font->descent), line,
+				 (int)strlen(line));
+	}
+	XSetCloseDownMode(dpy, RetainPermanent);
+	XFreeGC(dpy, gc);
+	XSync(dpy, False);
+	printf("lines: 8 stacked lines drawn\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: xcheck compare|complete|types|stall|spin|latency|argb-cursor|text NAME ...\n");
+		fprintf(stderr, "usage: xcheck compare|complete|types|stall|spin|latency|argb-cursor|text|lines NAME ...\n");
 		return 2;
 	}
 	if (setup(argv[2]) < 0)
@@ -866,6 +918,8 @@ int main(int argc, char **argv)
 		ret = cmd_argb_cursor();
 	else if (strcmp(argv[1], "text") == 0)
 		ret = cmd_text(argc, argv);
+	else if (strcmp(argv[1], "lines") == 0)
+		ret = cmd_lines(argc, argv);
 	else
 		ret = 2;
 	mirage_client_destroy(cli);

@@ -200,11 +200,68 @@ static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
 	return true;
 }
 
+/*
+ * Folds drawing record b into a, the record just before it, when one record
+ * says both exactly: the same type and colour, no source point (a copy
+ * sent as BLIT keeps its own), and a union that is a rectangle (one inside
+ * the other, or the same columns or rows meeting).  Their order does not
+ * matter: no copy comes between them.  A terminal's lines
+ * (the text, then the cursor on the next line, then that line's text)
+ * mostly fold into one record per block of lines: fewer slots for the
+ * producer to write and the consumers to read, and a ring that fills
+ * slower.
+ */
+static bool rec_fold(struct mirage_record *a, const struct mirage_record *b)
+{
+	struct mirage_rect *r = &a->rect;
+	const struct mirage_rect *n = &b->rect;
+
+	if (a->type != b->type || a->type == MIRAGE_REC_SCREEN_SCREEN || a->color != b->color ||
+	    a->point.x || a->point.y || b->point.x || b->point.y)
+		return false;
+	if (n->left >= r->left && n->right <= r->right && n->top >= r->top &&
+	    n->bottom <= r->bottom)
+		return true;
+	if (r->left >= n->left && r->right <= n->right && r->top >= n->top &&
+	    r->bottom <= n->bottom) {
+		*r = *n;
+		return true;
+	}
+	if (n->left == r->left && n->right == r->right && n->top <= r->bottom &&
+	    r->top <= n->bottom) {
+		r->top = n->top < r->top ? n->top : r->top;
+		r->bottom = n->bottom > r->bottom ? n->bottom : r->bottom;
+		return true;
+	}
+	if (n->top == r->top && n->bottom == r->bottom && n->left <= r->right &&
+	    r->left <= n->right) {
+		r->left = n->left < r->left ? n->left : r->left;
+		r->right = n->right > r->right ? n->right : r->right;
+		return true;
+	}
+	return false;
+}
+
 static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
 		    int32_t sx, int32_t sy, uint32_t color)
 {
 	struct mirage_record *r;
 
+	if (ms->nrecs > 0 && !sx && !sy) {
+		struct mirage_record n = { .type = type, .color = color };
+
+		n.rect = (struct mirage_rect){ b->x1, b->y1, b->x2, b->y2 };
+		if (rec_fold(&ms->recs[ms->nrecs - 1], &n)) {
+			ms->stats.rec_folded++;
+			/* grown, it may now fold into the one before */
+			while (ms->nrecs > 1 &&
+			       rec_fold(&ms->recs[ms->nrecs - 2], &ms->recs[ms->nrecs - 1])) {
+				ms->nrecs--;
+				ms->stats.rec_folded++;
+			}
+			return;
+		}
+	}
 	if (!rec_reserve(ms, 1)) {
 		ms->stats.errors++;
 		return;
@@ -885,6 +942,7 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     "records_screen_screen=%llu\n"
 		     "records_solidfill=%llu\n"
 		     "records_cursor=%llu\n"
+		     "records_folded=%llu\n"
 		     "bytes_copied=%llu\n"
 		     "bytes_moved=%llu\n"
 		     "damaged_pixels=%llu\n"
@@ -906,6 +964,7 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     (unsigned long long)st->records, (unsigned long long)st->rec_blit,
 		     (unsigned long long)st->rec_text, (unsigned long long)st->rec_copy,
 		     (unsigned long long)st->rec_fill, (unsigned long long)st->rec_cursor,
+		     (unsigned long long)st->rec_folded,
 		     (unsigned long long)st->bytes_copied, (unsigned long long)st->bytes_moved,
 		     (unsigned long long)st->damaged_area, ms->batch.max_boxes,
 		     (unsigned long long)st->overflow_batches,
