@@ -774,6 +774,16 @@ static Window named_window(const char *want)
 	return found;
 }
 
+/* The font called name, or NULL after saying so (for xcheck's command cmd). */
+static XFontStruct *load_font(const char *cmd, const char *name)
+{
+	XFontStruct *font = XLoadQueryFont(dpy, name);
+
+	if (!font)
+		fprintf(stderr, "xcheck %s: no font \"%s\"\n", cmd, name);
+	return font;
+}
+
 /*
  * The window called name, made and shown at x, y (w x h) if there is none
  * yet.  It stays when xcheck exits (RetainPermanent), so a second run draws
@@ -809,11 +819,9 @@ static int cmd_text(int argc, char **argv)
 	XChar2b wide[64];
 	int n = (int)sizeof(line) - 1;
 
-	font = XLoadQueryFont(dpy, "fixed");
-	if (!font) {
-		fprintf(stderr, "xcheck text: no font \"fixed\"\n");
+	font = load_font("text", "fixed");
+	if (!font)
 		return 2;
-	}
 	win = window_for("xcheck text", 420, 400, 360, 180);
 	gc = XCreateGC(dpy, win, 0, NULL);
 	XSetFont(dpy, gc, font->fid);
@@ -840,11 +848,9 @@ static int cmd_text(int argc, char **argv)
 	/* a font whose characters differ in size (the server's built-in
 	 * "cursor"): the module's other ImageText path (hooks.c), the second
 	 * string across the right edge */
-	cursor = XLoadQueryFont(dpy, "cursor");
-	if (!cursor) {
-		fprintf(stderr, "xcheck text: no font \"cursor\"\n");
+	cursor = load_font("text", "cursor");
+	if (!cursor)
 		return 2;
-	}
 	XSetFont(dpy, gc, cursor->fid);
 	XDrawImageString(dpy, win, gc, 150, 50, shapes, (int)sizeof(shapes));
 	XDrawImageString(dpy, win, gc, 260, 120, shapes, (int)sizeof(shapes));
@@ -870,11 +876,9 @@ static int cmd_lines(int argc, char **argv)
 	GC gc;
 	char line[24];
 
-	font = XLoadQueryFont(dpy, "fixed");
-	if (!font) {
-		fprintf(stderr, "xcheck lines: no font \"fixed\"\n");
+	font = load_font("lines", "fixed");
+	if (!font)
 		return 2;
-	}
 	win = window_for("xcheck lines", 60, 400, 200, 140);
 	gc = XCreateGC(dpy, win, 0, NULL);
 	XSetFont(dpy, gc, font->fid);
