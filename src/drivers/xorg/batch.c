@@ -205,11 +205,10 @@ static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
  * says both exactly: the same type and colour, no source point (a copy
  * sent as BLIT keeps its own), and a union that is a rectangle (one inside
  * the other, or the same columns or rows meeting).  Their order does not
- * matter: no copy comes between them.  A terminal's lines
- * (the text, then the cursor on the next line, then that line's text)
- * mostly fold into one record per block of lines: fewer slots for the
- * producer to write and the consumers to read, and a ring that fills
- * slower.
+ * matter: no copy comes between them.  A terminal's lines (the text, then
+ * the cursor on the next line, then that line's text) mostly fold into one
+ * record per block of lines: fewer slots for the producer to write and the
+ * consumers to read, and a ring that fills slower.
  */
 static bool rec_fold(struct mirage_record *a, const struct mirage_record *b)
 {
