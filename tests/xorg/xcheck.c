@@ -808,6 +808,22 @@ static Window window_for(const char *name, int x, int y, unsigned int w, unsigne
 	return win;
 }
 
+/* A GC drawing in "fixed" on the window called name (window_for); NULL
+ * after saying why (for xcheck's command cmd). */
+static GC fixed_gc(const char *cmd, const char *name, int x, int y, unsigned int w,
+		   unsigned int h, Window *win, XFontStruct **font)
+{
+	GC gc;
+
+	*font = load_font(cmd, "fixed");
+	if (!*font)
+		return NULL;
+	*win = window_for(name, x, y, w, h);
+	gc = XCreateGC(dpy, *win, 0, NULL);
+	XSetFont(dpy, gc, (*font)->fid);
+	return gc;
+}
+
 static int cmd_text(int argc, char **argv)
 {
 	unsigned int variant = argc > 3 ? (unsigned int)atoi(argv[3]) : 0;
@@ -819,12 +835,9 @@ static int cmd_text(int argc, char **argv)
 	XChar2b wide[64];
 	int n = (int)sizeof(line) - 1;
 
-	font = load_font("text", "fixed");
-	if (!font)
+	gc = fixed_gc("text", "xcheck text", 420, 400, 360, 180, &win, &font);
+	if (!gc)
 		return 2;
-	win = window_for("xcheck text", 420, 400, 360, 180);
-	gc = XCreateGC(dpy, win, 0, NULL);
-	XSetFont(dpy, gc, font->fid);
 	for (int i = 0; i < n; i++) {
 		wide[i].byte1 = 0;
 		wide[i].byte2 = (unsigned char)line[i];
@@ -876,12 +889,9 @@ static int cmd_lines(int argc, char **argv)
 	GC gc;
 	char line[24];
 
-	font = load_font("lines", "fixed");
-	if (!font)
+	gc = fixed_gc("lines", "xcheck lines", 60, 400, 200, 140, &win, &font);
+	if (!gc)
 		return 2;
-	win = window_for("xcheck lines", 60, 400, 200, 140);
-	gc = XCreateGC(dpy, win, 0, NULL);
-	XSetFont(dpy, gc, font->fid);
 	XSetForeground(dpy, gc, 0x00e0e0e0u ^ variant * 0x00a05020u);
 	XSetBackground(dpy, gc, 0x00102030u ^ variant * 0x00304050u);
 	for (int i = 0; i < 8; i++) {

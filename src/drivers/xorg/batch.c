@@ -246,21 +246,6 @@ static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
 {
 	struct mirage_record *r;
 
-	if (ms->nrecs > 0 && !sx && !sy) {
-		struct mirage_record n = { .type = type, .color = color };
-
-		n.rect = (struct mirage_rect){ b->x1, b->y1, b->x2, b->y2 };
-		if (rec_fold(&ms->recs[ms->nrecs - 1], &n)) {
-			ms->stats.rec_folded++;
-			/* grown, it may now fold into the one before */
-			while (ms->nrecs > 1 &&
-			       rec_fold(&ms->recs[ms->nrecs - 2], &ms->recs[ms->nrecs - 1])) {
-				ms->nrecs--;
-				ms->stats.rec_folded++;
-			}
-			return;
-		}
-	}
 	if (!rec_reserve(ms, 1)) {
 		ms->stats.errors++;
 		return;
@@ -275,6 +260,12 @@ static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
 	r->point.x = sx;
 	r->point.y = sy;
 	r->color = color;
+	/* the new record, and each it grew, may fold into the one before */
+	while (ms->nrecs > 1 && rec_fold(&ms->recs[ms->nrecs - 2], r)) {
+		ms->nrecs--;
+		r = &ms->recs[ms->nrecs - 1];
+		ms->stats.rec_folded++;
+	}
 }
 
 /* ------------------------------------------------------------------ */

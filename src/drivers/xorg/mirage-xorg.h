@@ -77,7 +77,7 @@ struct mirage_stats {
 	uint64_t ops;
 	uint64_t records;
 	uint64_t rec_blit, rec_text, rec_copy, rec_fill, rec_cursor;
-	uint64_t rec_folded;     /* drawing rectangles folded into the record before */
+	uint64_t rec_folded;    /* drawing rectangles folded into the record before */
 	uint64_t bytes_copied;  /* written into the surface from the screen */
 	uint64_t bytes_moved;   /* moved inside the surface by copies */
 	uint64_t damaged_area;  /* pixels of all logged damage boxes */
