@@ -186,7 +186,7 @@ printf '%s\n' 'TitleFont "fixed"' 'ResizeFont "fixed"' 'MenuFont "fixed"' \
 session() {
 	DISPLAY=$1 twm -f "$TMP/twmrc" > /dev/null 2>&1 &
 	PIDS="$PIDS $!"
-	DISPLAY=$1 xterm -geometry 80x24+40+40 > /dev/null 2>&1 &
+	DISPLAY=$1 xterm -fn fixed -geometry 80x24+40+40 > /dev/null 2>&1 &
 	PIDS="$PIDS $!"
 }
 

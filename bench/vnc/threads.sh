@@ -96,7 +96,7 @@ xvnc | xorg)
 		'UsePPosition "on"' NoGrabServer DecorateTransients OpaqueMove > "$TMP/twmrc"
 	DISPLAY=$DISP twm -f "$TMP/twmrc" > /dev/null 2>&1 &
 	PIDS="$PIDS $!"
-	DISPLAY=$DISP xterm -geometry 80x24+40+40 > /dev/null 2>&1 &
+	DISPLAY=$DISP xterm -fn fixed -geometry 80x24+40+40 > /dev/null 2>&1 &
 	PIDS="$PIDS $!"
 	SRV_PIDS=$VPID
 	;;

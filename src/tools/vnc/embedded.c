@@ -441,7 +441,10 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 		 * A window manager that places windows without asking, and an
 		 * xterm.  twm's default fonts (Helvetica) are in no package we
 		 * need, and without them it exits at once: "fixed" is built
-		 * into every X server.
+		 * into every X server.  xterm, in a UTF-8 locale, first asks
+		 * for the ISO 10646 font of its default name, which only a
+		 * font package has, and says so on stderr; it then draws in
+		 * "fixed" anyway, so it is told that one.
 		 */
 		if (in_path("twm")) {
 			snprintf(twmrc, sizeof(twmrc), "%s/twmrc", e->dir);
@@ -454,7 +457,8 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 				e->wm = spawn(wargv, e->display, log_fd, -1, true);
 			}
 		}
-		char *targv[] = { (char *)"xterm", (char *)"-geometry", (char *)"80x24+40+40", NULL };
+		char *targv[] = { (char *)"xterm", (char *)"-fn", (char *)"fixed", (char *)"-geometry",
+				  (char *)"80x24+40+40", NULL };
 		e->session = spawn(targv, e->display, -1, -1, true);
 	}
 	if (e->session < 0) {
