@@ -28,8 +28,8 @@
 #include <mirage/client.h>
 
 #define POLL_BATCH 512u
-/* Wake at least this often to look at the signal flags. */
-#define SIGNAL_CHECK_MS 200
+/* How often the status line on a terminal moves on. */
+#define STATUS_MS 250
 
 struct copy_op {
 	int32_t x, y, w, h, sx, sy;
@@ -64,16 +64,32 @@ struct recorder {
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t key_request;
+/*
+ * The client run() waits on.  The handlers wake its wait: a signal that
+ * lands after run() looked at the flags and before it went to sleep is
+ * not left until the next frame is due.
+ */
+static struct mirage_client *wake_client;
+
+static void wake_run(void)
+{
+	struct mirage_client *c = __atomic_load_n(&wake_client, __ATOMIC_SEQ_CST);
+
+	if (c)
+		mirage_client_wake(c);
+}
 
 static void on_stop(int sig)
 {
 	stop_signal = sig;
+	wake_run();
 }
 
 static void on_key(int sig)
 {
 	(void)sig;
 	key_request = 1;
+	wake_run();
 }
 
 static const char record_help[] =
@@ -460,7 +476,8 @@ static int run(struct recorder *rc)
 		return rec_fail("%s: first key frame: %s", rc->path, strerror(-ret)), ret;
 	for (;;) {
 		uint64_t now = rec_now_ns(), t = now - rc->t0;
-		uint64_t due = rc->last_frame + rc->interval_ns, wake = now + SIGNAL_CHECK_MS * 1000000ull;
+		uint64_t due = rc->last_frame + rc->interval_ns;
+		uint64_t wake = rc->tty ? now + STATUS_MS * 1000000ull : UINT64_MAX;
 		bool pending = rc->need_key || rc->cursor_dirty || rc->ncopies ||
 			       pixman_region32_not_empty(&rc->damage);
 		int timeout;
@@ -497,7 +514,10 @@ static int run(struct recorder *rc)
 			wake = rc->t0 + rc->duration_ns;
 		if (rc->key_interval_ns && rc->last_key + rc->key_interval_ns < wake)
 			wake = rc->last_key + rc->key_interval_ns;
-		timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+		if (wake == UINT64_MAX)
+			timeout = -1; /* a change, a signal or the producer's end */
+		else
+			timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 		ret = mirage_client_wait(rc->client, timeout);
 		if (ret == 0 && !pending)
 			continue;
@@ -756,7 +776,10 @@ int rec_cmd_record(int argc, char **argv)
 	}
 	rc.w.limit = max_size;
 	rc.t0 = rec_now_ns();
-	if (run(&rc) < 0) {
+	__atomic_store_n(&wake_client, rc.client, __ATOMIC_SEQ_CST);
+	ret = run(&rc);
+	__atomic_store_n(&wake_client, NULL, __ATOMIC_SEQ_CST);
+	if (ret < 0) {
 		end_frame(&rc);
 		goto cleanup;
 	}
