@@ -41,14 +41,23 @@ free_port() {
 	fail "no free port in ${1:-5980}-5999"
 }
 
-# A free X display number from 80 up.
-free_display() {
-	for d in $(seq "${1:-80}" 120); do
-		if [ ! -e "/tmp/.X11-unix/X$d" ] && [ ! -e "/tmp/.X$d-lock" ]; then
-			echo "$d"; return 0
-		fi
+# start_xvfb WxHxDEPTH: Xvfb on a display it picks itself (-displayfd: no
+# race with another server for a number), $DISPLAY once it is ready; its
+# PID in XVFB, its number in D.
+start_xvfb() {
+	Xvfb -displayfd 3 -screen 0 "$1" -nolisten tcp 3> "$TMP/xvfb.display" \
+		> "$TMP/xvfb.log" 2>&1 &
+	XVFB=$!
+	PIDS="$PIDS $XVFB"
+	D=""
+	for _ in $(seq 200); do
+		D=$(cat "$TMP/xvfb.display")
+		[ -n "$D" ] && break
+		kill -0 "$XVFB" 2> /dev/null || fail "Xvfb exited: $(tail -n 3 "$TMP/xvfb.log")"
+		sleep 0.05
 	done
-	fail "no free display"
+	[ -n "$D" ] || fail "Xvfb is not ready after 10 s"
+	export DISPLAY=":$D"
 }
 
 # start_twm: twm on $DISPLAY, set up as mirage-vnc --embedded sets it up.

@@ -11,23 +11,19 @@ X11=$(dirname "$MIRAGE_VNC")/../../drivers/x11/mirage-x11
 [ -x "$X11" ] || { echo "SKIP: mirage-x11 not built"; exit 77; }
 
 PORT=$(free_port)
-D=$(free_display 80)
-Xvfb ":$D" -screen 0 1024x768x24 -nolisten tcp > "$TMP/xvfb.log" 2>&1 &
-XVFB=$!
-PIDS="$PIDS $XVFB"
-for _ in $(seq 400); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
-[ -e "/tmp/.X11-unix/X$D" ] || fail "Xvfb :$D did not start"
-export DISPLAY=":$D"
+start_xvfb 1024x768x24
 start_twm
-xterm -geometry 80x24+40+40 > /dev/null 2>&1 &
-PIDS="$PIDS $!"
+xterm -geometry 80x24+40+40 > "$TMP/xterm.log" 2>&1 &
+XTERM=$!
+PIDS="$PIDS $XTERM"
 WIN=""
-for _ in $(seq 100); do
+for _ in $(seq 200); do
 	WIN=$(xdotool search --onlyvisible --class xterm 2> /dev/null | head -n 1 || true)
 	[ -n "$WIN" ] && break
+	kill -0 "$XTERM" 2> /dev/null || fail "xterm on :$D exited: $(cat "$TMP/xterm.log")"
 	sleep 0.1
 done
-[ -n "$WIN" ] || fail "no xterm on :$D"
+[ -n "$WIN" ] || fail "no xterm window on :$D after 20 s"
 
 start_vnc --display ":$D" --listen "127.0.0.1:$PORT" --http-port 0 -v
 NAME=$(sed -n 's/^mirage-vnc: serving \([^ ]*\) on .*/\1/p' "$TMP/vnc.log")

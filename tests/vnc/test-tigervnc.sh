@@ -13,12 +13,7 @@ MIRAGECTL=${MIRAGECTL:-$(dirname "$MIRAGE_VNC")/../miragectl}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 PORT=$(free_port)
-D=$(free_display 80)
-Xvfb ":$D" -screen 0 1000x800x24 -nolisten tcp > "$TMP/xvfb.log" 2>&1 &
-PIDS="$PIDS $!"
-for _ in $(seq 400); do [ -e "/tmp/.X11-unix/X$D" ] && break; sleep 0.05; done
-[ -e "/tmp/.X11-unix/X$D" ] || fail "Xvfb :$D did not start"
-export DISPLAY=":$D"
+start_xvfb 1000x800x24
 xdotool mousemove 990 790 # the viewer draws the cursor where the pointer is
 
 start_fake fake-tiger 640 480
