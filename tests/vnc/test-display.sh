@@ -13,7 +13,7 @@ X11=$(dirname "$MIRAGE_VNC")/../../drivers/x11/mirage-x11
 PORT=$(free_port)
 start_xvfb 1024x768x24
 start_twm
-xterm -geometry 80x24+40+40 > "$TMP/xterm.log" 2>&1 &
+xterm -fn fixed -geometry 80x24+40+40 > "$TMP/xterm.log" 2>&1 &
 XTERM=$!
 PIDS="$PIDS $XTERM"
 WIN=""

@@ -452,7 +452,7 @@ static void status_line(struct recorder *rc, bool last)
 	uint64_t now = rec_now_ns(), t = now - rc->t0;
 	double ratio = rc->w.file_bytes ? (double)rc->raw_full / (double)rc->w.file_bytes : 0;
 
-	if (!rc->tty || (!last && now - rc->last_status < 250000000u))
+	if (!rc->tty || (!last && now - rc->last_status < STATUS_MS * 1000000ull))
 		return;
 	rc->last_status = now;
 	fprintf(stderr, "\r\033[Krecording %s  %02llu:%02llu:%02llu  %u frames  %.2f MiB  %.1fx",
