@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Shared by mirage-x11's integration tests: private MIRAGE_DIR, free display
-# numbers from :60 up, X servers started and killed by PID only.
+# Shared by mirage-x11's integration tests: private MIRAGE_DIR, X servers on
+# display numbers they pick themselves, started and killed by PID only.
 
 : "${MIRAGE_X11:?set MIRAGE_X11 to the mirage-x11 executable}"
 : "${X11_CHECK:?set X11_CHECK to the x11-check executable}"
@@ -27,13 +27,6 @@ trap cleanup EXIT INT TERM
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
 
-# A display number nobody uses, from 60 up.
-free_display() {
-	n=60
-	while [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
-	echo "$n"
-}
-
 wait_display() {
 	for _ in $(seq 100); do
 		xdpyinfo -display ":$1" >/dev/null 2>&1 && return 0
@@ -43,20 +36,27 @@ wait_display() {
 }
 
 # start_server xvfb|xvfb-shmem|xorg  -> sets DPY and SERVER_PID
-# With REUSE_DPY=N, restarts display :N (whose server we killed).
+# The server picks a free display itself (-displayfd) and says which once
+# it is ready: no race with another server for a number.  With
+# REUSE_DPY=N, restarts display :N (whose server we killed).
 start_server() {
+	rm -f "$T/display"
 	if [ -n "${REUSE_DPY:-}" ]; then
 		DPY=$REUSE_DPY
 		rm -f "/tmp/.X$DPY-lock" "/tmp/.X11-unix/X$DPY"
+		at=":$DPY"
 	else
-		DPY=$(free_display)
+		DPY=""
+		at="-displayfd 3"
 	fi
 	case "$1" in
 	xvfb|xvfb-shmem)
 		command -v Xvfb >/dev/null || skip "Xvfb not installed"
 		extra=""
 		[ "$1" = xvfb-shmem ] && extra="-shmem"
-		Xvfb ":$DPY" -screen 0 1024x768x24 -nolisten tcp -noreset $extra >"$T/server.log" 2>&1 &
+		# shellcheck disable=SC2086 # $at is one or two words
+		Xvfb $at -screen 0 1024x768x24 -nolisten tcp -noreset $extra 3>"$T/display" \
+			>"$T/server.log" 2>&1 &
 		;;
 	xorg)
 		command -v Xorg >/dev/null || skip "Xorg not installed"
@@ -91,14 +91,23 @@ start_server() {
 		    EndSubSection
 		EndSection
 		EOF
-		Xorg ":$DPY" -config "$T/xorg.conf" -noreset -logfile "$T/xorg.log" -nolisten tcp \
-			>"$T/server.log" 2>&1 &
+		# shellcheck disable=SC2086 # $at is one or two words
+		Xorg $at -config "$T/xorg.conf" -noreset -logfile "$T/xorg.log" -nolisten tcp \
+			3>"$T/display" >"$T/server.log" 2>&1 &
 		;;
 	esac
 	SERVER_PID=$!
 	PIDS="$PIDS $SERVER_PID"
+	for _ in $(seq 100); do
+		[ -n "$DPY" ] || DPY=$(cat "$T/display" 2>/dev/null)
+		[ -n "$DPY" ] && break
+		kill -0 "$SERVER_PID" 2>/dev/null || fail "the X server exited at start"
+		sleep 0.1
+	done
+	[ -n "$DPY" ] || fail "the X server did not start"
 	DPYS="$DPYS $DPY"
 	wait_display "$DPY" || fail "X server :$DPY did not start"
+	kill -0 "$SERVER_PID" 2>/dev/null || fail "X server :$DPY exited at start"
 	export DISPLAY=":$DPY"
 }
 

@@ -5,8 +5,9 @@
 #   xorg_env_init                  private temp dir ($XENV_DIR), trap cleanup
 #   xorg_env_start MODDIR [OPT...] write xorg.conf with Option "K" "V" items
 #                                  (OPT is K=V) in SubSection "mirage", start
-#                                  Xorg on a free display in 40..59, wait for it;
-#                                  sets DISPLAY, XORG_PID, MIRAGE_DIR, XORG_LOG
+#                                  Xorg on a display it picks (-displayfd), wait
+#                                  for it; sets DISPLAY, XENV_DISPLAY (the
+#                                  number), XORG_PID, MIRAGE_DIR, XORG_LOG
 #   xorg_env_stop                  stop that server (also done by the trap)
 #   xorg_env_spawn CMD...          start a background client, remembered
 #                                  for cleanup; its PID in $XENV_LAST_PID
@@ -43,18 +44,6 @@ xorg_env_init() {
 	XENV_DIR=$(mktemp -d /tmp/mirage-xorg-test.XXXXXX) || exit 1
 	trap 'xorg_env_cleanup' EXIT
 	trap 'exit 1' INT TERM HUP
-}
-
-xorg_env_free_display() {
-	n=40
-	while [ $n -lt 60 ]; do
-		if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
-			echo $n
-			return 0
-		fi
-		n=$((n + 1))
-	done
-	return 1
 }
 
 # xorg_env_conf FILE [K=V...] [-- depth]
@@ -131,20 +120,21 @@ CONF
 xorg_env_start() {
 	moddir=$1; shift
 	[ -n "$XENV_DIR" ] || xorg_env_init
-	XENV_DISPLAY=$(xorg_env_free_display) || { echo "xorg-env: no free display" >&2; return 1; }
 	MIRAGE_DIR="$XENV_DIR/run"
 	mkdir -p "$MIRAGE_DIR" && chmod 700 "$MIRAGE_DIR"
 	export MIRAGE_DIR
 	XORG_CONF="$XENV_DIR/xorg.conf"
 	XORG_LOG="$XENV_DIR/Xorg.log"
 	xorg_env_conf "$XORG_CONF" "$@"
-	MIRAGE_DIR="$MIRAGE_DIR" Xorg ":$XENV_DISPLAY" -config "$XORG_CONF" \
+	# Xorg picks a free display itself and writes its number to fd 3
+	# once it is ready: no race with another server for a number.
+	rm -f "$XENV_DIR/display"
+	MIRAGE_DIR="$MIRAGE_DIR" Xorg -displayfd 3 -config "$XORG_CONF" \
 		-modulepath "$moddir,/usr/lib/xorg/modules" -noreset -nolisten tcp \
 		-logfile "$XORG_LOG" -logverbose 3 -novtswitch -sharevts \
-		>"$XENV_DIR/Xorg.out" 2>&1 &
+		3>"$XENV_DIR/display" >"$XENV_DIR/Xorg.out" 2>&1 &
 	XORG_PID=$!
-	DISPLAY=":$XENV_DISPLAY"
-	export DISPLAY
+	XENV_DISPLAY=""
 	for _ in $(seq 1 100); do
 		if ! kill -0 "$XORG_PID" 2>/dev/null; then
 			echo "xorg-env: Xorg exited; log:" >&2
@@ -152,8 +142,11 @@ xorg_env_start() {
 			XORG_PID=""
 			return 1
 		fi
-		if xdpyinfo >/dev/null 2>&1; then
-			return 0
+		XENV_DISPLAY=$(cat "$XENV_DIR/display" 2>/dev/null)
+		if [ -n "$XENV_DISPLAY" ]; then
+			DISPLAY=":$XENV_DISPLAY"
+			export DISPLAY
+			xdpyinfo >/dev/null 2>&1 && return 0
 		fi
 		sleep 0.1
 	done
