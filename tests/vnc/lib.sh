@@ -51,7 +51,7 @@ start_xvfb() {
 	PIDS="$PIDS $XVFB"
 	D=""
 	for _ in $(seq 200); do
-		D=$(cat "$TMP/xvfb.display")
+		D=$(cat "$TMP/xvfb.display" 2> /dev/null)
 		[ -n "$D" ] && break
 		kill -0 "$XVFB" 2> /dev/null || fail "Xvfb exited: $(tail -n 3 "$TMP/xvfb.log")"
 		sleep 0.05

@@ -31,6 +31,9 @@ check() {
 	fi
 }
 
+# status_value NAME KEY: KEY's value in `miragectl status NAME`.
+status_value() { "$CTL" status "$1" | awk -F= -v k="$2" '$1 ~ "^ *"k"$" {print $2}'; }
+
 # snapcheck NAME TAG: miragectl snapshot == xwd -root | xwdtopnm, byte for byte.
 snapcheck() {
 	[ -x "$CTL" ] || { echo "     (no miragectl: snapshot comparison skipped)"; return 0; }

@@ -8,9 +8,8 @@
 . "$(dirname "$0")/common.sh"
 [ -x "$CTL" ] || skip "needs miragectl"
 
-stat() { "$CTL" status "$N" | awk -F= -v k="$1" '$1 ~ "^ *"k"$" {print $2}'; }
 backing_is() {
-	b=$(stat backing)
+	b=$(status_value "$N" backing)
 	if [ "$b" = "$1" ]; then ok "$2: backing=$b"; else bad "$2: backing=$b, expected $1"; fi
 }
 
@@ -35,15 +34,15 @@ done
 "$XCHECK" text "$N" >/dev/null
 check "mode 2: ImageText8/16, completeness" "$XCHECK" complete "$N" -- "$XCHECK" text "$N" 1
 "$XCHECK" lines "$N" >/dev/null
-f0=$(stat records_folded)
+f0=$(status_value "$N" records_folded)
 check "mode 2: stacked lines (folded records), completeness" "$XCHECK" complete "$N" -- \
 	"$XCHECK" lines "$N" 1
-f1=$(stat records_folded)
+f1=$(status_value "$N" records_folded)
 [ "$((f1 - f0))" -ge 7 ] && ok "mode 2: stacked lines: $((f1 - f0)) rectangles folded" ||
 	bad "mode 2: stacked lines: $((f1 - f0)) rectangles folded (expected at least 7)"
 check "mode 2: ImageText8/16: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "mode 2 after workloads"
-c=$(stat bytes_copied)
+c=$(status_value "$N" bytes_copied)
 [ "$c" = 0 ] && ok "mode 2: no pixel copied (bytes_copied=0)" || bad "mode 2: bytes_copied=$c"
 # The text of mode 2 has the pixels of the server's own ImageText: the
 # same text again in mode 3, in the same window
@@ -175,7 +174,7 @@ cursor_server() {
 	xorg_env_start "$MODDIR" Cap.Bootup=2 Cap.DfbBackingMode=2 "$@" || exit 1
 	N="xorg-$XENV_DISPLAY"
 	argb_cursor
-	sw=$(stat software_cursor)
+	sw=$(status_value "$N" software_cursor)
 }
 if [ -d /usr/share/icons/Adwaita/cursors ]; then
 	cursor_server

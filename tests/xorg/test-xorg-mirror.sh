@@ -17,7 +17,7 @@ check "xterm: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "xterm"
 # its lines stack up: consecutive TEXTOUT rectangles fold into one record
 # (the completeness above holds with them folded)
-fo=$("$CTL" status "$N" | awk -F= '/^ *records_folded=/ {print $2}')
+fo=$(status_value "$N" records_folded)
 [ "${fo:-0}" -gt 100 ] && ok "xterm: $fo rectangles folded into the records before them" ||
 	bad "xterm: only ${fo:-no} rectangles folded"
 

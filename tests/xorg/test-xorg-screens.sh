@@ -32,10 +32,10 @@ for s in 0 1; do
 		"$XCHECK" complete "xorg-$D.$s" --live -- x11perf -repeat 1 -time 1 -rect100
 done
 # drawing on screen 1 publishes nothing on screen 0
-c0=$("$CTL" status "xorg-$D.0" | awk -F= '/^ *records=/ {print $2}')
+c0=$(status_value "xorg-$D.0" records)
 DISPLAY=":$D.1" x11perf -repeat 1 -reps 200 -rect100 >/dev/null 2>&1
 DISPLAY=":$D.1" check "screen 1 after drawing: surface == screen" "$XCHECK" compare "xorg-$D.1"
-c1=$("$CTL" status "xorg-$D.0" | awk -F= '/^ *records=/ {print $2}')
+c1=$(status_value "xorg-$D.0" records)
 [ "$c0" = "$c1" ] && ok "drawing on screen 1 left mirror 0 alone ($c0 records)" ||
 	bad "mirror 0 records changed from $c0 to $c1 while only screen 1 drew"
 DISPLAY=":$D.0" check "screen 0 still exact" "$XCHECK" compare "xorg-$D.0"

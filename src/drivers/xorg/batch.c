@@ -200,6 +200,11 @@ static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
 	return true;
 }
 
+static int64_t rect_area(const struct mirage_rect *r)
+{
+	return (int64_t)(r->right - r->left) * (r->bottom - r->top);
+}
+
 /*
  * Folds drawing record b into a, the record just before it, when one record
  * says both exactly: the same type and colour, no source point (a copy
@@ -212,33 +217,23 @@ static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
  */
 static bool rec_fold(struct mirage_record *a, const struct mirage_record *b)
 {
-	struct mirage_rect *r = &a->rect;
-	const struct mirage_rect *n = &b->rect;
+	const struct mirage_rect *r = &a->rect, *n = &b->rect;
 
 	if (a->type != b->type || a->type == MIRAGE_REC_SCREEN_SCREEN || a->color != b->color ||
 	    a->point.x || a->point.y || b->point.x || b->point.y)
 		return false;
-	if (n->left >= r->left && n->right <= r->right && n->top >= r->top &&
-	    n->bottom <= r->bottom)
-		return true;
-	if (r->left >= n->left && r->right <= n->right && r->top >= n->top &&
-	    r->bottom <= n->bottom) {
-		*r = *n;
-		return true;
-	}
-	if (n->left == r->left && n->right == r->right && n->top <= r->bottom &&
-	    r->top <= n->bottom) {
-		r->top = n->top < r->top ? n->top : r->top;
-		r->bottom = n->bottom > r->bottom ? n->bottom : r->bottom;
-		return true;
-	}
-	if (n->top == r->top && n->bottom == r->bottom && n->left <= r->right &&
-	    r->left <= n->right) {
-		r->left = n->left < r->left ? n->left : r->left;
-		r->right = n->right > r->right ? n->right : r->right;
-		return true;
-	}
-	return false;
+
+	struct mirage_rect u = { min(r->left, n->left), min(r->top, n->top),
+				 max(r->right, n->right), max(r->bottom, n->bottom) };
+	struct mirage_rect in = { max(r->left, n->left), max(r->top, n->top),
+				  min(r->right, n->right), min(r->bottom, n->bottom) };
+	int64_t overlap = in.left < in.right && in.top < in.bottom ? rect_area(&in) : 0;
+
+	/* The union is a rectangle when it fills its bounding box. */
+	if (rect_area(&u) != rect_area(r) + rect_area(n) - overlap)
+		return false;
+	a->rect = u;
+	return true;
 }
 
 static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
