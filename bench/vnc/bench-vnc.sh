@@ -9,10 +9,10 @@
 #   xvnc       TigerVNC's Xvnc (its own X server)
 #
 # Workloads, in an xterm (80x24) under twm on a 1024x768 screen: typing
-# (200 characters), scrolling (seq 1 3000 in the xterm), a 60-step window
-# drag (xdotool windowmove, the pointer out of the way), idle ($IDLE
-# seconds, default 60); and "connect": a viewer connecting, getting its
-# first full picture and leaving.  Each but idle runs $REPEAT times
+# (200 characters), scrolling (seq 1 $SEQ in the xterm, default 3000), a
+# 60-step window drag (xdotool windowmove, the pointer out of the way),
+# idle ($IDLE seconds, default 60); and "connect": a viewer connecting,
+# getting its first full picture and leaving.  Each but idle runs $REPEAT times
 # (default 5), each time with a new viewer that is left a second to settle
 # before the workload starts.  Per workload: CPU seconds of the server
 # side (VNC server + capture + the X server) from the workload's start to
@@ -44,7 +44,7 @@
 # only what changed.
 #
 #   bench/vnc/bench-vnc.sh BUILD_DIR [SERVER ...]
-# Environment: IDLE (seconds), REPEAT, ENCODINGS (default "zrle tight"), COMPRESS, PORT (RFB
+# Environment: IDLE (seconds), REPEAT, ENCODINGS (default "zrle tight"), COMPRESS, SEQ, PORT (RFB
 # port, default the first free one in 5980-5999), DISPLAYNUM (first
 # display, default 90), WORKLOADS (default "connect typing scroll drag
 # idle": a subset runs only those, e.g. many repetitions of one).
@@ -58,6 +58,10 @@ IDLE=${IDLE:-60}
 REPEAT=${REPEAT:-5}
 ENCODINGS=${ENCODINGS:-zrle tight}
 COMPRESS=${COMPRESS:-3}
+SEQ=${SEQ:-3000}
+case $SEQ in
+'' | *[!0-9]*) echo "bench-vnc: SEQ=$SEQ: not a number of lines" >&2; exit 2 ;;
+esac
 WORKLOADS=${WORKLOADS:-connect typing scroll drag idle}
 for w in $WORKLOADS; do
 	case $w in
@@ -314,7 +318,7 @@ TEXT="the quick brown fox jumps over the lazy dog 0123456789 "
 HOME_XTERM='xdotool windowmove --sync $WIN 40 40 mousemove 300 200; sleep 0.3'
 TYPING="xdotool type --delay 15 '$TEXT$TEXT$TEXT$TEXT'; sleep 0.3"
 TYPING_PREP="$HOME_XTERM; xdotool key ctrl+u; sleep 0.3"
-SCROLL="xdotool type --delay 5 'seq 1 3000'; xdotool key Return; sleep 2"
+SCROLL="xdotool type --delay 5 'seq 1 $SEQ'; xdotool key Return; sleep 2"
 SCROLL_PREP="$HOME_XTERM; xdotool key ctrl+u; sleep 0.3"
 # The pointer leaves the drag's path first: a window that slides under a
 # pointer at rest takes the focus and gives it back (twm follows the
