@@ -12,7 +12,7 @@ PACKAGES="
   libxcb1-dev libxcb-damage0-dev libxcb-shm0-dev libxcb-xfixes0-dev
   libxcb-randr0-dev libxcb-xtest0-dev
   libzstd-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-  libvncserver-dev libgnutls28-dev novnc openssl
+  libvncserver-dev libgnutls28-dev novnc openssl dbus-daemon
   x11-apps x11-utils x11-xserver-utils xterm xdotool twm xclip xsel netpbm
   iproute2 procps time ffmpeg chromium xcompmgr libxcb-xinput-dev
   tigervnc-viewer tigervnc-scraping-server tigervnc-standalone-server x11vnc

@@ -225,7 +225,8 @@ start() {
 			[ -n "$DISP" ] && break
 			sleep 0.05
 		done
-		SRV_PIDS="$VPID $(pgrep -P "$VPID" -x Xorg || true)"
+		# Xorg's message bus (a dbus-daemon of mirage-vnc's) counts as ours.
+		SRV_PIDS="$VPID $(pgrep -P "$VPID" -x Xorg || true) $(pgrep -P "$VPID" -x dbus-daemon || true)"
 		STOP_PIDS=$VPID
 		;;
 	x11)

@@ -58,7 +58,7 @@ embedded)
 		sleep 0.1
 	done
 	[ -n "$DISP" ] || { cat "$TMP/log" >&2; exit 1; }
-	SRV_PIDS="$VPID $(pgrep -P "$VPID" -x Xorg || true)"
+	SRV_PIDS="$VPID $(pgrep -P "$VPID" -x Xorg || true) $(pgrep -P "$VPID" -x dbus-daemon || true)"
 	;;
 xvnc | xorg)
 	if [ "$SERVER" = xvnc ]; then

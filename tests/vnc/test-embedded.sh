@@ -40,6 +40,23 @@ b=$("${MIRAGECTL:?}" status "$NAME" | sed -n 's/^ *backing=//p')
 [ "$b" = alias ] || fail "the embedded mirror copies (backing=$b), expected alias"
 pass "the embedded server renders into the surface (backing=alias)"
 
+# Xorg's message bus is a dbus-daemon of mirage-vnc's: Xorg connects once
+# and, with no system bus here, does not log a failure and try again every
+# 10 s.
+if command -v dbus-daemon > /dev/null; then
+	xorg=$(pgrep -P "$VNC_PID" -x Xorg || true)
+	BUS=$(pgrep -P "$VNC_PID" -x dbus-daemon || true)
+	[ -n "$xorg" ] && [ -n "$BUS" ] || fail "no Xorg ($xorg) or dbus-daemon ($BUS) under mirage-vnc"
+	addr=$(tr '\0' '\n' < "/proc/$xorg/environ" | sed -n 's/^DBUS_SYSTEM_BUS_ADDRESS=//p')
+	case $addr in
+	unix:path=/tmp/mirage-vnc-*/bus,*) ;;
+	*) fail "Xorg's DBUS_SYSTEM_BUS_ADDRESS is \"$addr\"" ;;
+	esac
+	dir=$(sed -n 's|.* -config \(.*\)/xorg.conf .*|\1|p' "$TMP/vnc.log" | head -n 1)
+	grep "dbus-core" "$dir/Xorg.log" && fail "Xorg failed to reach its message bus"
+	pass "Xorg's message bus is its own ($addr)"
+fi
+
 # Keys through RFB: a command that scrolls the xterm and creates a file.
 # A click focuses the xterm (twm: focus follows the pointer).
 $CHECK --click 120,150 --type "seq 1 300; touch $TMP/typed
@@ -151,7 +168,10 @@ done
 stop_vnc
 for _ in $(seq 200); do xdpyinfo > /dev/null 2>&1 || break; sleep 0.1; done
 if xdpyinfo > /dev/null 2>&1; then fail "Xorg on $DISPLAY still runs 20 s after mirage-vnc stopped"; fi
-pass "Xorg and the session stopped with mirage-vnc"
+if [ -n "${BUS:-}" ] && kill -0 "$BUS" 2> /dev/null; then
+	fail "dbus-daemon $BUS still runs after mirage-vnc stopped"
+fi
+pass "Xorg, its message bus and the session stopped with mirage-vnc"
 
 # The session command's end ends mirage-vnc (status 0), and Xorg with it.
 start_vnc --embedded --geometry 640x480 --listen "127.0.0.1:$PORT" --http-port 0 -- sleep 2

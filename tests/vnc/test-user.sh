@@ -68,6 +68,11 @@ VPID=$(cat "$UD/pid")
 NAME=$(sed -n 's/^mirage-vnc: serving \([^ ]*\) on .*/\1/p' "$TMP/vnc.log")
 export DISPLAY=$(sed -n 's/^mirage-vnc: input into \(.*\)/\1/p' "$TMP/vnc.log")
 [ -n "$NAME" ] && [ -n "$DISPLAY" ] || fail "no mirror name or display in the log"
+if command -v dbus-daemon > /dev/null; then
+	grep -q "^mirage-vnc: Xorg's message bus: unix:path=" "$TMP/vnc.log" ||
+		{ cat "$TMP/vnc.log" >&2; fail "no message bus for Xorg as $U"; }
+	pass "Xorg's message bus runs as $U too"
+fi
 
 # Xorg is mirage-vnc's child and runs as the user.
 XUID=$(ps -o uid=,comm= --ppid "$VPID" | awk '$2 == "Xorg" { print $1 }')

@@ -30,10 +30,12 @@
 #endif
 
 struct vnc_embedded {
-	char dir[64];       /* private temp dir: xorg.conf, log, twmrc */
+	char dir[64];       /* private temp dir: xorg.conf, log, twmrc, bus */
 	char display[16];
 	char name[64];
 	pid_t xorg;
+	pid_t bus;          /* Xorg's private dbus-daemon, or 0 */
+	char bus_addr[160];
 	pid_t session;      /* leader of its own process group */
 	pid_t wm;
 };
@@ -94,9 +96,11 @@ static bool in_path(const char *prog)
 
 /*
  * Forks and execs argv with stdout/stderr to log_fd (when >= 0) and
- * stdin from /dev/null; keep_fd stays open in the child.
+ * stdin from /dev/null; keep_fd stays open in the child.  display and bus,
+ * when given, are its DISPLAY and DBUS_SYSTEM_BUS_ADDRESS.
  */
-static pid_t spawn(char *const argv[], const char *display, int log_fd, int keep_fd, bool group)
+static pid_t spawn(char *const argv[], const char *display, const char *bus, int log_fd,
+		   int keep_fd, bool group)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -124,6 +128,8 @@ static pid_t spawn(char *const argv[], const char *display, int log_fd, int keep
 		fcntl(keep_fd, F_SETFD, 0);
 	if (display)
 		setenv("DISPLAY", display, 1);
+	if (bus)
+		setenv("DBUS_SYSTEM_BUS_ADDRESS", bus, 1);
 	unsetenv("WAYLAND_DISPLAY");
 	execvp(argv[0], argv);
 	fprintf(stderr, "%s: %s: %s\n", VNC_PROG, argv[0], strerror(errno));
@@ -318,33 +324,96 @@ static int find_xorg(char *buf, size_t size)
 	return 0;
 }
 
-/* Reads the display number Xorg writes to -displayfd. */
-static int read_display(int fd, pid_t xorg, char *out, size_t size)
+/*
+ * Reads the first line a child writes to fd (Xorg's display number on
+ * -displayfd, dbus-daemon's address on --print-address), without its
+ * newline, waiting up to timeout_ms.
+ */
+static int read_line(int fd, pid_t child, char *out, size_t size, int timeout_ms)
 {
-	char buf[32];
 	size_t len = 0;
 
-	for (int t = 0; t < 20000; t += 100) {
+	for (int t = 0; t < timeout_ms; t += 100) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int r = poll(&p, 1, 100);
 
 		if (r > 0) {
-			ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+			ssize_t n = read(fd, out + len, size - 1 - len);
 			if (n <= 0)
 				return -EPIPE;
 			len += (size_t)n;
-			buf[len] = '\0';
-			if (strchr(buf, '\n')) {
-				snprintf(out, size, ":%d", atoi(buf));
+			out[len] = '\0';
+			char *nl = strchr(out, '\n');
+			if (nl) {
+				*nl = '\0';
 				return 0;
 			}
+			if (len == size - 1)
+				return -EOVERFLOW;
 		}
-		if (!alive(xorg))
+		if (!alive(child))
 			return -ECHILD;
 		if (vnc_quit)
 			return -EINTR;
 	}
 	return -ETIMEDOUT;
+}
+
+/*
+ * A message bus of Xorg's own.  Xorg connects to the system bus as it
+ * starts (for systemd-logind) and, where there is none (a container, a CI
+ * machine), tries again every 10 s for as long as it runs: a wake-up and a
+ * line in its log each time, the only thing an idle mirrored display
+ * would do.  Where there is one, a headless server has no business on it
+ * either.  On a bus of its own Xorg connects once, finds no logind, and
+ * the bus stays silent.  Without dbus-daemon Xorg goes without.
+ */
+static void start_bus(struct vnc_embedded *e, int log_fd)
+{
+	char conf[PATH_MAX], text[PATH_MAX + 512], conf_arg[PATH_MAX + 16], fd_arg[32];
+	int pfd[2], ret;
+
+	if (!in_path("dbus-daemon")) {
+		vnc_debug("no dbus-daemon: Xorg goes without a message bus");
+		return;
+	}
+	snprintf(conf, sizeof(conf), "%s/bus.conf", e->dir);
+	snprintf(text, sizeof(text),
+		 "<busconfig>\n"
+		 "  <type>mirage-vnc</type>\n"
+		 "  <listen>unix:path=%s/bus</listen>\n"
+		 "  <auth>EXTERNAL</auth>\n"
+		 "  <policy context=\"default\">\n"
+		 "    <allow send_destination=\"*\"/>\n"
+		 "    <allow receive_sender=\"*\"/>\n"
+		 "    <allow own=\"*\"/>\n"
+		 "  </policy>\n"
+		 "</busconfig>\n",
+		 e->dir);
+	if (write_file(conf, text) < 0 || pipe2(pfd, O_CLOEXEC) < 0)
+		return;
+	snprintf(conf_arg, sizeof(conf_arg), "--config-file=%s", conf);
+	snprintf(fd_arg, sizeof(fd_arg), "--print-address=%d", pfd[1]);
+	char *argv[] = { (char *)"dbus-daemon", conf_arg, (char *)"--nofork", (char *)"--nopidfile",
+			 fd_arg, NULL };
+	/* A process group of its own, as Xorg's: it goes after Xorg. */
+	e->bus = spawn(argv, NULL, NULL, log_fd, pfd[1], true);
+	ret = e->bus < 0 ? -errno : 0;
+	close(pfd[1]);
+	if (ret == 0)
+		ret = read_line(pfd[0], e->bus, e->bus_addr, sizeof(e->bus_addr), 5000);
+	close(pfd[0]);
+	if (ret < 0) {
+		const char *why = ret == -ETIMEDOUT ? "timeout" :
+				  ret == -EPIPE || ret == -ECHILD ? "it exited" : strerror(-ret);
+
+		vnc_log("dbus-daemon did not start (%s): Xorg goes without a message bus", why);
+		stop_pid(e->bus, false);
+		e->bus = 0;
+		e->bus_addr[0] = '\0';
+		return;
+	}
+	vnc_debug("Xorg's message bus: %s", e->bus_addr);
 }
 
 static void log_tail(const char *path)
@@ -396,6 +465,7 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 		goto fail;
 	}
 	log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	start_bus(e, log_fd);
 
 	char fdstr[16];
 	snprintf(fdstr, sizeof(fdstr), "%d", pfd[1]);
@@ -411,7 +481,7 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 	 * Xorg, and removes the directory.  In mirage-vnc's group, Xorg got
 	 * the Ctrl-C too and went away under the session and under
 	 * mirage-vnc's own X connections. */
-	e->xorg = spawn(xargv, NULL, log_fd, pfd[1], true);
+	e->xorg = spawn(xargv, NULL, e->bus_addr[0] ? e->bus_addr : NULL, log_fd, pfd[1], true);
 	close(pfd[1]);
 	pfd[1] = -1;
 	if (e->xorg < 0) {
@@ -419,7 +489,10 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 		vnc_log("fork: %s", strerror(errno));
 		goto fail;
 	}
-	ret = read_display(pfd[0], e->xorg, e->display, sizeof(e->display));
+	char num[16];
+	ret = read_line(pfd[0], e->xorg, num, sizeof(num), 20000);
+	if (ret == 0)
+		snprintf(e->display, sizeof(e->display), ":%d", atoi(num));
 	if (ret < 0) {
 		vnc_log("Xorg did not start (%s); its log: %s",
 			ret == -ETIMEDOUT ? "timeout" : "exited", logpath);
@@ -435,7 +508,7 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 	}
 
 	if (opt->command) {
-		e->session = spawn(opt->command, e->display, -1, -1, true);
+		e->session = spawn(opt->command, e->display, NULL, -1, -1, true);
 	} else {
 		/*
 		 * A window manager that places windows without asking, and an
@@ -454,12 +527,12 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 					      "RandomPlacement\nUsePPosition \"on\"\nNoGrabServer\n"
 					      "DecorateTransients\nOpaqueMove\n") == 0) {
 				char *wargv[] = { (char *)"twm", (char *)"-f", twmrc, NULL };
-				e->wm = spawn(wargv, e->display, log_fd, -1, true);
+				e->wm = spawn(wargv, e->display, NULL, log_fd, -1, true);
 			}
 		}
 		char *targv[] = { (char *)"xterm", (char *)"-fn", (char *)"fixed", (char *)"-geometry",
 				  (char *)"80x24+40+40", NULL };
-		e->session = spawn(targv, e->display, -1, -1, true);
+		e->session = spawn(targv, e->display, NULL, -1, -1, true);
 	}
 	if (e->session < 0) {
 		ret = -errno;
@@ -523,9 +596,11 @@ void vnc_embedded_stop(struct vnc_embedded *e)
 	stop_pid(e->session, true);
 	stop_pid(e->wm, true);
 	stop_pid(e->xorg, false);
+	stop_pid(e->bus, false);
 	/* Keep the directory (with Xorg's log) only when asked to debug. */
 	if (!getenv("MIRAGE_VNC_KEEP")) {
-		const char *files[] = { "xorg.conf", "Xorg.log", "Xorg.log.old", "twmrc" };
+		const char *files[] = { "xorg.conf", "Xorg.log", "Xorg.log.old", "twmrc",
+					"bus.conf", "bus" };
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", e->dir, files[i]);
 			unlink(path);
@@ -576,7 +651,7 @@ int vnc_x11_start(struct vnc_x11 **out, const struct vnc_options *opt, const cha
 		snprintf(bin, sizeof(bin), "mirage-x11");
 	char *argv[] = { bin, (char *)"--display", (char *)opt->display, (char *)"--name", x->name,
 			 NULL };
-	x->pid = spawn(argv, opt->display, -1, -1, false);
+	x->pid = spawn(argv, opt->display, NULL, -1, -1, false);
 	if (x->pid < 0) {
 		ret = -errno;
 		free(x);
