@@ -16,6 +16,9 @@ if [ -n "${MIRAGE_XORG_MODULE_PATH:-}" ] && [ ! -f "$MIRAGE_XORG_MODULE_PATH/mir
 	echo "SKIP: no Xorg module in $MIRAGE_XORG_MODULE_PATH"; exit 77
 fi
 
+# xorg_dir: the embedded Xorg's private directory, from mirage-vnc -v's log.
+xorg_dir() { sed -n 's|.* -config \(.*\)/xorg.conf .*|\1|p' "$TMP/vnc.log" | head -n 1; }
+
 PORT=$(free_port)
 start_vnc --embedded --geometry 1024x768 --listen "127.0.0.1:$PORT" --http-port 0 -v
 NAME=$(sed -n 's/^mirage-vnc: serving \([^ ]*\) on .*/\1/p' "$TMP/vnc.log")
@@ -52,7 +55,7 @@ if command -v dbus-daemon > /dev/null; then
 	unix:path=/tmp/mirage-vnc-*/bus,*) ;;
 	*) fail "Xorg's DBUS_SYSTEM_BUS_ADDRESS is \"$addr\"" ;;
 	esac
-	dir=$(sed -n 's|.* -config \(.*\)/xorg.conf .*|\1|p' "$TMP/vnc.log" | head -n 1)
+	dir=$(xorg_dir)
 	grep "dbus-core" "$dir/Xorg.log" && fail "Xorg failed to reach its message bus"
 	pass "Xorg's message bus is its own ($addr)"
 fi
@@ -191,7 +194,7 @@ VNC_PID=$!
 PIDS="$PIDS $VNC_PID"
 for _ in $(seq 300); do [ -s "$TMP/vnc.ready" ] && break; sleep 0.05; done
 [ -s "$TMP/vnc.ready" ] || { cat "$TMP/vnc.log" >&2; fail "mirage-vnc (own group) did not start"; }
-dir=$(sed -n 's|.* -config \(.*\)/xorg.conf .*|\1|p' "$TMP/vnc.log" | head -n 1)
+dir=$(xorg_dir)
 [ -d "$dir" ] || fail "no Xorg directory in the log"
 kill -INT -"$VNC_PID"
 for _ in $(seq 200); do kill -0 "$VNC_PID" 2> /dev/null || break; sleep 0.05; done
@@ -206,7 +209,7 @@ pass "a Ctrl-C to the process group stops everything and removes $dir"
 # own lines and left the directory; the session's X clients still print
 # theirs to the same log).
 start_vnc --embedded --geometry 640x480 --listen "127.0.0.1:$PORT" --http-port 0 -v
-dir=$(sed -n 's|.* -config \(.*\)/xorg.conf .*|\1|p' "$TMP/vnc.log" | head -n 1)
+dir=$(xorg_dir)
 xorg=$(pgrep -P "$VNC_PID" -x Xorg || true)
 [ -n "$xorg" ] || fail "no Xorg under mirage-vnc"
 kill -KILL "$xorg"
