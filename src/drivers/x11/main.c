@@ -45,18 +45,16 @@ void x11_log(struct x11_mirror *m, enum mirage_log_level level, const char *fmt,
 /* The driver callbacks                                                */
 /* ------------------------------------------------------------------ */
 
-static bool pending_attach;
-
 static int on_attach(struct mirage_driver_impl *impl)
 {
 	struct x11_mirror *m = from_impl(impl);
 
 	/*
 	 * With Cap.Bootup >= 1 this runs inside mirage_driver_create(), before
-	 * we have the driver handle: finish the attach once it returns.
+	 * the frame buffers for the surface exist: finish the attach once they do.
 	 */
-	if (!m->drv) {
-		pending_attach = true;
+	if (m->setting_up) {
+		m->pending_attach = true;
 		return 0;
 	}
 	return x11_display_start(m);
@@ -187,16 +185,20 @@ static enum run_result run_once(struct x11_mirror *m, const struct options *o, i
 		snprintf(name, sizeof(name), "x11-%d", m->display_number);
 	cfg.name = name;
 
-	pending_attach = false;
+	m->setting_up = true;
+	m->pending_attach = false;
 	ret = mirage_driver_create(&m->drv, &cfg, &m->impl);
 	if (ret < 0) {
+		m->setting_up = false;
 		x11_log(m, MIRAGE_LOG_ERROR, "cannot create mirror \"%s\": %s", name, mirage_last_error());
 		return RUN_FAILED;
 	}
-	if (x11_display_surface_changed(m) < 0)
+	ret = x11_display_surface_changed(m);
+	m->setting_up = false;
+	if (ret < 0)
 		goto cleanup;
 	x11_display_monitors(m);
-	if (pending_attach)
+	if (m->pending_attach)
 		(void)x11_display_start(m);
 	x11_log(m, MIRAGE_LOG_INFO, "mirroring %s (%dx%d, %u bpp) as \"%s\" at %s%s",
 		m->display_name ? m->display_name : "", m->width, m->height, m->xbpp, name,

@@ -193,6 +193,12 @@ struct x11_mirror {
 	bool verbose;
 	bool quiet;                      /* --wait retrying: no repeated errors */
 	bool no_shm, no_xvfb;            /* --no-shm, --no-xvfb-shmem */
+
+	/*
+	 * Between mirage_driver_create() and the first surface set-up: an
+	 * attach then (Cap.Bootup >= 1) waits for the surface to exist.
+	 */
+	bool setting_up, pending_attach;
 };
 
 int x11_display_open(struct x11_mirror *m);
