@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # mirage-x11 against a real X server: after each workload settles, the
 # surface and a replica built from the change records equal the root
-# window (XGetImage), and at the end `xwd -root` byte for byte.
+# window (XGetImage), and at the end the root window (GetImage) byte for byte.
 #
 #   test-workloads.sh xvfb           Xvfb, pixels through MIT-SHM
 #   test-workloads.sh xvfb-shmem     Xvfb -shmem, pixels from its framebuffer
@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-xvfb}
-for tool in xterm xdotool xwd xwdtopnm x11perf xdpyinfo xrandr; do
+for tool in xterm xdotool x11perf xdpyinfo xrandr; do
 	command -v $tool >/dev/null || skip "$tool not installed"
 done
 
@@ -59,10 +59,10 @@ grep -q '^step 10 ok' "$T/check.out" || fail "not every step ran"
 # The size really changed, and the mirror followed.
 xdpyinfo | grep -q 'dimensions: *800x600' || echo "note: the server did not resize; resize not exercised"
 
-# Byte for byte against xwd, through the same PPM conversion.
-xwd -root -silent | xwdtopnm >"$T/xwd.ppm" 2>/dev/null || fail "xwd failed"
-cmp "$T/xwd.ppm" "$T/mirror.ppm" || fail "mirror snapshot differs from xwd -root"
-echo "xwd -root equals the mirror ($(wc -c <"$T/xwd.ppm") bytes)"
+# Byte for byte against the root window (GetImage), as a PPM.
+"$X11_CHECK" root-ppm ":$DPY" "$T/root.ppm" || fail "GetImage of the root failed"
+cmp "$T/root.ppm" "$T/mirror.ppm" || fail "mirror snapshot differs from the root window"
+echo "the root window equals the mirror ($(wc -c <"$T/root.ppm") bytes)"
 
 if [ "$MODE" = xvfb-shmem ]; then
 	grep -q "reading pixels from Xvfb's framebuffer" "$T/mirage-x11.log" || fail "did not read from Xvfb's framebuffer"

@@ -643,6 +643,54 @@ static int run_info(const char *mirror)
 	return ret < 0 ? 1 : 0;
 }
 
+/*
+ * The root window as a PPM, from GetImage: what the screen is.  (xwd -root
+ * reads the root too, but where windows of a 32-bit visual are on screen
+ * it disagrees with GetImage.)  Depth 24 screens only, as the workloads'.
+ */
+static int run_root_ppm(const char *display, const char *path)
+{
+	xcb_connection_t *x = xcb_connect(display, NULL);
+	xcb_screen_t *scr;
+	xcb_get_image_reply_t *img;
+	FILE *f;
+	int ret = 1;
+
+	if (xcb_connection_has_error(x)) {
+		fprintf(stderr, "x11-check: cannot open display %s\n", display);
+		xcb_disconnect(x);
+		return 2;
+	}
+	scr = xcb_setup_roots_iterator(xcb_get_setup(x)).data;
+	img = xcb_get_image_reply(x, xcb_get_image(x, XCB_IMAGE_FORMAT_Z_PIXMAP, scr->root, 0, 0,
+						  scr->width_in_pixels, scr->height_in_pixels, ~0u), NULL);
+	if (!img || scr->root_depth != 24) {
+		fprintf(stderr, "x11-check: %s\n", img ? "root-ppm needs a depth-24 root" : "GetImage failed");
+		goto out;
+	}
+	uint32_t w = scr->width_in_pixels, h = scr->height_in_pixels;
+	uint32_t stride = (uint32_t)xcb_get_image_data_length(img) / h, xbpp = stride * 8 / w;
+	const uint8_t *data = xcb_get_image_data(img);
+
+	f = fopen(path, "wb");
+	if (!f) {
+		fprintf(stderr, "x11-check: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	fprintf(f, "P6\n%u %u\n255\n", w, h);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x0 = 0; x0 < w; x0++) {
+			uint32_t v = xpixel(data + (size_t)y * stride + (size_t)x0 * (xbpp / 8), xbpp);
+			uint8_t rgb[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+			fwrite(rgb, 1, 3, f);
+		}
+	ret = fclose(f) == 0 ? 0 : 1;
+out:
+	free(img);
+	xcb_disconnect(x);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -657,10 +705,13 @@ int main(int argc, char **argv)
 		return run_pointer(argv[2], argv[3], strcmp(argv[4], "composed") == 0);
 	if (argc == 3 && strcmp(argv[1], "info") == 0)
 		return run_info(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "root-ppm") == 0)
+		return run_root_ppm(argv[2], argv[3]);
 	fprintf(stderr, "usage: x11-check steps MIRROR DISPLAY [PPM] < steps\n"
 			"       x11-check idle MIRROR SECONDS [DISPLAY]\n"
 			"       x11-check until-off MIRROR SECONDS\n"
 			"       x11-check pointer MIRROR DISPLAY composed|engage\n"
-			"       x11-check info MIRROR\n");
+			"       x11-check info MIRROR\n"
+			"       x11-check root-ppm DISPLAY FILE\n");
 	return 2;
 }
