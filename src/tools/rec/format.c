@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,17 +167,28 @@ size_t rec_writer_pending(const struct rec_writer *w)
 	return w->raw_len;
 }
 
+uint8_t *rec_writer_reserve_raw(struct rec_writer *w, size_t len)
+{
+	uint8_t *p;
+
+	if (len > REC_MAX_RAW_SIZE || reserve_buf(&w->raw, &w->raw_cap, w->raw_len + len) < 0)
+		return NULL;
+	p = w->raw + w->raw_len;
+	w->raw_len += len;
+	return p;
+}
+
 uint8_t *rec_writer_reserve(struct rec_writer *w, uint32_t type, size_t body_len)
 {
 	uint8_t *p;
 
-	if (body_len > REC_MAX_RAW_SIZE ||
-	    reserve_buf(&w->raw, &w->raw_cap, w->raw_len + REC_CHUNK_HEADER_SIZE + body_len) < 0)
+	if (body_len > REC_MAX_RAW_SIZE)
 		return NULL;
-	p = w->raw + w->raw_len;
+	p = rec_writer_reserve_raw(w, REC_CHUNK_HEADER_SIZE + body_len);
+	if (!p)
+		return NULL;
 	rec_put_u32(p, type);
 	rec_put_u32(p + 4, (uint32_t)body_len);
-	w->raw_len += REC_CHUNK_HEADER_SIZE + body_len;
 	return p + REC_CHUNK_HEADER_SIZE;
 }
 
@@ -352,6 +364,13 @@ int rec_reader_next(struct rec_reader *r, struct rec_frame *f, bool decode)
 	if (f->ts_ns < r->last_ts)
 		return bad(r, off + 8, "frame %u: timestamp goes backwards (%llu ns after %llu ns)",
 			   f->index, (unsigned long long)f->ts_ns, (unsigned long long)r->last_ts);
+	/*
+	 * No bound on the gap between two frames: a still screen recorded
+	 * with --keyframe 0 writes nothing for as long as it stays still.
+	 */
+	if (f->ts_ns > REC_MAX_TIMESTAMP)
+		return bad(r, off + 8, "frame %u: timestamp %llu ns is past the limit of %llu ns (about 208 days)",
+			   f->index, (unsigned long long)f->ts_ns, (unsigned long long)REC_MAX_TIMESTAMP);
 	if (f->index == 0 && f->type != REC_FRAME_KEY)
 		return bad(r, off + 4, "frame 0 is not a key frame");
 	if (f->raw_size > r->max_raw)
@@ -406,11 +425,11 @@ int rec_chunk_next(const uint8_t *payload, size_t size, size_t *pos,
 }
 
 /* ------------------------------------------------------------------ */
-/* Decoder                                                             */
+/* Validator                                                           */
 /* ------------------------------------------------------------------ */
 
 __attribute__((format(printf, 3, 4)))
-static int apply_bad(char *err, size_t size, const char *fmt, ...)
+static int say(char *err, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -420,93 +439,271 @@ static int apply_bad(char *err, size_t size, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-/* Is [x, x+w) x [y, y+h) a non-empty rectangle inside the canvas? */
-static bool rect_inside(const struct rec_canvas *cv, int32_t x, int32_t y, int32_t w, int32_t h)
+static const char *chunk_name(uint32_t type)
 {
-	return w > 0 && h > 0 && x >= 0 && y >= 0 &&
-	       (int64_t)x + w <= cv->width && (int64_t)y + h <= cv->height;
+	switch (type) {
+	case REC_CHUNK_GEOMETRY: return "geometry";
+	case REC_CHUNK_PIXELS: return "pixels";
+	case REC_CHUNK_COPY: return "copy";
+	case REC_CHUNK_CURSOR_SHAPE: return "cursor shape";
+	case REC_CHUNK_CURSOR_POS: return "cursor position";
+	case REC_CHUNK_END: return "end";
+	default: return "unknown type";
+	}
 }
 
-static int apply_geometry(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
-			  const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+/* The x, y, w, h that PIXELS and COPY chunks start with. */
+static void get_rect(const uint8_t *b, int32_t *x, int32_t *y, int32_t *w, int32_t *h)
 {
-	int32_t w, h;
-	uint32_t bpp;
+	*x = get_i32(b);
+	*y = get_i32(b + 4);
+	*w = get_i32(b + 8);
+	*h = get_i32(b + 12);
+}
+
+/* Is [x, x+w) x [y, y+h) a non-empty rectangle inside the surface? */
+static bool rect_inside(const struct rec_geometry *g, int32_t x, int32_t y, int32_t w, int32_t h)
+{
+	return w > 0 && h > 0 && x >= 0 && y >= 0 &&
+	       (int64_t)x + w <= g->width && (int64_t)y + h <= g->height;
+}
+
+/* One chunk's body against the geometry in force; a GEOMETRY chunk sets it. */
+static int check_chunk(struct rec_geometry *geo, const struct rec_frame *f, uint32_t type,
+		       const uint8_t *b, uint32_t len, char *err, size_t esz)
+{
+	int32_t x, y, w, h;
+	uint32_t cw, ch, v;
+	size_t need;
+
+	switch (type) {
+	case REC_CHUNK_GEOMETRY:
+		if (len != REC_GEOMETRY_SIZE)
+			return say(err, esz, "%u bytes, needs %u", len, REC_GEOMETRY_SIZE);
+		w = get_i32(b);
+		h = get_i32(b + 4);
+		v = rec_get_u32(b + 8);
+		if (w < 1 || h < 1 || w > REC_SIZE_MAX || h > REC_SIZE_MAX)
+			return say(err, esz, "geometry %dx%d is out of range (1x1 to %dx%d)", w, h,
+				   REC_SIZE_MAX, REC_SIZE_MAX);
+		if (!rec_bytes_per_pixel(v))
+			return say(err, esz, "%u bits per pixel (16, 24 or 32 expected)", v);
+		geo->width = w;
+		geo->height = h;
+		geo->bpp = v;
+		return 0;
+	case REC_CHUNK_PIXELS:
+		if (len < REC_PIXELS_HEAD)
+			return say(err, esz, "%u bytes, needs at least %u", len, REC_PIXELS_HEAD);
+		get_rect(b, &x, &y, &w, &h);
+		if (!rect_inside(geo, x, y, w, h))
+			return say(err, esz, "rect %dx%d+%d+%d is outside the %dx%d surface", w, h, x, y,
+				   geo->width, geo->height);
+		need = (size_t)w * rec_bytes_per_pixel(geo->bpp) * (size_t)h;
+		if (len - REC_PIXELS_HEAD != need)
+			return say(err, esz, "rect %dx%d holds %u pixel bytes, needs %zu", w, h,
+				   len - REC_PIXELS_HEAD, need);
+		return 0;
+	case REC_CHUNK_COPY:
+		if (len != REC_COPY_SIZE)
+			return say(err, esz, "%u bytes, needs %u", len, REC_COPY_SIZE);
+		get_rect(b, &x, &y, &w, &h);
+		if (!rect_inside(geo, x, y, w, h) || !rect_inside(geo, get_i32(b + 16), get_i32(b + 20), w, h))
+			return say(err, esz, "%dx%d from %d,%d to %d,%d leaves the %dx%d surface", w, h,
+				   get_i32(b + 16), get_i32(b + 20), x, y, geo->width, geo->height);
+		return 0;
+	case REC_CHUNK_CURSOR_SHAPE:
+		if (len < REC_CURSOR_SHAPE_HEAD)
+			return say(err, esz, "%u bytes, needs at least %u", len, REC_CURSOR_SHAPE_HEAD);
+		cw = rec_get_u32(b);
+		ch = rec_get_u32(b + 4);
+		if (cw > REC_CURSOR_MAX || ch > REC_CURSOR_MAX)
+			return say(err, esz, "%ux%u is larger than %ux%u", cw, ch, REC_CURSOR_MAX,
+				   REC_CURSOR_MAX);
+		if (len - REC_CURSOR_SHAPE_HEAD != (size_t)cw * ch * 4)
+			return say(err, esz, "%ux%u holds %u bytes, needs %zu", cw, ch,
+				   len - REC_CURSOR_SHAPE_HEAD, (size_t)cw * ch * 4);
+		return 0;
+	case REC_CHUNK_CURSOR_POS:
+		if (len != REC_CURSOR_POS_SIZE)
+			return say(err, esz, "%u bytes, needs %u", len, REC_CURSOR_POS_SIZE);
+		v = rec_get_u32(b + 8);
+		if (v > 1)
+			return say(err, esz, "visible is %u (0 or 1)", v);
+		return 0;
+	case REC_CHUNK_END:
+		if (len != REC_END_SIZE)
+			return say(err, esz, "%u bytes, needs %u", len, REC_END_SIZE);
+		if (f->type != REC_FRAME_END)
+			return say(err, esz, "outside an end frame");
+		v = rec_get_u32(b + 4);
+		if (v != f->index)
+			return say(err, esz, "counts %u frames before the end, there are %u", v, f->index);
+		return 0;
+	default:
+		/* Chunk types from later versions are optional: skipped. */
+		return 0;
+	}
+}
+
+int rec_frame_check(struct rec_geometry *geo, const struct rec_frame *f, char *err, size_t err_size)
+{
+	/* A key frame may be refused half-way: the geometry in force stays. */
+	struct rec_geometry g = *geo;
+	const uint8_t *b;
+	uint32_t type, len, n = 0, ends = 0;
+	size_t pos = 0, at = 0;
+	char why[160];
 	int ret;
 
-	if (len < REC_GEOMETRY_SIZE)
-		return apply_bad(err, esz, "geometry chunk of %u bytes (needs %u)", len, REC_GEOMETRY_SIZE);
-	w = get_i32(b);
-	h = get_i32(b + 4);
-	bpp = rec_get_u32(b + 8);
-	if (w < 1 || h < 1 || w > 16384 || h > 16384)
-		return apply_bad(err, esz, "geometry %dx%d is out of range", w, h);
-	if (!rec_bytes_per_pixel(bpp))
-		return apply_bad(err, esz, "geometry with %u bits per pixel (16, 24 or 32 expected)", bpp);
-	if (cv->max_pixels && (uint64_t)w * (uint64_t)h > cv->max_pixels)
-		return apply_bad(err, esz, "geometry %dx%d exceeds the limit of %llu pixels", w, h,
-				 (unsigned long long)cv->max_pixels);
+	err[0] = '\0';
+	if (f->type == REC_FRAME_DELTA && g.width == 0)
+		return say(err, err_size, "delta frame before any key frame");
+	while ((ret = rec_chunk_next(f->payload, f->raw_size, &pos, &type, &b, &len)) > 0) {
+		if (f->type == REC_FRAME_KEY && n == 0 && type != REC_CHUNK_GEOMETRY)
+			return say(err, err_size, "chunk 0 (%s): a key frame starts with its geometry",
+				   chunk_name(type));
+		if (type == REC_CHUNK_GEOMETRY && (f->type != REC_FRAME_KEY || n != 0))
+			return say(err, err_size, "chunk %u (geometry): only a key frame's first chunk "
+				   "sets the geometry", n);
+		if (check_chunk(&g, f, type, b, len, why, sizeof(why)) < 0)
+			return say(err, err_size, "chunk %u (%s) at payload byte %zu: %s", n,
+				   chunk_name(type), at, why);
+		ends += type == REC_CHUNK_END;
+		at = pos;
+		n++;
+	}
+	if (ret < 0) {
+		if (f->raw_size - at < REC_CHUNK_HEADER_SIZE)
+			return say(err, err_size, "chunk %u at payload byte %zu: header cut short "
+				   "(%zu of %u bytes)", n, at, f->raw_size - at, REC_CHUNK_HEADER_SIZE);
+		return say(err, err_size, "chunk %u (%s) at payload byte %zu: length %u overruns "
+			   "the payload (%zu bytes left)", n, chunk_name(rec_get_u32(f->payload + at)),
+			   at, rec_get_u32(f->payload + at + 4),
+			   f->raw_size - at - REC_CHUNK_HEADER_SIZE);
+	}
+	if (f->type == REC_FRAME_KEY && n == 0)
+		return say(err, err_size, "empty key frame");
+	if (f->type == REC_FRAME_END && ends != 1)
+		return say(err, err_size, "%u end chunks (an end frame holds exactly one)", ends);
+	*geo = g;
+	return 0;
+}
+
+int rec_check_file(struct rec_check *c, const uint8_t *data, size_t size,
+		   rec_frame_fn fn, void *fn_data)
+{
+	struct rec_geometry geo = { 0 };
+	struct rec_reader r;
+	struct rec_frame f;
+	char why[192];
+	int ret;
+
+	/* Keep the caller's limits, clear the rest. */
+	memset((char *)c + offsetof(struct rec_check, hdr), 0,
+	       sizeof(*c) - offsetof(struct rec_check, hdr));
+	ret = rec_reader_init(&r, data, size);
+	if (ret < 0) {
+		snprintf(c->err, sizeof(c->err), "%s", r.err[0] ? r.err : "out of memory");
+		c->err_offset = r.err_offset;
+		goto out;
+	}
+	c->hdr = r.hdr;
+	if (c->max_raw)
+		r.max_raw = c->max_raw;
+	r.ignore_crc = c->ignore_crc;
+	c->good_bytes = r.pos;
+	while ((ret = rec_reader_next(&r, &f, true)) > 0) {
+		ret = rec_frame_check(&geo, &f, why, sizeof(why));
+		if (ret < 0) {
+			/* Inside a payload: the frame's offset, the chunk's number and byte. */
+			c->err_offset = f.offset;
+			snprintf(c->err, sizeof(c->err), "offset %llu: frame %u: %s",
+				 (unsigned long long)f.offset, f.index, why);
+			goto out;
+		}
+		if (c->frames++ == 0)
+			c->first_ts = f.ts_ns;
+		if (f.type == REC_FRAME_KEY)
+			c->keyframes++;
+		c->last_ts = f.ts_ns;
+		c->good_bytes = r.pos;
+		if (fn)
+			fn(fn_data, &f);
+	}
+	if (ret < 0) {
+		snprintf(c->err, sizeof(c->err), "%s", r.err[0] ? r.err : "out of memory");
+		c->err_offset = r.err_offset;
+	}
+	c->ended = r.ended;
+out:
+	c->damaged = ret < 0;
+	rec_reader_finish(&r);
+	return ret < 0 ? ret : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoder                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The chunks below were checked by rec_frame_check() against the same
+ * geometry: they are applied without further checks.
+ */
+
+static int apply_geometry(struct rec_canvas *cv, const uint8_t *b,
+			  const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+{
+	int32_t w = get_i32(b), h = get_i32(b + 4);
+	int ret;
+
+	if (cv->max_pixels && (uint64_t)w * (uint64_t)h > cv->max_pixels) {
+		snprintf(err, esz, "chunk 0 (geometry): %dx%d exceeds the limit of %llu pixels", w, h,
+			 (unsigned long long)cv->max_pixels);
+		return -E2BIG;
+	}
 	cv->width = w;
 	cv->height = h;
-	cv->bpp = bpp;
-	cv->stride = rec_stride(w, bpp);
+	cv->bpp = rec_get_u32(b + 8);
+	cv->stride = rec_stride(w, cv->bpp);
 	cv->masks[0] = rec_get_u32(b + 12);
 	cv->masks[1] = rec_get_u32(b + 16);
 	cv->masks[2] = rec_get_u32(b + 20);
 	ret = ops->geometry(data, cv);
-	if (ret < 0)
-		return apply_bad(err, esz, "cannot set up a %dx%d canvas: %s", w, h, strerror(-ret)),
-		       ret;
+	if (ret < 0 || !cv->pixels) {
+		ret = ret < 0 ? ret : -EINVAL;
+		snprintf(err, esz, "cannot set up a %dx%d canvas: %s", w, h, strerror(-ret));
+		return ret;
+	}
 	return 0;
 }
 
-static int apply_pixels(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
-			const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+static void apply_pixels(struct rec_canvas *cv, const uint8_t *b,
+			 const struct rec_apply_ops *ops, void *data)
 {
 	unsigned bpp = rec_bytes_per_pixel(cv->bpp);
 	int32_t x, y, w, h;
 	size_t row;
 
-	if (len < REC_PIXELS_HEAD)
-		return apply_bad(err, esz, "pixels chunk of %u bytes", len);
-	x = get_i32(b);
-	y = get_i32(b + 4);
-	w = get_i32(b + 8);
-	h = get_i32(b + 12);
-	if (!rect_inside(cv, x, y, w, h))
-		return apply_bad(err, esz, "pixels rect %dx%d+%d+%d outside the %dx%d surface",
-				 w, h, x, y, cv->width, cv->height);
+	get_rect(b, &x, &y, &w, &h);
 	row = (size_t)w * bpp;
-	if (len - REC_PIXELS_HEAD != row * (size_t)h)
-		return apply_bad(err, esz, "pixels chunk for %dx%d holds %u bytes, needs %zu",
-				 w, h, len - REC_PIXELS_HEAD, row * (size_t)h);
 	b += REC_PIXELS_HEAD;
 	for (int32_t i = 0; i < h; i++)
 		memcpy(cv->pixels + (size_t)(y + i) * cv->stride + (size_t)x * bpp, b + (size_t)i * row, row);
 	if (ops->damage)
 		ops->damage(data, x, y, w, h);
-	return 0;
 }
 
-static int apply_copy(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
-		      const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
+static void apply_copy(struct rec_canvas *cv, const uint8_t *b,
+		       const struct rec_apply_ops *ops, void *data)
 {
 	unsigned bpp = rec_bytes_per_pixel(cv->bpp);
-	int32_t x, y, w, h, sx, sy;
+	int32_t x, y, w, h, sx = get_i32(b + 16), sy = get_i32(b + 20);
 	size_t row;
 
-	if (len != REC_COPY_SIZE)
-		return apply_bad(err, esz, "copy chunk of %u bytes (needs %u)", len, REC_COPY_SIZE);
-	x = get_i32(b);
-	y = get_i32(b + 4);
-	w = get_i32(b + 8);
-	h = get_i32(b + 12);
-	sx = get_i32(b + 16);
-	sy = get_i32(b + 20);
-	if (!rect_inside(cv, x, y, w, h) || !rect_inside(cv, sx, sy, w, h))
-		return apply_bad(err, esz, "copy %dx%d from %d,%d to %d,%d leaves the %dx%d surface",
-				 w, h, sx, sy, x, y, cv->width, cv->height);
+	get_rect(b, &x, &y, &w, &h);
 	row = (size_t)w * bpp;
+
 	/* Overlapping source and destination: walk rows away from the overlap. */
 	for (int32_t i = 0; i < h; i++) {
 		int32_t r = sy < y ? h - 1 - i : i;
@@ -515,34 +712,24 @@ static int apply_copy(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
 	}
 	if (ops->copy)
 		ops->copy(data, x, y, w, h, sx, sy);
-	return 0;
 }
 
-static int apply_cursor_shape(struct rec_canvas *cv, const uint8_t *b, uint32_t len,
+static int apply_cursor_shape(struct rec_canvas *cv, const uint8_t *b,
 			      const struct rec_apply_ops *ops, void *data, char *err, size_t esz)
 {
-	uint32_t w, h;
 	int ret;
 
-	if (len < REC_CURSOR_SHAPE_HEAD)
-		return apply_bad(err, esz, "cursor shape chunk of %u bytes", len);
-	w = rec_get_u32(b);
-	h = rec_get_u32(b + 4);
-	if (w > REC_CURSOR_MAX || h > REC_CURSOR_MAX)
-		return apply_bad(err, esz, "cursor shape %ux%u is larger than %ux%u", w, h,
-				 REC_CURSOR_MAX, REC_CURSOR_MAX);
-	if (len - REC_CURSOR_SHAPE_HEAD != (size_t)w * h * 4)
-		return apply_bad(err, esz, "cursor shape %ux%u holds %u bytes, needs %zu", w, h,
-				 len - REC_CURSOR_SHAPE_HEAD, (size_t)w * h * 4);
-	cv->cursor_w = w;
-	cv->cursor_h = h;
+	cv->cursor_w = rec_get_u32(b);
+	cv->cursor_h = rec_get_u32(b + 4);
 	cv->cursor_hot_x = get_i32(b + 8);
 	cv->cursor_hot_y = get_i32(b + 12);
-	memcpy(cv->cursor_argb, b + REC_CURSOR_SHAPE_HEAD, (size_t)w * h * 4);
+	memcpy(cv->cursor_argb, b + REC_CURSOR_SHAPE_HEAD, (size_t)cv->cursor_w * cv->cursor_h * 4);
 	if (ops->cursor_shape) {
 		ret = ops->cursor_shape(data, cv);
-		if (ret < 0)
-			return apply_bad(err, esz, "cannot set the cursor shape: %s", strerror(-ret)), ret;
+		if (ret < 0) {
+			snprintf(err, esz, "cannot set the cursor shape: %s", strerror(-ret));
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -550,40 +737,41 @@ static int apply_cursor_shape(struct rec_canvas *cv, const uint8_t *b, uint32_t 
 int rec_apply(struct rec_canvas *cv, const struct rec_frame *f,
 	      const struct rec_apply_ops *ops, void *data, char *err, size_t err_size)
 {
+	struct rec_geometry geo = { 0 };
 	size_t pos = 0;
 	const uint8_t *b;
 	uint32_t type, len;
-	int ret, n = 0;
+	int ret;
 
-	err[0] = '\0';
-	if (f->type == REC_FRAME_DELTA && !cv->pixels)
-		return apply_bad(err, err_size, "delta frame before any key frame");
+	if (cv->pixels) {
+		geo.width = cv->width;
+		geo.height = cv->height;
+		geo.bpp = cv->bpp;
+	}
+	ret = rec_frame_check(&geo, f, err, err_size);
+	if (ret < 0)
+		return ret;
 	if (f->type == REC_FRAME_KEY) {
 		/* A key frame carries the whole state: what it leaves out is unset. */
 		cv->cursor_visible = false;
 		cv->cursor_w = cv->cursor_h = 0;
 	}
-	while ((ret = rec_chunk_next(f->payload, f->raw_size, &pos, &type, &b, &len)) > 0) {
-		if (n++ == 0 && f->type == REC_FRAME_KEY && type != REC_CHUNK_GEOMETRY)
-			return apply_bad(err, err_size, "key frame does not start with its geometry");
+	while (rec_chunk_next(f->payload, f->raw_size, &pos, &type, &b, &len) > 0) {
+		ret = 0;
 		switch (type) {
 		case REC_CHUNK_GEOMETRY:
-			if (f->type != REC_FRAME_KEY)
-				return apply_bad(err, err_size, "geometry chunk outside a key frame");
-			ret = apply_geometry(cv, b, len, ops, data, err, err_size);
+			ret = apply_geometry(cv, b, ops, data, err, err_size);
 			break;
 		case REC_CHUNK_PIXELS:
-			ret = apply_pixels(cv, b, len, ops, data, err, err_size);
+			apply_pixels(cv, b, ops, data);
 			break;
 		case REC_CHUNK_COPY:
-			ret = apply_copy(cv, b, len, ops, data, err, err_size);
+			apply_copy(cv, b, ops, data);
 			break;
 		case REC_CHUNK_CURSOR_SHAPE:
-			ret = apply_cursor_shape(cv, b, len, ops, data, err, err_size);
+			ret = apply_cursor_shape(cv, b, ops, data, err, err_size);
 			break;
 		case REC_CHUNK_CURSOR_POS:
-			if (len != REC_CURSOR_POS_SIZE)
-				return apply_bad(err, err_size, "cursor position chunk of %u bytes", len);
 			cv->cursor_x = get_i32(b);
 			cv->cursor_y = get_i32(b + 4);
 			cv->cursor_visible = rec_get_u32(b + 8) != 0;
@@ -596,12 +784,6 @@ int rec_apply(struct rec_canvas *cv, const struct rec_frame *f,
 		}
 		if (ret < 0)
 			return ret;
-		if (!cv->pixels)
-			return apply_bad(err, err_size, "chunk %u before the geometry", type);
 	}
-	if (ret < 0)
-		return apply_bad(err, err_size, "chunk at payload byte %zu overruns the payload", pos);
-	if (f->type == REC_FRAME_KEY && n == 0)
-		return apply_bad(err, err_size, "empty key frame");
 	return 0;
 }

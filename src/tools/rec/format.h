@@ -31,6 +31,16 @@
 
 /* Refuse frames claiming more than this much decompressed payload. */
 #define REC_MAX_RAW_SIZE (1u << 30)
+
+/* Surface limits per side (GEOMETRY). */
+#define REC_SIZE_MAX 16384
+
+/*
+ * No timestamp may exceed this (2^54 ns, about 208 days; see
+ * docs/RECORDING.md section 3): a larger one is damage, and below it an
+ * export's frame count, duration * fps with fps <= 1000, fits 64 bits.
+ */
+#define REC_MAX_TIMESTAMP (1ull << 54)
 #define REC_CURSOR_MAX 256u
 
 enum rec_frame_type {
@@ -122,6 +132,14 @@ void rec_writer_begin(struct rec_writer *w);
  */
 uint8_t *rec_writer_reserve(struct rec_writer *w, uint32_t type, size_t body_len);
 
+/*
+ * Appends len bytes of raw payload (chunk headers included, unchecked) to
+ * the frame being built and returns where they go, as rec_writer_reserve
+ * does: for copying a frame's payload whole, and for tests that need
+ * malformed ones.
+ */
+uint8_t *rec_writer_reserve_raw(struct rec_writer *w, size_t len);
+
 /* Payload bytes reserved so far in this frame. */
 size_t rec_writer_pending(const struct rec_writer *w);
 
@@ -207,6 +225,67 @@ int rec_chunk_next(const uint8_t *payload, size_t size, size_t *pos,
 		   uint32_t *type, const uint8_t **body, uint32_t *len);
 
 /* ------------------------------------------------------------------ */
+/* Validator                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The geometry in force while frames are checked: 0x0 (bpp 0) before the
+ * first key frame.
+ */
+struct rec_geometry {
+	int32_t width, height;
+	uint32_t bpp;
+};
+
+/*
+ * Checks every chunk of a decoded frame (f->payload set) against the
+ * rules of docs/RECORDING.md section 4 and the geometry in force, and on
+ * success moves geo to a key frame's new geometry.  Pure: no allocation,
+ * no I/O.  Returns 0 or -EBADMSG with a message in err that names the
+ * chunk by its number in the frame, from 0 ("chunk 2 (pixels): ...").
+ * rec_apply() runs it before it changes anything, so the frames it
+ * accepts are exactly the frames that decode.
+ */
+__attribute__((warn_unused_result))
+int rec_frame_check(struct rec_geometry *geo, const struct rec_frame *f, char *err, size_t err_size);
+
+/* Called by rec_check_file() for every frame that checked out. */
+typedef void (*rec_frame_fn)(void *data, const struct rec_frame *f);
+
+/*
+ * What rec_check_file() found.  The caller may set the two limits first
+ * (zero/false: the format's own); everything else is output.
+ */
+struct rec_check {
+	uint32_t max_raw;    /* in: payload limit, 0 for REC_MAX_RAW_SIZE */
+	bool ignore_crc;     /* in: fuzzing only */
+
+	struct rec_header hdr; /* valid when good_bytes > 0 */
+	uint32_t frames;     /* good frames, END included */
+	uint32_t keyframes;
+	uint64_t first_ts;   /* timestamp of the first frame (about 0 as written) */
+	uint64_t last_ts;    /* timestamp of the last good frame */
+	uint64_t good_bytes; /* offset just after the last good frame; 0: bad header */
+	bool ended;          /* an END frame was read */
+	bool damaged;        /* a problem stopped the walk: err says which */
+	uint64_t err_offset;
+	char err[256];       /* "offset N: frame F: ..." */
+};
+
+/*
+ * The one validator of a recording, shared by info, play and export: the
+ * file header, then every frame (header, checksums, sequence, timestamps,
+ * decompression) and every chunk in it (rec_frame_check()), up to the
+ * first problem.  data/size stay the caller's.  fn (may be NULL) sees
+ * each good frame with its decoded payload, in order.  A file that ends
+ * cleanly after a whole frame without an end frame is not damaged
+ * (c->ended tells).  Returns 0, -EBADMSG (damaged, c->err) or -ENOMEM.
+ */
+__attribute__((warn_unused_result))
+int rec_check_file(struct rec_check *c, const uint8_t *data, size_t size,
+		   rec_frame_fn fn, void *fn_data);
+
+/* ------------------------------------------------------------------ */
 /* Decoder                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -221,7 +300,7 @@ struct rec_canvas {
 	uint32_t cursor_w, cursor_h;
 	int32_t cursor_hot_x, cursor_hot_y;
 	uint32_t cursor_argb[REC_CURSOR_MAX * REC_CURSOR_MAX];
-	uint64_t max_pixels;       /* refuse larger geometries (0: no limit) */
+	uint64_t max_pixels;       /* refuse larger geometries, -E2BIG (0: no limit) */
 };
 
 /*
@@ -241,9 +320,10 @@ struct rec_apply_ops {
 };
 
 /*
- * Applies a decoded frame to cv.  Returns 0 or -EBADMSG with a message in
- * err (err_size bytes) naming the chunk and what was wrong, or the hook's
- * error.  A delta frame before any key frame is an error.
+ * Checks a decoded frame with rec_frame_check() and, when it is valid,
+ * applies it to cv.  Returns 0 or -EBADMSG with rec_frame_check()'s
+ * message in err (err_size bytes), -E2BIG past cv->max_pixels, or the
+ * hook's error.  A delta frame before any key frame is an error.
  */
 __attribute__((warn_unused_result))
 int rec_apply(struct rec_canvas *cv, const struct rec_frame *f,
