@@ -16,15 +16,34 @@
  *   shape W H HX HY SEED    cursor shape
  *   resize W H              new geometry, refilled with noise from W*H
  *   quit
+ *
+ * It also writes recordings that the recorder never would, for the
+ * validator's tests (the file's frames are sealed with good checksums, so
+ * only the checks behind them can refuse them):
+ *
+ *   rec-synth --bad CLASS FILE    a 64x48 recording of five frames whose
+ *                                 frame 2 is broken as CLASS says: good,
+ *                                 geometry-0x0, width-16385, chunk-length,
+ *                                 pixels-outside, timestamp-max (2^64-1),
+ *                                 timestamp-far (2^62 ns, 146 years),
+ *                                 timestamp-backwards
+ *   rec-synth --reseal SEED IN OUT   IN with one bit flipped in the chunk
+ *                                 headers or fixed fields of one frame's
+ *                                 decompressed payload (picked from SEED),
+ *                                 sealed again; prints what it flipped
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mirage/driver.h>
+
+#include "format.h"
 
 struct synth {
 	struct mirage_driver_impl impl; /* first */
@@ -163,6 +182,227 @@ static int command(struct synth *s, char *line)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Recordings the recorder never writes                                */
+/* ------------------------------------------------------------------ */
+
+#define BAD_W 64
+#define BAD_H 48
+
+static uint8_t *bad_geometry(struct rec_writer *w, int32_t width, int32_t height)
+{
+	uint8_t *b = rec_writer_reserve(w, REC_CHUNK_GEOMETRY, REC_GEOMETRY_SIZE);
+
+	if (b) {
+		rec_put_u32(b, (uint32_t)width);
+		rec_put_u32(b + 4, (uint32_t)height);
+		rec_put_u32(b + 8, 32);
+		rec_put_u32(b + 12, 0xff0000);
+		rec_put_u32(b + 16, 0xff00);
+		rec_put_u32(b + 20, 0xff);
+	}
+	return b;
+}
+
+/* A pixels chunk of noise for the rect, whether or not it fits. */
+static uint8_t *bad_pixels(struct rec_writer *w, int32_t x, int32_t y, int32_t wd, int32_t ht)
+{
+	size_t n = (size_t)wd * (size_t)ht * 4;
+	uint8_t *b = rec_writer_reserve(w, REC_CHUNK_PIXELS, REC_PIXELS_HEAD + n);
+	uint32_t seed = (uint32_t)(x * 31 + y);
+
+	if (b) {
+		rec_put_u32(b, (uint32_t)x);
+		rec_put_u32(b + 4, (uint32_t)y);
+		rec_put_u32(b + 8, (uint32_t)wd);
+		rec_put_u32(b + 12, (uint32_t)ht);
+		for (size_t i = 0; i < n; i++)
+			b[REC_PIXELS_HEAD + i] = (uint8_t)rng_next(&seed);
+	}
+	return b;
+}
+
+static int write_bad(const char *cls, const char *path)
+{
+	static const char *const classes[] = { "good", "geometry-0x0", "width-16385", "chunk-length",
+					       "pixels-outside", "timestamp-max", "timestamp-far",
+					       "timestamp-backwards" };
+	struct rec_header hdr = { .frame_interval_us = 10000, .keyframe_interval_ms = 10000 };
+	uint64_t ts[5] = { 0, 10000000, 20000000, 30000000, 40000000 };
+	uint32_t type = REC_FRAME_DELTA;
+	struct rec_writer w;
+	uint8_t *b;
+	size_t c = 0;
+	int ret;
+
+	while (c < sizeof(classes) / sizeof(classes[0]) && strcmp(cls, classes[c]))
+		c++;
+	if (c == sizeof(classes) / sizeof(classes[0])) {
+		fprintf(stderr, "rec-synth: unknown class \"%s\"\n", cls);
+		return 2;
+	}
+	snprintf(hdr.source, sizeof(hdr.source), "bad-%s", cls);
+	ret = rec_writer_open(&w, path, &hdr, 3);
+	if (ret < 0) {
+		fprintf(stderr, "rec-synth: %s: %s\n", path, strerror(-ret));
+		return 1;
+	}
+	if (!strcmp(cls, "timestamp-max"))
+		ts[2] = ts[3] = ts[4] = UINT64_MAX;
+	else if (!strcmp(cls, "timestamp-far"))
+		ts[2] = ts[3] = ts[4] = 1ull << 62;
+	else if (!strcmp(cls, "timestamp-backwards"))
+		ts[2] = 5000000;
+	for (uint32_t i = 0; i < 5 && ret == 0; i++) {
+		rec_writer_begin(&w);
+		b = (void *)1;
+		if (i == 0) {
+			type = REC_FRAME_KEY;
+			b = bad_geometry(&w, BAD_W, BAD_H);
+			if (b)
+				b = bad_pixels(&w, 0, 0, BAD_W, BAD_H);
+		} else if (i == 4) {
+			type = REC_FRAME_END;
+			b = rec_writer_reserve(&w, REC_CHUNK_END, REC_END_SIZE);
+			if (b) {
+				rec_put_u32(b, REC_END_STOPPED);
+				rec_put_u32(b + 4, 4);
+			}
+		} else if (i == 2 && !strcmp(cls, "geometry-0x0")) {
+			type = REC_FRAME_KEY;
+			b = bad_geometry(&w, 0, 0);
+		} else if (i == 2 && !strcmp(cls, "width-16385")) {
+			type = REC_FRAME_KEY;
+			b = bad_geometry(&w, 16385, BAD_H);
+		} else if (i == 2 && !strcmp(cls, "pixels-outside")) {
+			type = REC_FRAME_DELTA;
+			b = bad_pixels(&w, BAD_W - 4, 0, 8, 8);
+		} else {
+			type = REC_FRAME_DELTA;
+			b = bad_pixels(&w, (int32_t)i * 8, 8, 8, 8);
+			/* The length field, just before the body. */
+			if (b && i == 2 && !strcmp(cls, "chunk-length"))
+				rec_put_u32(b - 4, 0xffffffffu);
+		}
+		ret = b ? rec_writer_commit(&w, type, ts[i], NULL) : -ENOMEM;
+	}
+	if (ret == 0)
+		ret = rec_writer_close(&w);
+	else
+		(void)rec_writer_close(&w);
+	if (ret < 0) {
+		fprintf(stderr, "rec-synth: %s: %s\n", path, strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+static uint8_t *load_file(const char *path, size_t *size)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0)
+		goto out;
+	buf = malloc((size_t)st.st_size);
+	if (buf && read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		free(buf);
+		buf = NULL;
+	}
+	*size = (size_t)st.st_size;
+out:
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+/*
+ * Where to flip in frame f's payload: a random chunk, a random bit among
+ * its header and the fixed fields after it (not its pixel rows, which any
+ * value fits).
+ */
+static size_t pick_flip(const struct rec_frame *f, uint32_t *seed, uint32_t *chunk)
+{
+	const uint8_t *body;
+	uint32_t type, len, n = 0, k;
+	size_t pos = 0, at = 0, fixed;
+
+	while (rec_chunk_next(f->payload, f->raw_size, &pos, &type, &body, &len) > 0)
+		n++;
+	if (n == 0)
+		return SIZE_MAX;
+	k = rng_next(seed) % n;
+	*chunk = k;
+	pos = 0;
+	for (uint32_t i = 0; i <= k; i++) {
+		at = pos;
+		(void)rec_chunk_next(f->payload, f->raw_size, &pos, &type, &body, &len);
+	}
+	fixed = REC_CHUNK_HEADER_SIZE + (len < 24 ? len : 24);
+	return at * 8 + rng_next(seed) % (fixed * 8);
+}
+
+static int reseal(uint32_t seed, const char *in, const char *out)
+{
+	struct rec_reader r;
+	struct rec_writer w;
+	struct rec_frame f;
+	uint32_t target, chunk = 0;
+	size_t size = 0, bit = SIZE_MAX;
+	uint8_t *data = load_file(in, &size), *p;
+	int ret;
+
+	if (!data || rec_reader_init(&r, data, size) < 0) {
+		fprintf(stderr, "rec-synth: %s: %s\n", in, data ? r.err : "cannot read it");
+		free(data);
+		return 1;
+	}
+	ret = rec_writer_open(&w, out, &r.hdr, 3);
+	if (ret < 0)
+		goto out;
+	/* Count the frames first, to pick one. */
+	target = 0;
+	while ((ret = rec_reader_next(&r, &f, false)) > 0)
+		target++;
+	if (ret < 0 || target == 0)
+		goto out;
+	target = rng_next(&seed) % target;
+	rec_reader_rewind(&r);
+	while ((ret = rec_reader_next(&r, &f, true)) > 0) {
+		rec_writer_begin(&w);
+		p = rec_writer_reserve_raw(&w, f.raw_size);
+		if (!p) {
+			ret = -ENOMEM;
+			break;
+		}
+		memcpy(p, f.payload, f.raw_size);
+		if (f.index == target) {
+			bit = pick_flip(&f, &seed, &chunk);
+			if (bit != SIZE_MAX)
+				p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		ret = rec_writer_commit(&w, f.type, f.ts_ns, NULL);
+		if (ret < 0)
+			break;
+	}
+out:
+	if (ret == 0)
+		ret = rec_writer_close(&w);
+	else
+		(void)rec_writer_close(&w);
+	if (ret < 0)
+		fprintf(stderr, "rec-synth: %s: %s\n", in, r.err[0] ? r.err : strerror(-ret));
+	else if (bit == SIZE_MAX)
+		printf("frame %u: no chunk to flip\n", target);
+	else
+		printf("frame %u chunk %u: payload byte %zu bit %zu flipped\n", target, chunk, bit / 8,
+		       bit % 8);
+	rec_reader_finish(&r);
+	free(data);
+	return ret < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct synth s = { .impl = { .name = "synth", .attach = synth_attach } };
@@ -171,8 +411,13 @@ int main(int argc, char **argv)
 	size_t used = 0;
 	int ret;
 
+	if (argc == 4 && !strcmp(argv[1], "--bad"))
+		return write_bad(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "--reseal"))
+		return reseal((uint32_t)strtoul(argv[2], NULL, 0), argv[3], argv[4]);
 	if (argc < 4) {
-		fprintf(stderr, "usage: rec-synth NAME WIDTH HEIGHT [BPP]\n");
+		fprintf(stderr, "usage: rec-synth NAME WIDTH HEIGHT [BPP] | --bad CLASS FILE | "
+			"--reseal SEED IN OUT\n");
 		return 2;
 	}
 	mirage_driver_config_init(&cfg);

@@ -486,7 +486,7 @@ int rec_cmd_export(int argc, char **argv)
 	const char *path, *codec = NULL;
 	bool salvage = false, quiet = false, have = false, keyframes = false;
 	struct rec_map map = { 0 };
-	struct rec_scan scan;
+	struct rec_check check;
 	struct rec_reader rd;
 	struct rec_frame f;
 	struct stat st;
@@ -544,7 +544,7 @@ int rec_cmd_export(int argc, char **argv)
 	if (ex.kind != OUT_VIDEO && mkdir(ex.out, 0755) < 0 && errno != EEXIST)
 		return rec_fail("%s: %s", ex.out, strerror(errno));
 
-	ret = rec_open_checked(path, salvage, &map, &scan);
+	ret = rec_open_checked(path, salvage, &map, &check);
 	if (ret)
 		return ret;
 	if (rec_reader_init(&rd, map.data, map.size) < 0) {
@@ -560,7 +560,7 @@ int rec_cmd_export(int argc, char **argv)
 
 	if (keyframes) {
 		ex.prefix = "keyframe";
-		while ((ret = applied < scan.frames ? rec_reader_next(&rd, &f, true) : 0) > 0) {
+		while ((ret = applied < check.frames ? rec_reader_next(&rd, &f, true) : 0) > 0) {
 			applied++;
 			if (rec_apply(ex.cv, &f, &export_ops, &ex, err, sizeof(err)) < 0) {
 				rec_fail("%s: offset %llu: frame %u: %s", path, (unsigned long long)f.offset,
@@ -580,21 +580,24 @@ int rec_cmd_export(int argc, char **argv)
 		goto cleanup;
 	}
 
-	/* ceil(duration * fps) + 1 frames: the last shows the final state. */
-	n = (int64_t)(((scan.last_ts - scan.first_ts) * (uint64_t)ex.fps + 999999999u) / 1000000000u) + 1;
+	/*
+	 * ceil(duration * fps) + 1 frames: the last shows the final state.  The
+	 * validator bounds timestamps (REC_MAX_TIMESTAMP), so this fits 64 bits.
+	 */
+	n = (int64_t)(((check.last_ts - check.first_ts) * (uint64_t)ex.fps + 999999999u) / 1000000000u) + 1;
 	for (k = 0; k < n; k++) {
-		uint64_t t = scan.first_ts + (uint64_t)k * 1000000000u / (uint64_t)ex.fps;
+		uint64_t t = check.first_ts + (uint64_t)k * 1000000000u / (uint64_t)ex.fps;
 
 		for (;;) {
 			if (!have) {
-				ret = applied < scan.frames ? rec_reader_next(&rd, &f, true) : 0;
+				ret = applied < check.frames ? rec_reader_next(&rd, &f, true) : 0;
 				if (ret < 0 && !salvage) {
 					rec_fail("%s: %s", path, rd.err);
 					goto cleanup;
 				}
 				if (ret < 0) {
 					rec_warn("%s: %s; the rest shows the last good frame", path, rd.err);
-					scan.frames = applied;
+					check.frames = applied;
 				}
 				if (ret <= 0)
 					break;
@@ -611,7 +614,7 @@ int rec_cmd_export(int argc, char **argv)
 				}
 				rec_warn("%s: offset %llu: frame %u: %s; the rest shows the last good frame",
 					 path, (unsigned long long)f.offset, f.index, err);
-				scan.frames = applied;
+				check.frames = applied;
 			}
 			applied++;
 			have = false;

@@ -2,6 +2,7 @@
 /* mirage-rec info: what a recording holds, for people or (--json) scripts. */
 #include "rec.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,10 +25,9 @@ struct info {
 	uint32_t pixel_chunks, copy_chunks, shape_chunks, pos_chunks;
 	uint64_t pixels;
 	struct geometry geo[MAX_GEOMETRIES];
+	struct geometry cur; /* in force at the frame being counted */
 	uint32_t ngeo, geo_changes;
-	bool ended, damaged;
 	int end_reason;
-	char err[256];
 };
 
 static const char info_help[] =
@@ -64,8 +64,10 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void scan_payload(struct info *in, const struct rec_frame *f, struct geometry *cur)
+/* Counts a frame's chunks; rec_check_file() has checked them all. */
+static void scan_payload(struct info *in, const struct rec_frame *f)
 {
+	struct geometry *cur = &in->cur;
 	size_t pos = 0;
 	const uint8_t *b;
 	uint32_t type, len;
@@ -73,8 +75,6 @@ static void scan_payload(struct info *in, const struct rec_frame *f, struct geom
 	while (rec_chunk_next(f->payload, f->raw_size, &pos, &type, &b, &len) > 0) {
 		switch (type) {
 		case REC_CHUNK_GEOMETRY:
-			if (len < REC_GEOMETRY_SIZE)
-				break;
 			if (in->ngeo == 0 || (int32_t)rec_get_u32(b) != cur->width ||
 			    (int32_t)rec_get_u32(b + 4) != cur->height || rec_get_u32(b + 8) != cur->bpp) {
 				cur->ts = f->ts_ns;
@@ -90,8 +90,7 @@ static void scan_payload(struct info *in, const struct rec_frame *f, struct geom
 			break;
 		case REC_CHUNK_PIXELS:
 			in->pixel_chunks++;
-			if (len >= REC_PIXELS_HEAD)
-				in->pixels += (uint64_t)rec_get_u32(b + 8) * rec_get_u32(b + 12);
+			in->pixels += (uint64_t)rec_get_u32(b + 8) * rec_get_u32(b + 12);
 			break;
 		case REC_CHUNK_COPY:
 			in->copy_chunks++;
@@ -103,13 +102,29 @@ static void scan_payload(struct info *in, const struct rec_frame *f, struct geom
 			in->pos_chunks++;
 			break;
 		case REC_CHUNK_END:
-			if (len >= REC_END_SIZE)
-				in->end_reason = (int)rec_get_u32(b);
+			in->end_reason = (int)rec_get_u32(b);
 			break;
 		default:
 			break;
 		}
 	}
+}
+
+/* rec_check_file()'s view of each good frame. */
+static void count_frame(void *data, const struct rec_frame *f)
+{
+	struct info *in = data;
+
+	in->frames++;
+	in->raw_bytes += f->raw_size;
+	in->comp_bytes += f->comp_size + REC_FRAME_HEADER_SIZE;
+	if (f->type == REC_FRAME_KEY)
+		in->keyframes++;
+	else if (f->type == REC_FRAME_DELTA)
+		in->deltas++;
+	scan_payload(in, f);
+	if (f->type != REC_FRAME_END && in->cur.bpp)
+		in->full_bytes += (uint64_t)rec_stride(in->cur.width, in->cur.bpp) * (uint64_t)in->cur.height;
 }
 
 int rec_cmd_info(int argc, char **argv)
@@ -122,13 +137,10 @@ int rec_cmd_info(int argc, char **argv)
 	bool json = false;
 	const char *path;
 	struct rec_map map;
-	struct rec_reader rd;
-	struct rec_frame f;
+	struct rec_check check = { 0 };
 	struct info *in;
-	struct geometry cur = { 0 };
 	int opt, ret, status;
 	double ratio, full_ratio;
-	uint64_t first = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -146,38 +158,22 @@ int rec_cmd_info(int argc, char **argv)
 	ret = rec_map_open(&map, path);
 	if (ret)
 		return ret;
-	if (rec_reader_init(&rd, map.data, map.size) < 0) {
-		rec_fail("%s: %s", path, rd.err);
-		rec_reader_finish(&rd);
-		rec_map_close(&map);
-		return EXIT_FAIL;
-	}
 	in = calloc(1, sizeof(*in));
 	if (!in) {
-		rec_reader_finish(&rd);
 		rec_map_close(&map);
 		return rec_fail("out of memory");
 	}
 	in->end_reason = -1;
-	while ((ret = rec_reader_next(&rd, &f, true)) > 0) {
-		if (in->frames++ == 0)
-			first = f.ts_ns;
-		in->duration = f.ts_ns - first;
-		in->raw_bytes += f.raw_size;
-		in->comp_bytes += f.comp_size + REC_FRAME_HEADER_SIZE;
-		if (f.type == REC_FRAME_KEY)
-			in->keyframes++;
-		else if (f.type == REC_FRAME_DELTA)
-			in->deltas++;
-		scan_payload(in, &f, &cur);
-		if (f.type != REC_FRAME_END && cur.bpp)
-			in->full_bytes += (uint64_t)rec_stride(cur.width, cur.bpp) * (uint64_t)cur.height;
+	/* The same verdict as play and export: they call the same checker. */
+	ret = rec_check_file(&check, map.data, map.size, count_frame, in);
+	if (ret == -ENOMEM || check.good_bytes == 0) {
+		/* Not a recording at all (or no memory): nothing to describe. */
+		status = rec_fail("%s: %s", path, check.err);
+		free(in);
+		rec_map_close(&map);
+		return status;
 	}
-	if (ret < 0) {
-		in->damaged = true;
-		snprintf(in->err, sizeof(in->err), "%s", rd.err);
-	}
-	in->ended = rd.ended;
+	in->duration = check.last_ts - check.first_ts;
 	ratio = in->comp_bytes ? (double)in->raw_bytes / (double)in->comp_bytes : 0;
 	full_ratio = map.size ? (double)in->full_bytes / (double)map.size : 0;
 
@@ -185,7 +181,7 @@ int rec_cmd_info(int argc, char **argv)
 		printf("{\"file\":");
 		json_string(path);
 		printf(",\"source\":");
-		json_string(rd.hdr.source);
+		json_string(check.hdr.source);
 		printf(",\"version\":%u,\"start_unix_ns\":%" PRIu64 ",\"frame_interval_us\":%u"
 		       ",\"keyframe_interval_ms\":%u,\"duration_ns\":%" PRIu64 ",\"frames\":%u"
 		       ",\"keyframes\":%u,\"deltas\":%u,\"file_bytes\":%zu,\"frame_bytes\":%" PRIu64
@@ -193,8 +189,8 @@ int rec_cmd_info(int argc, char **argv)
 		       ",\"compression_ratio\":%.3f,\"full_frame_ratio\":%.3f"
 		       ",\"pixel_chunks\":%u,\"pixels\":%" PRIu64 ",\"copy_chunks\":%u"
 		       ",\"cursor_shapes\":%u,\"cursor_moves\":%u,\"geometry_changes\":%u,\"geometries\":[",
-		       rd.hdr.version, rd.hdr.start_wall_ns, rd.hdr.frame_interval_us,
-		       rd.hdr.keyframe_interval_ms, in->duration, in->frames, in->keyframes, in->deltas,
+		       check.hdr.version, check.hdr.start_wall_ns, check.hdr.frame_interval_us,
+		       check.hdr.keyframe_interval_ms, in->duration, in->frames, in->keyframes, in->deltas,
 		       map.size, in->comp_bytes, in->raw_bytes, in->full_bytes, ratio, full_ratio,
 		       in->pixel_chunks, in->pixels, in->copy_chunks, in->shape_chunks, in->pos_chunks,
 		       in->geo_changes);
@@ -202,30 +198,30 @@ int rec_cmd_info(int argc, char **argv)
 			printf("%s{\"at_ns\":%" PRIu64 ",\"width\":%d,\"height\":%d,\"bpp\":%u}",
 			       i ? "," : "", in->geo[i].ts, in->geo[i].width, in->geo[i].height,
 			       in->geo[i].bpp);
-		printf("],\"complete\":%s,\"end_reason\":", in->ended ? "true" : "false");
+		printf("],\"complete\":%s,\"end_reason\":", check.ended ? "true" : "false");
 		if (in->end_reason >= 0)
 			json_string(end_reason_name(in->end_reason));
 		else
 			printf("null");
 		printf(",\"error\":");
-		if (in->damaged)
-			json_string(in->err);
+		if (check.damaged)
+			json_string(check.err);
 		else
 			printf("null");
 		printf("}\n");
 	} else {
 		char when[64] = "?";
-		time_t t = (time_t)(rd.hdr.start_wall_ns / 1000000000u);
+		time_t t = (time_t)(check.hdr.start_wall_ns / 1000000000u);
 		struct tm tm;
 
 		if (localtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
 		printf("file:          %s\n", path);
-		printf("source:        %s\n", rd.hdr.source[0] ? rd.hdr.source : "?");
+		printf("source:        %s\n", check.hdr.source[0] ? check.hdr.source : "?");
 		printf("recorded:      %s\n", when);
 		printf("duration:      %.3f s\n", (double)in->duration / 1e9);
 		printf("frames:        %u (%u key, %u delta%s)\n", in->frames, in->keyframes, in->deltas,
-		       in->ended ? ", 1 end" : "");
+		       check.ended ? ", 1 end" : "");
 		printf("geometry:      ");
 		for (uint32_t i = 0; i < in->ngeo && i < MAX_GEOMETRIES; i++)
 			printf("%s%dx%d@%u at %.3f s", i ? ", " : "", in->geo[i].width, in->geo[i].height,
@@ -238,14 +234,13 @@ int rec_cmd_info(int argc, char **argv)
 		printf("payload:       %" PRIu64 " bytes before zstd, ratio %.1fx\n", in->raw_bytes, ratio);
 		printf("vs raw frames: %" PRIu64 " bytes as full frames, ratio %.1fx\n", in->full_bytes,
 		       full_ratio);
-		printf("complete:      %s\n", in->ended ? end_reason_name(in->end_reason) :
-		       in->damaged ? "no (damaged)" : "no (recording was not finished)");
+		printf("complete:      %s\n", check.ended ? end_reason_name(in->end_reason) :
+		       check.damaged ? "no (damaged)" : "no (recording was not finished)");
 	}
 	status = 0;
-	if (in->damaged)
-		status = rec_fail("%s: %s", path, in->err);
+	if (check.damaged)
+		status = rec_fail("%s: %s", path, check.err);
 	free(in);
-	rec_reader_finish(&rd);
 	rec_map_close(&map);
 	return status;
 }

@@ -159,56 +159,29 @@ void rec_map_close(struct rec_map *m)
 	m->size = 0;
 }
 
-void rec_scan_file(const struct rec_map *m, struct rec_scan *scan)
-{
-	struct rec_reader r;
-	struct rec_frame f;
-	int ret;
-
-	memset(scan, 0, sizeof(*scan));
-	ret = rec_reader_init(&r, m->data, m->size);
-	if (ret < 0) {
-		scan->damaged = true;
-		snprintf(scan->err, sizeof(scan->err), "%s", ret == -ENOMEM ? "out of memory" : r.err);
-		rec_reader_finish(&r);
-		return;
-	}
-	scan->good_bytes = r.pos;
-	while ((ret = rec_reader_next(&r, &f, false)) > 0) {
-		if (scan->frames++ == 0)
-			scan->first_ts = f.ts_ns;
-		if (f.type == REC_FRAME_KEY)
-			scan->keyframes++;
-		scan->last_ts = f.ts_ns;
-		scan->good_bytes = r.pos;
-	}
-	if (ret < 0) {
-		scan->damaged = true;
-		snprintf(scan->err, sizeof(scan->err), "%s", r.err);
-	}
-	scan->ended = r.ended;
-	rec_reader_finish(&r);
-}
-
-int rec_open_checked(const char *path, bool salvage, struct rec_map *m, struct rec_scan *scan)
+int rec_open_checked(const char *path, bool salvage, struct rec_map *m, struct rec_check *check)
 {
 	int ret = rec_map_open(m, path);
 
 	if (ret)
 		return ret;
-	rec_scan_file(m, scan);
-	if (scan->damaged && (!salvage || scan->frames == 0)) {
+	memset(check, 0, sizeof(*check));
+	if (rec_check_file(check, m->data, m->size, NULL, NULL) == -ENOMEM) {
 		rec_map_close(m);
-		if (scan->frames == 0)
-			return rec_fail("%s: %s", path, scan->err);
-		return rec_fail("%s: %s (--salvage uses the %u good frames before it)", path,
-				scan->err, scan->frames);
+		return rec_fail("%s: out of memory", path);
 	}
-	if (scan->damaged)
-		rec_warn("%s: %s; using the %u good frames before it", path, scan->err, scan->frames);
-	else if (!scan->ended)
+	if (check->damaged && (!salvage || check->frames == 0)) {
+		rec_map_close(m);
+		if (check->frames == 0)
+			return rec_fail("%s: %s", path, check->err);
+		return rec_fail("%s: %s (--salvage uses the %u good frames before it)", path,
+				check->err, check->frames);
+	}
+	if (check->damaged)
+		rec_warn("%s: %s; using the %u good frames before it", path, check->err, check->frames);
+	else if (!check->ended)
 		rec_warn("%s: the recording was not finished (no end frame); it has %u complete frames",
-			 path, scan->frames);
+			 path, check->frames);
 	return 0;
 }
 

@@ -253,7 +253,7 @@ int rec_cmd_play(int argc, char **argv)
 	double speed = 1;
 	bool loop = false, exit_at_end = false, salvage = false, have = false;
 	struct rec_map map = { 0 };
-	struct rec_scan scan;
+	struct rec_check check;
 	struct rec_reader rd;
 	struct rec_frame f;
 	struct player p;
@@ -289,7 +289,7 @@ int rec_cmd_play(int argc, char **argv)
 		name = namebuf;
 	}
 
-	ret = rec_open_checked(path, salvage, &map, &scan);
+	ret = rec_open_checked(path, salvage, &map, &check);
 	if (ret)
 		return ret;
 	if (rec_reader_init(&rd, map.data, map.size) < 0) {
@@ -305,8 +305,8 @@ int rec_cmd_play(int argc, char **argv)
 	p.impl.log = player_log;
 	p.name = name;
 	p.path = path;
-	p.frames = scan.frames;
-	first_ts = scan.first_ts;
+	p.frames = check.frames;
+	first_ts = check.first_ts;
 	p.cv = calloc(1, sizeof(*p.cv));
 	if (!p.cv) {
 		rec_fail("out of memory");

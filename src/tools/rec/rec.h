@@ -55,30 +55,13 @@ int rec_map_open(struct rec_map *m, const char *path);
 void rec_map_close(struct rec_map *m);
 
 /*
- * What a pre-scan of a file found: frames that check out, up to the first
- * problem (if any, in err).
+ * Opens path for play/export: maps it, checks it whole with
+ * rec_check_file() (as info does) and decides.  A damaged or truncated
+ * file fails with the checker's message unless salvage is set, in which
+ * case a warning names where playback will stop.  Returns 0 or EXIT_FAIL
+ * (message printed).
  */
-struct rec_scan {
-	uint32_t frames;     /* good frames, END included */
-	uint32_t keyframes;
-	uint64_t first_ts;   /* timestamp of the first frame (0 as written) */
-	uint64_t last_ts;    /* timestamp of the last good frame */
-	bool ended;          /* an END frame closed the file */
-	bool damaged;        /* a problem stopped the scan */
-	uint64_t good_bytes; /* offset just after the last good frame */
-	char err[256];
-};
-
-/* Checks every frame's header and checksum (no decompression). */
-void rec_scan_file(const struct rec_map *m, struct rec_scan *scan);
-
-/*
- * Opens path for play/export: maps it, scans it and decides.  A damaged or
- * truncated file fails with the scan's message unless salvage is set, in
- * which case a warning names where playback will stop.  Returns 0 or
- * EXIT_FAIL (message printed).
- */
-int rec_open_checked(const char *path, bool salvage, struct rec_map *m, struct rec_scan *scan);
+int rec_open_checked(const char *path, bool salvage, struct rec_map *m, struct rec_check *check);
 
 /* Subcommands: argc/argv start at the subcommand name. */
 int rec_cmd_record(int argc, char **argv);
