@@ -142,12 +142,37 @@ static int request(struct mirage_client *c, uint32_t code, const void *payload, 
 	ret = mirage_send_msg(c->fd, code, ++c->serial, 0, payload, length, NULL, 0);
 	if (ret == -EAGAIN)
 		ret = -ETIMEDOUT;
-	if (ret < 0)
+	if (ret < 0 && ret != -EPIPE)
 		return mirage_fail(-ret, "%s: sending to %s: %s", escape_name(code), c->path,
 				   strerror(-ret));
+	/*
+	 * After EPIPE the producer has closed, but may have said why first (too
+	 * many connections, another user's mirror): that reason, still queued,
+	 * is the error to report.  The read cannot block on a closed peer.
+	 */
 	n = mirage_recv_msg(c->fd, buf, sizeof(buf), tmp_fds, ARRAY_LEN(tmp_fds), &got_fds);
+	/*
+	 * A producer that closed with our request unread makes the first read
+	 * say ECONNRESET; a reason it sent before closing is queued behind.
+	 */
+	if (n == -ECONNRESET) {
+		ssize_t again = mirage_recv_msg(c->fd, buf, sizeof(buf), tmp_fds,
+						ARRAY_LEN(tmp_fds), &got_fds);
+		if (again > 0)
+			n = again;
+	}
 	if (n == -EAGAIN)
 		n = -ETIMEDOUT;
+	if (ret < 0) {
+		if (n >= (ssize_t)sizeof(rep))
+			memcpy(&rep, buf, sizeof(rep));
+		if (n < (ssize_t)sizeof(rep) || rep.status >= 0) {
+			for (unsigned i = 0; i < got_fds; i++)
+				close(tmp_fds[i]);
+			return mirage_fail(-ret, "%s: sending to %s: %s", escape_name(code),
+					   c->path, strerror(-ret));
+		}
+	}
 	if (n < 0)
 		return mirage_fail((int)-n, "%s: no reply from %s: %s", escape_name(code), c->path,
 				   strerror((int)-n));

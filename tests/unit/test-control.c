@@ -137,19 +137,26 @@ static void *fake_server(void *data)
 	return NULL;
 }
 
+/* A listening socket <th_dir>/<name>.sock for a fake producer. */
+static void fake_listen(struct fake *f, const char *name, struct sockaddr_un *addr)
+{
+	*addr = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	snprintf(addr->sun_path, sizeof(addr->sun_path), "%s/%s.sock", th_dir(), name);
+	f->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	CHECK(f->listen_fd >= 0);
+	CHECK(bind(f->listen_fd, (struct sockaddr *)addr, sizeof(*addr)) == 0);
+	CHECK(listen(f->listen_fd, 4) == 0);
+}
+
 static void test_client_refuses_old_server(void)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr;
 	struct fake f = { .server_version = MIRAGE_VERSION_PACK(0, 8, 1, 0), .status = 1 };
 	struct mirage_client *c = NULL;
 	pthread_t t;
 	int r;
 
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/fake.sock", th_dir());
-	f.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	CHECK(f.listen_fd >= 0);
-	CHECK(bind(f.listen_fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
-	CHECK(listen(f.listen_fd, 4) == 0);
+	fake_listen(&f, "fake", &addr);
 	CHECK(pthread_create(&t, NULL, fake_server, &f) == 0);
 
 	r = mirage_client_connect(&c, addr.sun_path);
@@ -159,6 +166,58 @@ static void test_client_refuses_old_server(void)
 	CHECK(names_version(mirage_last_error(), MIRAGE_VERSION_PACK(0, 8, 1, 0)));
 	CHECK(names_version(mirage_last_error(), MIRAGE_PROTO_MIN_COMPAT));
 	CHECK(pthread_join(t, NULL) == 0);
+	close(f.listen_fd);
+	unlink(addr.sun_path);
+}
+
+/*
+ * A producer that refuses a connection sends its reason and closes at once,
+ * often with the client's first request unread: the client's read then
+ * fails with ECONNRESET (or its send with EPIPE) ahead of the queued reason.
+ * The reason is what the client must report.
+ */
+static void *refuser(void *data)
+{
+	struct fake *f = data;
+	static const char text[] = "too many connections to this mirror: all 64 are in use";
+	struct mirage_msg m = { .length = sizeof(text) - 1, .status = -EMFILE };
+	uint8_t buf[sizeof(m) + sizeof(text)];
+	struct pollfd p;
+	int fd = accept(f->listen_fd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	/* The request is there, and stays unread. */
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, 5000) == 1) {
+		memcpy(buf, &m, sizeof(m));
+		memcpy(buf + sizeof(m), text, sizeof(text) - 1);
+		(void)th_raw_send_bytes(fd, buf, sizeof(m) + sizeof(text) - 1);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void test_client_reports_refusal(void)
+{
+	struct sockaddr_un addr;
+	struct fake f = { 0 };
+	struct mirage_client *c = NULL;
+	pthread_t t;
+	int r;
+
+	fake_listen(&f, "refuser", &addr);
+	for (int i = 0; i < 20; i++) {
+		CHECK(pthread_create(&t, NULL, refuser, &f) == 0);
+		r = mirage_client_connect(&c, addr.sun_path);
+		if (i == 0)
+			fprintf(stderr, "   client says: %s\n", mirage_last_error());
+		CHECK(pthread_join(t, NULL) == 0);
+		if (r != -EMFILE)
+			fprintf(stderr, "   round %d: %d, %s\n", i, r, mirage_last_error());
+		CHECK_EQ(r, -EMFILE);
+		CHECK(strstr(mirage_last_error(), "too many connections") != NULL);
+	}
 	close(f.listen_fd);
 	unlink(addr.sun_path);
 }
@@ -460,6 +519,7 @@ int main(void)
 	RUN(test_version_format);
 	RUN(test_version_negotiation);
 	RUN(test_client_refuses_old_server);
+	RUN(test_client_reports_refusal);
 	RUN(test_malformed);
 	RUN(test_random_requests);
 	RUN(test_slow_client);
