@@ -16,11 +16,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "private.h"
 
 #define MAX_CONNS 64
+/* At most one log line a second about connections closed to make room. */
+#define EVICT_LOG_INTERVAL_MS 1000
 
 struct mirage_server {
 	struct mirage_driver *drv;
@@ -28,7 +31,17 @@ struct mirage_server {
 	int epoll_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct mirage_conn *conns[MAX_CONNS];
+	uint64_t evict_logged_ms; /* when the last eviction line was logged; 0: never */
+	uint32_t evict_unlogged;  /* evictions since that line, not logged */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static int make_path(struct mirage_server *srv, const char *dir, const char *name)
 {
@@ -425,6 +438,101 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 	}
 }
 
+static void serve(struct mirage_server *srv, struct mirage_conn *conn);
+
+static size_t free_slot(const struct mirage_server *srv)
+{
+	size_t slot;
+
+	for (slot = 0; slot < MAX_CONNS && srv->conns[slot]; slot++)
+		;
+	return slot;
+}
+
+/*
+ * The connection with the least claim to its slot: one that maps nothing
+ * and does not hold the manager role (a consumer that mapped the pipe
+ * needs its connection for unmap, shape and settings, and the manager's
+ * connection is its role), preferring one that never completed the version
+ * query, then the one idle longest.  NULL when every connection maps the
+ * pipe or manages the mirror.
+ */
+static struct mirage_conn *eviction_victim(const struct mirage_server *srv)
+{
+	const struct mirage_conn *manager = mirage_driver_manager(srv->drv);
+	struct mirage_conn *victim = NULL;
+
+	for (size_t i = 0; i < MAX_CONNS; i++) {
+		struct mirage_conn *c = srv->conns[i];
+
+		if (!c || c->mapped || c == manager)
+			continue;
+		if (!victim || (victim->negotiated && !c->negotiated) ||
+		    (victim->negotiated == c->negotiated && c->active_ms < victim->active_ms))
+			victim = c;
+	}
+	return victim;
+}
+
+static void log_eviction(struct mirage_server *srv, const struct mirage_conn *victim,
+			 pid_t newcomer, uint64_t now)
+{
+	char more[64] = "";
+
+	/* A flood must not flood the producer's log (an X server's, say). */
+	if (srv->evict_logged_ms && now - srv->evict_logged_ms < EVICT_LOG_INTERVAL_MS) {
+		srv->evict_unlogged++;
+		return;
+	}
+	if (srv->evict_unlogged)
+		snprintf(more, sizeof(more), "; %u more since the last such line",
+			 srv->evict_unlogged);
+	mirage_driver_log(srv->drv, MIRAGE_LOG_WARNING,
+			  "all %d connections in use: closed an idle one of pid %d "
+			  "(%s for %llu ms) to let pid %d in%s",
+			  MAX_CONNS, (int)victim->pid,
+			  victim->negotiated ? "no pipe mapped, no request" : "no version query",
+			  (unsigned long long)(now - victim->active_ms), (int)newcomer, more);
+	srv->evict_logged_ms = now;
+	srv->evict_unlogged = 0;
+}
+
+/*
+ * Every slot is taken and pid `newcomer` knocks.  Idle connections must not
+ * lock out the manager or a short request (miragectl status), so one of
+ * them makes room.  First every connection's waiting requests are served:
+ * a peer that hung up frees its slot, and one whose request is waiting is
+ * not idle.  Returns a free slot, or MAX_CONNS when none can be had.
+ */
+static size_t make_room(struct mirage_server *srv, pid_t newcomer)
+{
+	struct mirage_conn *victim;
+	uint64_t now = now_ms();
+	char text[160];
+	size_t slot;
+	int n;
+
+	for (size_t i = 0; i < MAX_CONNS; i++) {
+		if (srv->conns[i])
+			serve(srv, srv->conns[i]);
+	}
+	if ((slot = free_slot(srv)) < MAX_CONNS)
+		return slot;
+	victim = eviction_victim(srv);
+	if (!victim)
+		return MAX_CONNS;
+	/* Its next read says why, as an error reply: a client library reports it. */
+	n = snprintf(text, sizeof(text),
+		     "connection closed to make room: it had made no request for %llu ms "
+		     "while all %d of this mirror's connections were in use",
+		     (unsigned long long)(now - victim->active_ms), MAX_CONNS);
+	mirage_send_msg(victim->fd, 0, 0, -ECONNABORTED, text,
+			n > 0 && (size_t)n < sizeof(text) ? (size_t)n : 0, NULL, 0);
+	log_eviction(srv, victim, newcomer, now);
+	conn_close(srv, victim);
+	return free_slot(srv);
+}
+
 static void accept_one(struct mirage_server *srv)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -451,13 +559,18 @@ static void accept_one(struct mirage_server *srv)
 		close(fd);
 		return;
 	}
-	for (slot = 0; slot < MAX_CONNS && srv->conns[slot]; slot++)
-		;
+	slot = free_slot(srv);
+	if (slot == MAX_CONNS)
+		slot = make_room(srv, cred.pid);
 	if (slot == MAX_CONNS) {
-		const char *text = "too many connections to this mirror";
-		mirage_send_msg(fd, 0, 0, -EMFILE, text, strlen(text), NULL, 0);
+		char text[128];
+		int n = snprintf(text, sizeof(text), "too many connections to this mirror: "
+				 "all %d map its pipe or hold the manager role", MAX_CONNS);
+
+		mirage_send_msg(fd, 0, 0, -EMFILE, text, n > 0 ? (size_t)n : 0, NULL, 0);
 		mirage_driver_log(srv->drv, MIRAGE_LOG_WARNING,
-				  "refused pid %d: %d connections already", (int)cred.pid, MAX_CONNS);
+				  "refused pid %d: %d connections already, all consumers or the manager",
+				  (int)cred.pid, MAX_CONNS);
 		close(fd);
 		return;
 	}
@@ -469,6 +582,7 @@ static void accept_one(struct mirage_server *srv)
 	conn->fd = fd;
 	conn->pid = cred.pid;
 	conn->uid = cred.uid;
+	conn->active_ms = now_ms();
 	ev.data.ptr = conn;
 	if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		close(fd);
@@ -506,6 +620,7 @@ static void serve(struct mirage_server *srv, struct mirage_conn *conn)
 			conn_close(srv, conn);
 			return;
 		}
+		conn->active_ms = now_ms();
 		if (handle_request(srv, conn, buf, (size_t)n) < 0) {
 			mirage_driver_log(srv->drv, MIRAGE_LOG_INFO,
 					  "closed the connection of pid %d after a failed request",

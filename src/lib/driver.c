@@ -477,6 +477,11 @@ struct mirage_pipe *mirage_driver_pipe(struct mirage_driver *drv)
 	return &drv->pipe;
 }
 
+const struct mirage_conn *mirage_driver_manager(const struct mirage_driver *drv)
+{
+	return drv->manager;
+}
+
 int mirage_driver_do_attach(struct mirage_driver *drv, struct mirage_conn *conn, uint32_t flags,
 			    char *msg, size_t msglen)
 {

@@ -113,6 +113,7 @@ struct mirage_conn {
 	bool negotiated;
 	bool mapped;
 	uint32_t mapped_generation;
+	uint64_t active_ms; /* CLOCK_MONOTONIC: accepted, or its last request read */
 };
 
 struct mirage_server;
@@ -128,6 +129,8 @@ MIRAGE_INTERNAL uint32_t mirage_server_consumers(const struct mirage_server *srv
 
 /* driver.c hooks the control server calls */
 MIRAGE_INTERNAL struct mirage_pipe *mirage_driver_pipe(struct mirage_driver *drv);
+/* The connection holding the manager role, or NULL: never evicted for room. */
+MIRAGE_INTERNAL const struct mirage_conn *mirage_driver_manager(const struct mirage_driver *drv);
 MIRAGE_INTERNAL void mirage_driver_log(struct mirage_driver *drv, enum mirage_log_level level,
 				       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 MIRAGE_INTERNAL int mirage_driver_do_attach(struct mirage_driver *drv, struct mirage_conn *conn,

@@ -488,6 +488,58 @@ grep -Eq '^[0-9]+ ASSERT_OFF$' "$tmp/watch5.out" || fail "watch did not show the
 run "$CTL" status t2
 expect_rc 1 "status of a mirror that quit"
 
+# ------------------------------------------- a crowded control socket ---
+
+# More idle connections than the mirror's 64: status still gets in, and
+# neither a mapped consumer (watch) nor the manager (attach) is the one
+# closed to make room.  The producer logs the eviction.
+if command -v python3 >/dev/null; then
+	run "$CTL" detach t0
+	"$CTL" attach t0 >"$tmp/mgr.out" 2>"$tmp/mgr.err" &
+	mpid=$!
+	pids+=("$mpid")
+	wait_until 10 file_has "$tmp/mgr.out" '^attached t0' ||
+		fail "crowd: the manager did not attach: $(cat "$tmp/mgr.err")"
+	"$CTL" watch --timeout 60 t0 >"$tmp/watch6.out" 2>"$tmp/watch6.err" &
+	wpid=$!
+	pids+=("$wpid")
+	wait_until 10 file_has "$tmp/watch6.out" '^# watching' || fail "crowd: watch printed no header"
+	mkfifo "$tmp/crowd.in"
+	python3 -c '
+import socket, sys
+held = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    held.append(s)
+print("holding", len(held), flush=True)
+sys.stdin.read()
+' "$MIRAGE_DIR/t0.sock" 70 <"$tmp/crowd.in" >"$tmp/crowd.out" 2>&1 &
+	pids+=("$!")
+	exec {crowd_fd}>"$tmp/crowd.in"
+	wait_until 10 file_has "$tmp/crowd.out" '^holding 70$' ||
+		fail "crowd: the idle connections were not made: $(cat "$tmp/crowd.out")"
+
+	run "$CTL" status t0
+	expect_rc 0 "status past 64 idle connections" &&
+		expect_line "^manager: +pid $mpid\$" "crowd: the manager kept its role" &&
+		expect_line '^consumers: +2$' "crowd: watch and attach kept their mappings"
+	run "$CTL" attach --persist t0
+	expect_rc 1 "crowd: attach while the manager holds the role" &&
+		expect_err 'manager role held' "crowd: attach while the manager holds the role"
+	send t0 step
+	wait_until 10 file_has "$tmp/watch6.out" 'BLIT' || fail "crowd: the consumer saw no record"
+	file_has "$tmp/t0.err" 'connections in use: closed an idle one of pid' ||
+		fail "crowd: the producer did not log the eviction: $(cat "$tmp/t0.err")"
+
+	eval "exec $crowd_fd>&-"
+	kill -TERM "$wpid" "$mpid"
+	wait "$wpid" "$mpid" 2>/dev/null
+	wait_until 10 status_has t0 '^manager: +none$' || fail "crowd: the role outlived the manager"
+else
+	echo "SKIP: a crowded control socket (no python3)"
+fi
+
 stop_src t0
 
 echo "$checks checks, $failures failures"

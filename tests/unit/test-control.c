@@ -513,6 +513,154 @@ static void test_many_connections(void)
 	th_server_stop(&srv);
 }
 
+/* ------------------------------------------------------------------ */
+/* Idle connections cannot lock the mirror                              */
+/* ------------------------------------------------------------------ */
+
+#define CONN_CAP 64 /* PROTOCOL.md, "Limits" */
+
+/* The driver's log, kept for the checks (written by the pump thread). */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[8192];
+
+static void keep_log(struct mirage_driver_impl *impl, enum mirage_log_level level,
+		     const char *message)
+{
+	size_t used;
+
+	(void)impl;
+	(void)level;
+	pthread_mutex_lock(&log_lock);
+	used = strlen(log_text);
+	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", message);
+	pthread_mutex_unlock(&log_lock);
+}
+
+static unsigned log_count(const char *what)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&log_lock);
+	for (const char *p = log_text; (p = strstr(p, what)); p++)
+		n++;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+/* A raw connection still served: TEST answered with its serial. */
+static bool raw_alive(int fd)
+{
+	struct th_reply r;
+
+	if (th_raw_send(fd, MIRAGE_ESC_TEST, 77, NULL, 0) < 0 || th_raw_recv(fd, &r, 3000) <= 0)
+		return false;
+	th_reply_close_fds(&r);
+	return r.hdr.status == 1 && r.hdr.serial == 77;
+}
+
+/*
+ * Connections that never make a request (or negotiated and map nothing)
+ * fill the 64 slots: a short request still gets in, the oldest idle one
+ * is closed with a reason and the eviction is logged, while a consumer
+ * with a mapping and the manager (unmapped, older than all the idle ones)
+ * stay served.  A mirror whose every connection maps its pipe refuses the
+ * next one with -EMFILE and a message, and takes one again when a slot frees.
+ */
+static void test_idle_connections_make_room(void)
+{
+	struct mirage_client *consumer = NULL, *c = NULL, *mapped[CONN_CAP];
+	struct mirage_attach_in attach = { 0 };
+	struct mirage_info_out info;
+	struct th_reply r;
+	int idle[80], manager, nmapped = 0, ret;
+
+	start("crowd");
+	th_server_lock(&srv);
+	srv.impl.log = keep_log;
+	th_server_unlock(&srv);
+
+	/* The manager holds its role on a connection that maps nothing. */
+	manager = th_raw_open(path);
+	th_raw_call(manager, MIRAGE_ESC_ATTACH, &attach, sizeof(attach), &r);
+	CHECK_EQ(r.hdr.status, 1);
+	CHECK_EQ(mirage_client_connect(&consumer, "crowd"), 0);
+
+	/* Idle connections, more than the cap: half say nothing at all, half only negotiate. */
+	for (size_t i = 0; i < ARRAY_LEN(idle); i++) {
+		idle[i] = th_raw_connect(path);
+		CHECK(idle[i] >= 0);
+		if (i % 2)
+			th_raw_negotiate(idle[i]);
+	}
+
+	/* A short request gets in. */
+	ret = mirage_client_connect(&c, "crowd");
+	if (ret < 0)
+		fprintf(stderr, "   status client: %s\n", mirage_last_error());
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(mirage_client_info(c, &info, NULL, 0), 0);
+	CHECK_EQ(info.connections, CONN_CAP);
+	CHECK_EQ(info.consumers, 2);
+	CHECK_EQ(info.manager_pid, (uint32_t)getpid());
+	CHECK(info.attached);
+	mirage_client_destroy(c);
+
+	/* The consumer and the manager were not the ones dropped. */
+	CHECK_EQ(mirage_client_test_mapped(consumer), 0);
+	CHECK(mirage_client_connected(consumer));
+	CHECK(raw_alive(manager));
+
+	/* The oldest idle connection was told why, then closed. */
+	CHECK(th_raw_recv(idle[0], &r, 3000) > 0);
+	th_reply_close_fds(&r);
+	fprintf(stderr, "   evicted: %s\n", th_reply_text(&r));
+	CHECK_EQ(r.hdr.status, -ECONNABORTED);
+	CHECK(strstr(th_reply_text(&r), "to make room") != NULL);
+	CHECK(th_raw_wait_closed(idle[0], 3000));
+	/* Silent ones go first: the third (silent) is closed, the second (negotiated) kept. */
+	CHECK(th_raw_wait_closed(idle[2], 3000));
+	CHECK(raw_alive(idle[1]));
+	CHECK(raw_alive(idle[ARRAY_LEN(idle) - 1]));
+
+	/* Logged, but not once for each of the 17 or more evictions. */
+	CHECK(log_count("to let pid") >= 1);
+	CHECK(log_count("to let pid") <= 3);
+	fprintf(stderr, "   log:\n%s", log_text);
+
+	for (size_t i = 0; i < ARRAY_LEN(idle); i++)
+		close(idle[i]);
+
+	/* Consumers with mappings are never evicted: the 65th is refused. */
+	for (;;) {
+		CHECK(nmapped < CONN_CAP);
+		ret = mirage_client_connect(&mapped[nmapped], "crowd");
+		if (ret < 0)
+			break;
+		nmapped++;
+	}
+	fprintf(stderr, "   %d more consumers, then: %s\n", nmapped, mirage_last_error());
+	CHECK_EQ(ret, -EMFILE);
+	CHECK(strstr(mirage_last_error(), "too many connections") != NULL);
+	CHECK_EQ(nmapped, CONN_CAP - 2);
+	CHECK_EQ(mirage_client_test_mapped(consumer), 0);
+	CHECK(raw_alive(manager));
+	for (int i = 0; i < nmapped; i++)
+		CHECK_EQ(mirage_client_test_mapped(mapped[i]), 0);
+	mirage_client_destroy(mapped[--nmapped]);
+	th_good_client("crowd");
+	while (nmapped > 0)
+		mirage_client_destroy(mapped[--nmapped]);
+
+	/* The manager's role ends with its connection, as before. */
+	close(manager);
+	mirage_client_destroy(consumer);
+	th_sleep_ms(100);
+	th_raw_info(path, &info);
+	CHECK_EQ(info.manager_pid, 0);
+	CHECK(!info.attached);
+	th_server_stop(&srv);
+}
+
 int main(void)
 {
 	th_init("control", 100);
@@ -524,5 +672,6 @@ int main(void)
 	RUN(test_random_requests);
 	RUN(test_slow_client);
 	RUN(test_many_connections);
+	RUN(test_idle_connections_make_room);
 	return 0;
 }
