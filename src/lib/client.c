@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,10 +48,36 @@ struct mirage_client {
 #define EV_GONE 1u
 #define EV_WOKEN 2u
 
+/*
+ * EACCES on a mirror's socket or on its directory: mirrors are 0600
+ * sockets in 0700 directories, so the mirror is another user's.  Says so,
+ * naming the path, instead of "no mirror named".
+ */
+static int fail_foreign(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	char *slash;
+
+	if (stat(path, &st) == 0)
+		return mirage_fail(EACCES, "the mirror at %s belongs to another user (uid %u; we are uid %u): permission denied",
+				   path, (unsigned)st.st_uid, (unsigned)geteuid());
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &st) == 0)
+			return mirage_fail(EACCES, "the mirror at %s belongs to another user (its directory %s is uid %u's; we are uid %u): permission denied",
+					   path, dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	}
+	return mirage_fail(EACCES, "the mirror at %s belongs to another user: permission denied", path);
+}
+
 /* Finds the socket of a mirror given by name or path. */
 static int resolve(const char *mirror, char *path, size_t size)
 {
 	char dir[200];
+	bool denied;
 	int ret;
 
 	if (strchr(mirror, '/')) {
@@ -67,6 +94,7 @@ static int resolve(const char *mirror, char *path, size_t size)
 		return mirage_fail(ENAMETOOLONG, "socket path %s/%s.sock is too long", dir, mirror);
 	if (access(path, F_OK) == 0)
 		return 0;
+	denied = errno == EACCES;
 	/* A producer without XDG_RUNTIME_DIR (an X server) uses the fallback. */
 	if (!getenv("MIRAGE_DIR")) {
 		char alt[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -76,6 +104,8 @@ static int resolve(const char *mirror, char *path, size_t size)
 			return 0;
 		}
 	}
+	if (denied)
+		return fail_foreign(path);
 	return mirage_fail(ENOENT, "no mirror named \"%s\" (no %s)", mirror, path);
 }
 
@@ -92,6 +122,8 @@ static int open_socket(struct mirage_client *c)
 		int err = errno;
 		close(c->fd);
 		c->fd = -1;
+		if (err == EACCES)
+			return fail_foreign(c->path);
 		return mirage_fail(err, "connect %s: %s%s", c->path, strerror(err),
 				   err == ECONNREFUSED ? " (the mirror's producer is gone)" : "");
 	}

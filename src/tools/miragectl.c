@@ -261,7 +261,12 @@ static bool socket_at(char *path, size_t size, const char *dir, const char *name
 	struct stat st;
 	int n = snprintf(path, size, "%s/%s.sock", dir, name);
 
-	return n > 0 && (size_t)n < size && stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+	if (n <= 0 || (size_t)n >= size)
+		return false;
+	/* Another user's mirror (EACCES) is found: connecting says whose it is. */
+	if (stat(path, &st) < 0)
+		return errno == EACCES;
+	return S_ISSOCK(st.st_mode);
 }
 
 static int resolve_socket(const char *name, char *path, size_t size, char *msg, size_t msg_size)
@@ -593,7 +598,8 @@ static int query_version(const char *path, struct mirage_version_out *out,
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		ret = -errno;
-		snprintf(msg, msg_size, "connect %s: %s", path, strerror(errno));
+		snprintf(msg, msg_size, "connect %s: %s%s", path, strerror(errno),
+			 errno == EACCES ? " (the mirror belongs to another user)" : "");
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));

@@ -540,6 +540,25 @@ else
 	echo "SKIP: a crowded control socket (no python3)"
 fi
 
+# ------------------------------------------------- another user's mirror ---
+
+# An ordinary user pointed at root's mirror (0700 directory, 0600 socket)
+# is told the mirror belongs to another user, with the path, not that
+# there is no such mirror.
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups env MIRAGE_DIR="$MIRAGE_DIR" "$@"
+}
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody test -x "$CTL"; then
+	for cmd in status version; do
+		run as_nobody "$CTL" "$cmd" t0
+		expect_rc 1 "$cmd of another user's mirror" &&
+			expect_err "belongs to another user.*$MIRAGE_DIR/t0\.sock|$MIRAGE_DIR/t0\.sock.*belongs to another user" \
+				"$cmd of another user's mirror"
+	done
+else
+	echo "SKIP: another user's mirror (needs root, setpriv and a miragectl uid 65534 can run)"
+fi
+
 stop_src t0
 
 echo "$checks checks, $failures failures"
