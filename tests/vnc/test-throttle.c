@@ -147,6 +147,9 @@ static void test_log(void)
 	CHECK(vnc_throttle_refuse(t, "127.0.0.1"));
 	CHECK(strncmp(last_log, "viewer 127.0.0.1 refused: blocked for ", 38) == 0);
 	CHECK(strstr(last_log, " s more after 2 failures"));
+	/* Only the first refusal of a block is logged. */
+	CHECK(vnc_throttle_refuse(t, "127.0.0.1"));
+	CHECK_EQ(n_logs, 3);
 	vnc_throttle_fail(t, "127.0.0.1", "wrong password");
 	CHECK_STR(last_log, "viewer 127.0.0.1: wrong password (already blocked)");
 	CHECK_EQ(n_logs, 4);

@@ -61,6 +61,7 @@
 
 #include <mirage/client.h>
 
+#include "throttle.h"
 #include "vnc.h"
 
 #define RECS_MAX 1024u
@@ -72,6 +73,7 @@ struct vnc_server {
 	struct mirage_client *mc;
 	rfbScreenInfoPtr screen;
 	char *passwords[2];
+	struct vnc_throttle *auth_fails; /* wrong passwords per address */
 
 	/* Main thread only. */
 	uint8_t *fb;          /* what the viewers are served */
@@ -1641,12 +1643,38 @@ static int on_set_desktop_size(int width, int height, int nscreens,
 	return rfbExtDesktopSize_Success;
 }
 
+/*
+ * VNC authentication, each failure logged and counted per address.  An
+ * address blocked meanwhile (by another of its connections, let in
+ * before the block) is refused whatever it sent, so that parallel
+ * connections do not multiply its tries.
+ */
+static rfbBool check_password(rfbClientPtr cl, const char *response, int len)
+{
+	struct vnc_server *s = cl->screen->screenData;
+	const char *host = cl->host ? cl->host : "?";
+
+	if (vnc_throttle_refuse(s->auth_fails, host))
+		return FALSE;
+	if (!rfbCheckPasswordByList(cl, response, len)) {
+		vnc_throttle_fail(s->auth_fails, host, "wrong password");
+		return FALSE;
+	}
+	vnc_throttle_clear(s->auth_fails, host);
+	return TRUE;
+}
+
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 {
 	struct vnc_server *s = cl->screen->screenData;
-	struct viewer *v = calloc(1, sizeof(*v));
-	int ret = v ? vnc_close_guard(cl) : -ENOMEM;
+	struct viewer *v;
+	int ret;
 
+	/* A blocked address gets no challenge to answer. */
+	if (s->auth_fails && vnc_throttle_refuse(s->auth_fails, cl->host ? cl->host : "?"))
+		return RFB_CLIENT_REFUSE;
+	v = calloc(1, sizeof(*v));
+	ret = v ? vnc_close_guard(cl) : -ENOMEM;
 	if (ret < 0) {
 		vnc_log("viewer %s refused: %s", cl->host ? cl->host : "?", strerror(-ret));
 		free(v);
@@ -1787,7 +1815,13 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	}
 	loopback = (ntohl(addr.s_addr) >> 24) == 127;
 	if (opt->password_file) {
+		struct vnc_throttle_params tp;
+
 		ret = read_password(s, opt->password_file);
+		if (ret == 0)
+			ret = vnc_throttle_params_from_env(&tp);
+		if (ret == 0)
+			ret = vnc_throttle_create(&s->auth_fails, &tp, "viewer");
 		if (ret < 0)
 			goto fail;
 	} else if (!loopback && !opt->insecure) {
@@ -1844,7 +1878,7 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	s->screen->cursor = NULL;
 	if (s->passwords[0]) {
 		s->screen->authPasswdData = s->passwords;
-		s->screen->passwordCheck = rfbCheckPasswordByList;
+		s->screen->passwordCheck = check_password;
 	}
 	/* libvncserver's own HTTP server is never serviced by its threaded
 	 * event loop: http.c serves noVNC instead.  WebSockets (noVNC) are
@@ -2280,5 +2314,6 @@ void vnc_server_destroy(struct vnc_server *s)
 		explicit_bzero(s->passwords[0], strlen(s->passwords[0]));
 		free(s->passwords[0]);
 	}
+	vnc_throttle_destroy(s->auth_fails);
 	free(s);
 }

@@ -24,6 +24,7 @@ struct entry {
 	int64_t until;        /* blocked before this time */
 	int64_t next_ms;      /* the block the next failure past the threshold starts */
 	int64_t last;         /* the last failure */
+	bool refusal_logged;  /* in the current block: later refusals are debug */
 };
 
 struct vnc_throttle {
@@ -178,6 +179,7 @@ int64_t vnc_throttle_fail_at(struct vnc_throttle *t, const char *addr, int64_t n
 		if (e->failures >= t->p.threshold) {
 			block = e->next_ms;
 			e->until = now + block;
+			e->refusal_logged = false;
 			e->next_ms = block * 2 < VNC_THROTTLE_MAX_MS ? block * 2 : VNC_THROTTLE_MAX_MS;
 		}
 	}
@@ -206,13 +208,30 @@ static long long seconds(int64_t ms)
 
 bool vnc_throttle_refuse(struct vnc_throttle *t, const char *addr)
 {
-	int failures;
-	int64_t left = vnc_throttle_blocked_at(t, addr, vnc_now_ms(), &failures);
+	int64_t now = vnc_now_ms(), left = 0;
+	struct entry *e;
+	int failures = 0;
+	bool first = false;
 
-	if (left > 0)
+	pthread_mutex_lock(&t->lock);
+	e = find(t, addr);
+	if (e && now < e->until) {
+		left = e->until - now;
+		failures = e->failures;
+		first = !e->refusal_logged;
+		e->refusal_logged = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (left <= 0)
+		return false;
+	/* Once per block: a blocked client that keeps reconnecting does not
+	 * fill the log. */
+	if (first)
 		vnc_log("%s %s refused: blocked for %lld s more after %d failures", t->label, addr,
 			seconds(left), failures);
-	return left > 0;
+	else
+		vnc_debug("%s %s refused: blocked for %lld s more", t->label, addr, seconds(left));
+	return true;
 }
 
 void vnc_throttle_fail(struct vnc_throttle *t, const char *addr, const char *what)

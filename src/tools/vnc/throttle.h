@@ -66,7 +66,8 @@ void vnc_throttle_clear(struct vnc_throttle *t, const char *addr);
 
 /*
  * The same now, logged: refuse() is true when addr is blocked, and logs
- * "LABEL ADDR refused: blocked for N s more after N failures"; fail()
+ * "LABEL ADDR refused: blocked for N s more after N failures" (once per
+ * block; later refusals only with -v); fail()
  * logs "LABEL ADDR: WHAT (failure N)" and, when that starts a block,
  * "LABEL ADDR blocked for N s".
  */
