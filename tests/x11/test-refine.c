@@ -12,9 +12,9 @@
 
 static unsigned seed;
 
-static struct x11_image image(uint32_t bpp)
+static struct refine_image image(uint32_t bpp)
 {
-	struct x11_image im = { .bpp = bpp, .width = W, .height = H };
+	struct refine_image im = { .bpp = bpp, .width = W, .height = H };
 
 	im.stride = (W * (bpp / 8) + 3) & ~3u;
 	im.data = calloc((size_t)im.stride * H, 1);
@@ -22,7 +22,7 @@ static struct x11_image image(uint32_t bpp)
 	return im;
 }
 
-static void fill_random(struct x11_image *im)
+static void fill_random(struct refine_image *im)
 {
 	for (size_t i = 0; i < (size_t)im->stride * H; i++)
 		im->data[i] = (uint8_t)rand_r(&seed);
@@ -32,7 +32,7 @@ static void fill_random(struct x11_image *im)
 				im->data[(size_t)y * im->stride + (size_t)x * 4 + 3] = 0;
 }
 
-static bool same(const struct x11_image *a, const struct x11_image *b)
+static bool same(const struct refine_image *a, const struct refine_image *b)
 {
 	for (int y = 0; y < H; y++)
 		if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride, (size_t)W * (a->bpp / 8)))
@@ -59,8 +59,8 @@ static void on_copy(void *data, const pixman_box32_t *dst, int32_t sx, int32_t s
 /* A scroll by dy inside a box: found, verified, and the result exact. */
 static void test_scroll(uint32_t bpp, int dy)
 {
-	struct x11_image s = image(bpp), n = image(bpp);
-	struct x11_refine_stats st = { 0 };
+	struct refine_image s = image(bpp), n = image(bpp);
+	struct refine_stats st = { 0 };
 	struct seen seen = { 0 };
 	pixman_region32_t damage, changed;
 	size_t bytes = (size_t)(W - 20) * (bpp / 8);
@@ -79,10 +79,10 @@ static void test_scroll(uint32_t bpp, int dy)
 	}
 	pixman_region32_init_rect(&damage, 10, 10, W - 20, 140);
 	pixman_region32_init(&changed);
-	CHECK_EQ(x11_refine_scrolls(&s, &n, &damage, pixman_region32_rectangles(&damage, NULL), 1, &st, on_copy, &seen), 1);
+	CHECK_EQ(refine_scrolls(&s, &n, &damage, pixman_region32_rectangles(&damage, NULL), 1, &st, on_copy, &seen), 1);
 	CHECK_EQ(seen.sy - seen.dst.y1, dy);
 	CHECK_EQ(seen.sx, seen.dst.x1);
-	x11_refine_tiles(&s, &n, &damage, 32, &changed, &st);
+	refine_tiles(&s, &n, &damage, 32, &changed, &st);
 	CHECK(same(&s, &n));
 	/* only the newly exposed rows needed a BLIT */
 	CHECK(pixman_region32_extents(&changed)->y2 - pixman_region32_extents(&changed)->y1 <= abs(dy) + 32);
@@ -95,8 +95,8 @@ static void test_scroll(uint32_t bpp, int dy)
 /* A candidate whose pixels do not match is never applied. */
 static void test_false_copy(void)
 {
-	struct x11_image s = image(32), n = image(32);
-	struct x11_refine_stats st = { 0 };
+	struct refine_image s = image(32), n = image(32);
+	struct refine_stats st = { 0 };
 	struct seen seen = { 0 };
 	pixman_region32_t valid;
 	pixman_box32_t dst = { 50, 50, 100, 100 };
@@ -104,13 +104,13 @@ static void test_false_copy(void)
 	fill_random(&s);
 	fill_random(&n);
 	pixman_region32_init_rect(&valid, 0, 0, W, H);
-	CHECK(!x11_refine_copy(&s, &n, &valid, dst, 10, 0, 4, &st, on_copy, &seen));
+	CHECK(!refine_copy(&s, &n, &valid, dst, 10, 0, 4, &st, on_copy, &seen));
 	CHECK_EQ(seen.n, 0);
 	CHECK_EQ(st.copy_rejected, 1);
 	/* a window moved right by 10: its old pixels are at dst - 10 */
 	for (int y = 50; y < 100; y++)
 		memcpy(n.data + (size_t)y * n.stride + 50 * 4, s.data + (size_t)y * s.stride + 40 * 4, 50 * 4);
-	CHECK(x11_refine_copy(&s, &n, &valid, dst, -10, 0, 4, &st, on_copy, &seen));
+	CHECK(refine_copy(&s, &n, &valid, dst, -10, 0, 4, &st, on_copy, &seen));
 	CHECK_EQ(seen.n, 1);
 	CHECK_EQ(seen.sx, 40);
 	CHECK_EQ(seen.sy, 50);
@@ -120,7 +120,7 @@ static void test_false_copy(void)
 	pixman_region32_fini(&valid);
 	pixman_region32_init_rect(&valid, 0, 0, W, 60);
 	fill_random(&s);
-	CHECK(!x11_refine_copy(&s, &n, &valid, dst, -10, 0, 20, &st, on_copy, &seen));
+	CHECK(!refine_copy(&s, &n, &valid, dst, -10, 0, 20, &st, on_copy, &seen));
 	pixman_region32_fini(&valid);
 	free(s.data);
 	free(n.data);
@@ -128,8 +128,8 @@ static void test_false_copy(void)
 
 static void test_tiles(void)
 {
-	struct x11_image s = image(16), n = image(16);
-	struct x11_refine_stats st = { 0 };
+	struct refine_image s = image(16), n = image(16);
+	struct refine_stats st = { 0 };
 	pixman_region32_t damage, changed;
 
 	fill_random(&s);
@@ -137,7 +137,7 @@ static void test_tiles(void)
 	n.data[(size_t)70 * n.stride + 2 * 70] ^= 0xff; /* pixel (70, 70) */
 	pixman_region32_init_rect(&damage, 0, 0, W, H);
 	pixman_region32_init(&changed);
-	x11_refine_tiles(&s, &n, &damage, 32, &changed, &st);
+	refine_tiles(&s, &n, &damage, 32, &changed, &st);
 	CHECK(same(&s, &n));
 	CHECK_EQ(pixman_region32_n_rects(&changed), 1);
 	CHECK_EQ(pixman_region32_extents(&changed)->x1, 64);
@@ -157,13 +157,13 @@ static void test_convert(void)
 	uint32_t out, in = 0xff123456;
 	uint8_t b24[3];
 
-	x11_convert_row((uint8_t *)&out, 32, (const uint8_t *)&src, 16, m565, 1);
+	refine_convert_row((uint8_t *)&out, 32, (const uint8_t *)&src, 16, m565, 1);
 	CHECK_EQ(out, 0xffffff);
-	x11_convert_row((uint8_t *)&out, 32, (const uint8_t *)&in, 32, m888, 1);
+	refine_convert_row((uint8_t *)&out, 32, (const uint8_t *)&in, 32, m888, 1);
 	CHECK_EQ(out, 0x123456);
-	x11_convert_row(b24, 24, (const uint8_t *)&in, 32, m888, 1);
+	refine_convert_row(b24, 24, (const uint8_t *)&in, 32, m888, 1);
 	CHECK(b24[0] == 0x56 && b24[1] == 0x34 && b24[2] == 0x12);
-	CHECK_EQ(x11_pixel_get(b24, 24), 0x123456);
+	CHECK_EQ(refine_pixel_get(b24, 24), 0x123456);
 }
 
 int main(void)

@@ -217,10 +217,10 @@ cleanup:
 /* Surface bookkeeping                                                 */
 /* ------------------------------------------------------------------ */
 
-static struct x11_image surface_image(struct x11_mirror *m)
+static struct refine_image surface_image(struct x11_mirror *m)
 {
 	const struct mirage_surface_header *s = mirage_driver_surface(m->drv);
-	struct x11_image im = {
+	struct refine_image im = {
 		.data = mirage_driver_pixels(m->drv),
 		.stride = s->stride,
 		.bpp = s->bpp,
@@ -240,7 +240,7 @@ static uint8_t *shadow_lines(struct x11_mirror *m)
 
 int x11_display_surface_changed(struct x11_mirror *m)
 {
-	struct x11_image s = surface_image(m);
+	struct refine_image s = surface_image(m);
 
 	free(m->next.data);
 	memset(&m->next, 0, sizeof(m->next));
@@ -265,7 +265,7 @@ static void put_rows(struct x11_mirror *m, const pixman_box32_t *b, const uint8_
 	uint32_t nb = m->next.bpp / 8;
 
 	for (int32_t y = b->y1; y < b->y2; y++)
-		x11_convert_row(m->next.data + (size_t)y * m->next.stride + (size_t)b->x1 * nb, m->next.bpp,
+		refine_convert_row(m->next.data + (size_t)y * m->next.stride + (size_t)b->x1 * nb, m->next.bpp,
 				src + (size_t)(y - b->y1) * src_stride, m->xbpp, m->masks,
 				(uint32_t)(b->x2 - b->x1));
 }
@@ -567,7 +567,7 @@ static void cursor_fetch(struct x11_mirror *m)
 {
 	xcb_xfixes_get_cursor_image_reply_t *r =
 		xcb_xfixes_get_cursor_image_reply(m->conn, xcb_xfixes_get_cursor_image(m->conn), NULL);
-	struct x11_cursor *c = &m->cursor;
+	struct refine_cursor *c = &m->cursor;
 	uint32_t w, h;
 	uint32_t *argb;
 
@@ -802,7 +802,7 @@ void x11_display_close(struct x11_mirror *m)
 /* The whole screen into the surface, and one BLIT. */
 static int full_refresh(struct x11_mirror *m)
 {
-	struct x11_image s = surface_image(m);
+	struct refine_image s = surface_image(m);
 	pixman_region32_t all, dirty;
 	int ret = 0;
 
@@ -821,7 +821,7 @@ static int full_refresh(struct x11_mirror *m)
 			       (size_t)s.width * (s.bpp / 8));
 		m->cursor.drawn = false;
 		if (mirage_driver_settings(m->drv)->pointer_enabled)
-			x11_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
+			refine_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
 		mirage_driver_set_shadow_status(m->drv, MIRAGE_SHADOW_EXISTS |
 						(m->cursor.drawn ? MIRAGE_SHADOW_IN_USE : 0));
 		mirage_driver_post_rect(m->drv, MIRAGE_REC_BLIT, 0, 0, m->width, m->height);
@@ -869,7 +869,7 @@ void x11_display_stop(struct x11_mirror *m)
 
 void x11_display_pointer_setting(struct x11_mirror *m, bool was_enabled)
 {
-	struct x11_image s = surface_image(m);
+	struct refine_image s = surface_image(m);
 	pixman_region32_t dirty;
 	int n;
 	const pixman_box32_t *b;
@@ -877,9 +877,9 @@ void x11_display_pointer_setting(struct x11_mirror *m, bool was_enabled)
 	if (!attached(m) || !s.data)
 		return;
 	pixman_region32_init(&dirty);
-	x11_cursor_undraw(&m->cursor, &s, shadow_lines(m), &dirty);
+	refine_cursor_undraw(&m->cursor, &s, shadow_lines(m), &dirty);
 	if (mirage_driver_settings(m->drv)->pointer_enabled)
-		x11_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
+		refine_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
 	mirage_driver_set_shadow_status(m->drv, MIRAGE_SHADOW_EXISTS | (m->cursor.drawn ? MIRAGE_SHADOW_IN_USE : 0));
 	b = pixman_region32_rectangles(&dirty, &n);
 	for (int i = 0; i < n; i++)
@@ -1111,7 +1111,7 @@ int x11_display_delay(struct x11_mirror *m)
 
 int x11_display_flush(struct x11_mirror *m)
 {
-	struct x11_image s;
+	struct refine_image s;
 	pixman_region32_t changed, dirty, read;
 	const struct mirage_settings *set;
 	struct copy_ctx ctx;
@@ -1180,7 +1180,7 @@ int x11_display_flush(struct x11_mirror *m)
 	ctx.m = m;
 	ctx.dirty = &dirty;
 	ctx.cursor_box = m->cursor.drawn ? m->cursor.drawn_box : (pixman_box32_t){ 0, 0, 0, 0 };
-	x11_cursor_undraw(&m->cursor, &s, shadow_lines(m), &dirty);
+	refine_cursor_undraw(&m->cursor, &s, shadow_lines(m), &dirty);
 
 	if (set->blt_copybits) {
 		for (size_t i = 0; i < m->nwindows; i++) {
@@ -1188,18 +1188,18 @@ int x11_display_flush(struct x11_mirror *m)
 			pixman_box32_t dst = { w->x, w->y, w->x + w->w, w->y + w->h };
 
 			if (w->mapped && (w->pub_x != w->x || w->pub_y != w->y))
-				x11_refine_copy(&s, &m->next, &read, dst, w->pub_x - w->x,
+				refine_copy(&s, &m->next, &read, dst, w->pub_x - w->x,
 						w->pub_y - w->y, 4, &m->stats, on_copy, &ctx);
 		}
-		x11_refine_scrolls(&s, &m->next, &read, m->scroll_areas, (int)m->nscroll_areas, &m->stats,
+		refine_scrolls(&s, &m->next, &read, m->scroll_areas, (int)m->nscroll_areas, &m->stats,
 				   on_copy, &ctx);
 	}
 	/* Only what was damaged is compared; the rest of what was read is fresh but unchanged. */
 	pixman_region32_intersect(&m->damage_region, &m->damage_region, &read);
-	x11_refine_tiles(&s, &m->next, &m->damage_region, TILE, &changed, &m->stats);
+	refine_tiles(&s, &m->next, &m->damage_region, TILE, &changed, &m->stats);
 
 	if (set->pointer_enabled)
-		x11_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
+		refine_cursor_draw(&m->cursor, &s, shadow_lines(m), &dirty);
 	mirage_driver_set_shadow_status(m->drv, MIRAGE_SHADOW_EXISTS | (m->cursor.drawn ? MIRAGE_SHADOW_IN_USE : 0));
 	pixman_region32_union(&changed, &changed, &dirty);
 	b = pixman_region32_rectangles(&changed, &n);
@@ -1232,7 +1232,7 @@ cleanup:
 
 size_t x11_display_info(struct x11_mirror *m, char *buf, size_t size)
 {
-	const struct x11_refine_stats *st = &m->stats;
+	const struct refine_stats *st = &m->stats;
 	/* Copies cost consumers next to nothing: the ratio counts BLIT pixels. */
 	double ratio = st->published_pixels ? (double)st->reported_pixels / (double)st->published_pixels : 0.0;
 	int n = snprintf(buf, size,

@@ -6,9 +6,9 @@
  *   main.c     options, signals, the event loop, losing and regaining the server
  *   display.c  the X connection: DAMAGE, MIT-SHM or Xvfb's -shmem framebuffer,
  *              XFIXES cursor, RandR, top-level window tracking
- *   refine.c   the change refinery: pixel conversion, tile comparison and
- *              copy (window move, scroll) detection against the surface
- *   cursor.c   composing the cursor into the surface with a save-under
+ *
+ * The refinery and the cursor composition it uses are shared with the other
+ * client-side drivers: ../common/refine.h.
  *
  * Everything runs on one thread.
  */
@@ -25,108 +25,7 @@
 
 #include <mirage/driver.h>
 
-/* ------------------------------------------------------------------ */
-/* refine.c: pure functions on pixel buffers (unit-tested)             */
-/* ------------------------------------------------------------------ */
-
-/* A pixel buffer: line 0 at data, `stride` bytes a line, bpp 16, 24 or 32. */
-struct x11_image {
-	uint8_t *data;
-	uint32_t stride;
-	uint32_t bpp;
-	int32_t width;
-	int32_t height;
-};
-
-/*
- * Converts `count` pixels of the X server's ZPixmap format (bpp 16, 24 or
- * 32 with the given masks) into the surface format `dst_bpp`.
- */
-void x11_convert_row(uint8_t *dst, uint32_t dst_bpp, const uint8_t *src, uint32_t src_bpp,
-		     const uint32_t masks[3], uint32_t count);
-
-/* Reads one surface pixel as 0x00RRGGBB; writes one back. */
-uint32_t x11_pixel_get(const uint8_t *p, uint32_t bpp);
-void x11_pixel_put(uint8_t *p, uint32_t bpp, uint32_t rgb);
-
-/* Statistics kept by the refinery, shown by `miragectl status`. */
-struct x11_refine_stats {
-	uint64_t reported_pixels;  /* area of the damage the server reported */
-	uint64_t compared_pixels;  /* area compared with the surface */
-	uint64_t published_pixels; /* area of the BLIT records posted */
-	uint64_t blits;
-	uint64_t copies;           /* SCREEN_SCREEN records posted */
-	uint64_t copied_pixels;
-	uint64_t copy_candidates;  /* moves and scrolls considered */
-	uint64_t copy_rejected;    /* candidates that failed verification */
-};
-
-/* Where copy() tells the caller about a verified copy it applied. */
-typedef void (*x11_copy_fn)(void *data, const pixman_box32_t *dst, int32_t src_x, int32_t src_y);
-
-/*
- * Tries a copy candidate: the pixels that `next` holds in dst should equal
- * those `surface` holds at dst moved by (dx, dy).  Finds the longest run of
- * rows inside dst (and inside `valid`, the part of next that is fresh) for
- * which that is exactly true; when it has at least min_rows rows and changes
- * something, applies it to surface (so surface then equals next there),
- * calls fn and returns true.  Never applies a copy it did not verify.
- */
-bool x11_refine_copy(struct x11_image *surface, const struct x11_image *next,
-		     const pixman_region32_t *valid, pixman_box32_t dst, int32_t dx, int32_t dy,
-		     int32_t min_rows, struct x11_refine_stats *st, x11_copy_fn fn, void *data);
-
-/*
- * Looks for a vertical scroll inside each of the n `areas` (tall damage
- * rectangles as the server reported them, whose pixels must all lie in
- * `valid`, the part of next that is fresh) by hashing sampled rows of next
- * and surface; verified copies are applied and reported through fn.
- * Returns the number of copies.
- */
-int x11_refine_scrolls(struct x11_image *surface, const struct x11_image *next,
-		       const pixman_region32_t *valid, const pixman_box32_t *areas, int n,
-		       struct x11_refine_stats *st, x11_copy_fn fn, void *data);
-
-/*
- * The refinery proper: compares `damage` tile by tile (tile x tile pixels)
- * between next and surface, copies the rows that differ into surface and
- * adds the changed tiles to `changed`.
- */
-void x11_refine_tiles(struct x11_image *surface, const struct x11_image *next,
-		      const pixman_region32_t *damage, int32_t tile, pixman_region32_t *changed,
-		      struct x11_refine_stats *st);
-
-/* ------------------------------------------------------------------ */
-/* cursor.c                                                            */
-/* ------------------------------------------------------------------ */
-
-struct x11_cursor {
-	/* The shape, premultiplied ARGB32, as XFIXES gave it (clipped to 256). */
-	uint32_t *argb;
-	uint32_t width, height;
-	int32_t hot_x, hot_y;
-	uint32_t serial;         /* XFIXES cursor serial */
-	int32_t x, y;            /* hotspot position */
-	bool visible;
-
-	/* Composition (Pointer.Enabled=1): what is drawn into the surface. */
-	bool drawn;
-	pixman_box32_t drawn_box; /* surface area under the drawn cursor */
-};
-
-/*
- * Removes the drawn cursor from the surface (restores the save-under from
- * the shadow lines) and adds the area to `dirty`.  No-op when not drawn.
- */
-void x11_cursor_undraw(struct x11_cursor *cur, struct x11_image *surface, uint8_t *shadow,
-		       pixman_region32_t *dirty);
-
-/*
- * Saves what lies under the cursor into the shadow lines and composes the
- * cursor onto the surface; adds the area to `dirty`.
- */
-void x11_cursor_draw(struct x11_cursor *cur, struct x11_image *surface, uint8_t *shadow,
-		     pixman_region32_t *dirty);
+#include "refine.h"
 
 /* ------------------------------------------------------------------ */
 /* display.c                                                           */
@@ -181,14 +80,14 @@ struct x11_mirror {
 	bool size_check, pointer_moved, cursor_changed, full_refresh;
 
 	/* The fresh pixels of this pass, in the surface format. */
-	struct x11_image next;
+	struct refine_image next;
 
 	/* Top-level windows (children of root) for move detection */
 	struct x11_window *windows;
 	size_t nwindows, cap_windows;
 
-	struct x11_cursor cursor;
-	struct x11_refine_stats stats;
+	struct refine_cursor cursor;
+	struct refine_stats stats;
 	uint64_t damage_events, grab_requests, grab_bytes, passes, motion_events;
 	bool verbose;
 	bool quiet;                      /* --wait retrying: no repeated errors */

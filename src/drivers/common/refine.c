@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirage-x11.h"
+#include "refine.h"
 
 static uint32_t expand(uint32_t pixel, uint32_t mask)
 {
@@ -32,7 +32,7 @@ static uint32_t expand(uint32_t pixel, uint32_t mask)
 	return (v << (8 - bits) | v >> (2 * bits > 8 ? 2 * bits - 8 : 0)) & 0xff;
 }
 
-uint32_t x11_pixel_get(const uint8_t *p, uint32_t bpp)
+uint32_t refine_pixel_get(const uint8_t *p, uint32_t bpp)
 {
 	uint32_t v;
 
@@ -50,7 +50,7 @@ uint32_t x11_pixel_get(const uint8_t *p, uint32_t bpp)
 	}
 }
 
-void x11_pixel_put(uint8_t *p, uint32_t bpp, uint32_t rgb)
+void refine_pixel_put(uint8_t *p, uint32_t bpp, uint32_t rgb)
 {
 	switch (bpp) {
 	case 32:
@@ -70,7 +70,7 @@ void x11_pixel_put(uint8_t *p, uint32_t bpp, uint32_t rgb)
 	}
 }
 
-void x11_convert_row(uint8_t *dst, uint32_t dst_bpp, const uint8_t *src, uint32_t src_bpp,
+void refine_convert_row(uint8_t *dst, uint32_t dst_bpp, const uint8_t *src, uint32_t src_bpp,
 		     const uint32_t masks[3], uint32_t count)
 {
 	bool std32 = masks[0] == 0xff0000 && masks[1] == 0xff00 && masks[2] == 0xff;
@@ -112,18 +112,18 @@ void x11_convert_row(uint8_t *dst, uint32_t dst_bpp, const uint8_t *src, uint32_
 			pix = v;
 		}
 		rgb = expand(pix, masks[0]) << 16 | expand(pix, masks[1]) << 8 | expand(pix, masks[2]);
-		x11_pixel_put(dst + (size_t)i * db, dst_bpp, rgb);
+		refine_pixel_put(dst + (size_t)i * db, dst_bpp, rgb);
 	}
 }
 
-static inline uint8_t *at(const struct x11_image *im, int32_t x, int32_t y)
+static inline uint8_t *at(const struct refine_image *im, int32_t x, int32_t y)
 {
 	return im->data + (size_t)y * im->stride + (size_t)x * (im->bpp / 8);
 }
 
-bool x11_refine_copy(struct x11_image *surface, const struct x11_image *next,
+bool refine_copy(struct refine_image *surface, const struct refine_image *next,
 		     const pixman_region32_t *valid, pixman_box32_t dst, int32_t dx, int32_t dy,
-		     int32_t min_rows, struct x11_refine_stats *st, x11_copy_fn fn, void *data)
+		     int32_t min_rows, struct refine_stats *st, refine_copy_fn fn, void *data)
 {
 	int32_t x1 = dst.x1, y1 = dst.y1, x2 = dst.x2, y2 = dst.y2;
 	int32_t best_a = 0, best_b = 0, run_a = -1;
@@ -252,9 +252,9 @@ static void insert(struct slot *t, uint32_t mask, uint64_t h, int32_t row)
 #define SCROLL_MIN_H 24
 #define SCROLL_MIN_ROWS 8
 
-static int scroll_rect(struct x11_image *surface, const struct x11_image *next,
+static int scroll_rect(struct refine_image *surface, const struct refine_image *next,
 		       const pixman_region32_t *damage, const pixman_box32_t *r,
-		       struct x11_refine_stats *st, x11_copy_fn fn, void *data)
+		       struct refine_stats *st, refine_copy_fn fn, void *data)
 {
 	int32_t h = r->y2 - r->y1, best = 0, best_votes = 0, changed = 0;
 	size_t bytes = (size_t)(r->x2 - r->x1) * (surface->bpp / 8);
@@ -299,7 +299,7 @@ static int scroll_rect(struct x11_image *surface, const struct x11_image *next,
 	}
 	/* A few coincidental matches do not make a scroll. */
 	if (best_votes >= 4 && best_votes * 8 >= changed)
-		ret = x11_refine_copy(surface, next, damage, *r, 0, best, SCROLL_MIN_ROWS, st, fn,
+		ret = refine_copy(surface, next, damage, *r, 0, best, SCROLL_MIN_ROWS, st, fn,
 				      data);
 cleanup:
 	free(oldh);
@@ -309,9 +309,9 @@ cleanup:
 	return ret;
 }
 
-int x11_refine_scrolls(struct x11_image *surface, const struct x11_image *next,
+int refine_scrolls(struct refine_image *surface, const struct refine_image *next,
 		       const pixman_region32_t *valid, const pixman_box32_t *areas, int n,
-		       struct x11_refine_stats *st, x11_copy_fn fn, void *data)
+		       struct refine_stats *st, refine_copy_fn fn, void *data)
 {
 	int copies = 0;
 
@@ -336,9 +336,9 @@ int x11_refine_scrolls(struct x11_image *surface, const struct x11_image *next,
  * Whole rows first: one memcmp over a box's row finds most rows equal; only
  * a row that differs is looked at tile by tile.
  */
-void x11_refine_tiles(struct x11_image *surface, const struct x11_image *next,
+void refine_tiles(struct refine_image *surface, const struct refine_image *next,
 		      const pixman_region32_t *damage, int32_t tile, pixman_region32_t *changed,
-		      struct x11_refine_stats *st)
+		      struct refine_stats *st)
 {
 	int n;
 	const pixman_box32_t *boxes = pixman_region32_rectangles((pixman_region32_t *)damage, &n);

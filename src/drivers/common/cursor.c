@@ -7,9 +7,9 @@
  */
 #include <string.h>
 
-#include "mirage-x11.h"
+#include "refine.h"
 
-static bool cursor_box(const struct x11_cursor *cur, const struct x11_image *s, pixman_box32_t *b)
+static bool cursor_box(const struct refine_cursor *cur, const struct refine_image *s, pixman_box32_t *b)
 {
 	b->x1 = cur->x - cur->hot_x;
 	b->y1 = cur->y - cur->hot_y;
@@ -22,7 +22,7 @@ static bool cursor_box(const struct x11_cursor *cur, const struct x11_image *s, 
 	return b->x1 < b->x2 && b->y1 < b->y2;
 }
 
-void x11_cursor_undraw(struct x11_cursor *cur, struct x11_image *surface, uint8_t *shadow,
+void refine_cursor_undraw(struct refine_cursor *cur, struct refine_image *surface, uint8_t *shadow,
 		       pixman_region32_t *dirty)
 {
 	const pixman_box32_t *b = &cur->drawn_box;
@@ -39,7 +39,7 @@ void x11_cursor_undraw(struct x11_cursor *cur, struct x11_image *surface, uint8_
 	cur->drawn = false;
 }
 
-void x11_cursor_draw(struct x11_cursor *cur, struct x11_image *surface, uint8_t *shadow,
+void refine_cursor_draw(struct refine_cursor *cur, struct refine_image *surface, uint8_t *shadow,
 		     pixman_region32_t *dirty)
 {
 	pixman_box32_t b;
@@ -60,13 +60,13 @@ void x11_cursor_draw(struct x11_cursor *cur, struct x11_image *surface, uint8_t 
 
 			if (a == 0 && (s & 0xffffff) == 0)
 				continue;
-			d = x11_pixel_get(row + (size_t)x * bpp, surface->bpp);
+			d = refine_pixel_get(row + (size_t)x * bpp, surface->bpp);
 			/* Premultiplied "over": out = src + dst * (1 - alpha). */
 			for (int sh = 0; sh <= 16; sh += 8) {
 				uint32_t c = (s >> sh & 0xff) + ((d >> sh & 0xff) * (255 - a) + 127) / 255;
 				out |= (c > 255 ? 255 : c) << sh;
 			}
-			x11_pixel_put(row + (size_t)x * bpp, surface->bpp, out);
+			refine_pixel_put(row + (size_t)x * bpp, surface->bpp, out);
 		}
 	}
 	cur->drawn = true;
