@@ -16,6 +16,8 @@ PACKAGES="
   x11-apps x11-utils x11-xserver-utils xterm xdotool twm xclip xsel netpbm
   iproute2 procps time ffmpeg chromium xcompmgr libxcb-xinput-dev
   tigervnc-viewer tigervnc-scraping-server tigervnc-standalone-server x11vnc
+  sway foot grim libwayland-dev libwayland-bin wayland-protocols
+  librust-wayland-protocols-dev libxkbcommon-dev wayvnc
 "
 
 if [ "${1:-}" = "--list" ]; then
