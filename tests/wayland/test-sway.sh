@@ -90,7 +90,7 @@ swaymsg_u() { as_user swaymsg -s "$T/xdg/$SOCK" "$@" > /dev/null; }
 swaymsg_u -t get_outputs || fail "sway's IPC does not answer"
 pass "sway up on $s"
 
-as_user "$WL_BIN" --set Cap.Bootup=2 > "$T/wayland.log" 2>&1 &
+as_user "$WL_BIN" --set Cap.Bootup=2 --verbose > "$T/wayland.log" 2>&1 &
 WL_PID=$!
 PIDS="$PIDS $WL_PID"
 for _ in $(seq 300); do
@@ -139,9 +139,27 @@ settled() {
 }
 
 settled "idle desktop"
-as_user foot -e sh -c 'seq 1 400; printf "scrolled\n"; exec sleep 600' > "$T/foot.log" 2>&1 &
+# A still screen: no frame from the compositor, so no CPU (utime+stime in
+# clock ticks over 30 s; a frame a vsync would be hundreds).
+# The process itself, not runuser: the only mirage-wayland of the test's user.
+WL_REAL=$(pgrep -u "$U" -x mirage-wayland | head -1)
+[ -n "$WL_REAL" ] || fail "cannot find mirage-wayland's process"
+ticks() { awk '{ print $14 + $15 }' "/proc/$WL_REAL/stat"; }
+t0=$(ticks)
+sleep "${IDLE_SECONDS:-30}"
+t1=$(ticks)
+echo "idle: mirage-wayland used $((t1 - t0)) clock ticks in ${IDLE_SECONDS:-30} s"
+[ $((t1 - t0)) -le 10 ] || fail "idle mirage-wayland used $((t1 - t0)) clock ticks in ${IDLE_SECONDS:-30} s"
+pass "idle costs no CPU"
+# Slowly enough that the compositor shows many scrolled frames.
+as_user foot -e sh -c 'i=0; while [ $i -lt 150 ]; do i=$((i + 1)); echo "line $i"; sleep 0.03; done; exec sleep 600' > "$T/foot.log" 2>&1 &
 PIDS="$PIDS $!"
 settled "foot printing and scrolling"
+# The scroll reached consumers as verified copies (the driver's counters).
+as_user "$CTL_BIN" status wl-HEADLESS-1 > "$T/status.out" 2>&1
+copies=$(sed -n 's/.*copies=\([0-9]*\).*/\1/p' "$T/status.out" | head -1)
+[ "${copies:-0}" -ge 1 ] || { cat "$T/status.out"; fail "foot's scroll gave no verified SCREEN_SCREEN record"; }
+pass "foot's scroll published as $copies SCREEN_SCREEN records"
 swaymsg_u output HEADLESS-1 resolution 1024x768
 settled "output resized to 1024x768"
 head -2 "$T/home/snap.ppm" | tr '\n' ' ' | grep -q '1024 768' || fail "snapshot is not 1024x768 after the resize"
