@@ -1688,17 +1688,21 @@ static enum rfbNewClientAction on_new_client(rfbClientPtr cl)
 	}
 	if (s->n_viewers == s->cap_viewers) {
 		int cap = s->cap_viewers ? 2 * s->cap_viewers : 8;
-		struct viewer **list = realloc(s->viewers, (size_t)cap * sizeof(*list));
+		struct viewer **list;
 
+		/* Under the lock: realloc frees the array the main thread walks. */
+		pthread_mutex_lock(&s->lock);
+		list = realloc(s->viewers, (size_t)cap * sizeof(*list));
+		if (list) {
+			s->viewers = list;
+			s->cap_viewers = cap;
+		}
+		pthread_mutex_unlock(&s->lock);
 		if (!list) {
 			vnc_log("viewer %s refused: out of memory", cl->host ? cl->host : "?");
 			free(v);
 			return RFB_CLIENT_REFUSE;
 		}
-		pthread_mutex_lock(&s->lock);
-		s->viewers = list;
-		s->cap_viewers = cap;
-		pthread_mutex_unlock(&s->lock);
 	}
 	vnc_debug("viewer %s connected", cl->host ? cl->host : "?");
 	v->s = s;
