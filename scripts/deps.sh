@@ -14,7 +14,7 @@ PACKAGES="
   libzstd-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libvncserver-dev libgnutls28-dev novnc openssl dbus-daemon
   x11-apps x11-utils x11-xserver-utils xterm xdotool twm xclip xsel netpbm
-  iproute2 procps time ffmpeg chromium xcompmgr libxcb-xinput-dev
+  iproute2 procps time ffmpeg chromium xcompmgr libxcb-xinput-dev xfwm4 mesa-utils
   tigervnc-viewer tigervnc-scraping-server tigervnc-standalone-server x11vnc
   sway foot grim libwayland-dev libwayland-bin wayland-protocols
   librust-wayland-protocols-dev libxkbcommon-dev wayvnc

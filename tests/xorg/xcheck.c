@@ -21,6 +21,16 @@
  *                                      shadow) on the root window: drivers
  *                                      without ARGB hardware cursors (dummy)
  *                                      draw it in software
+ *   xcheck core-cursor NAME            define a 16x16 two-colour (core)
+ *                                      cursor on the root window
+ *   xcheck repaint NAME put|copy|render|argb
+ *                                      repaint a window under the pointer,
+ *                                      frame after frame, without a round
+ *                                      trip (as a compositor or a GL client
+ *                                      does): XPutImage, XCopyArea from a
+ *                                      pixmap, XRenderComposite, or
+ *                                      XPutImage into a 32-bit ARGB window;
+ *                                      the window stays when xcheck exits
  *   xcheck text NAME [1]               ImageText8 and ImageText16 in a
  *                                      window that stays when xcheck exits
  *                                      (made by the first run; 1: other
@@ -190,8 +200,9 @@ static void pixel_pair(const struct capture *c, int x, int y, uint32_t *surf, ui
 	}
 }
 
-/* Counts pixels where the surface differs from the capture (outside skip). */
-static long compare(const struct capture *c, const int skip[4], int *fx, int *fy)
+/* Counts pixels where the surface differs from the capture (outside skip);
+ * box (x1, y1, x2, y2), if not NULL, gets their bounding box. */
+static long compare_box(const struct capture *c, const int skip[4], int *fx, int *fy, int box[4])
 {
 	const struct mirage_surface_header *h = mirage_client_surface(cli);
 	long bad = 0;
@@ -216,12 +227,26 @@ static long compare(const struct capture *c, const int skip[4], int *fx, int *fy
 				if (bad == 0) {
 					*fx = x;
 					*fy = y;
+					if (box) {
+						box[0] = box[2] = x;
+						box[1] = box[3] = y;
+					}
+				}
+				if (box) {
+					box[0] = x < box[0] ? x : box[0];
+					box[2] = x > box[2] ? x : box[2];
+					box[3] = y;
 				}
 				bad++;
 			}
 		}
 	}
 	return bad;
+}
+
+static long compare(const struct capture *c, const int skip[4], int *fx, int *fy)
+{
+	return compare_box(c, skip, fx, fy, NULL);
 }
 
 /* Reads every record since the last call into region; counts types. */
@@ -291,7 +316,7 @@ static int run(char **argv)
 static int cmd_compare(int argc, char **argv)
 {
 	struct capture c;
-	int skip[4], *sk = NULL, fx = 0, fy = 0;
+	int skip[4], *sk = NULL, fx = 0, fy = 0, box[4] = { 0 };
 	long bad;
 
 	if (argc > 3 && sscanf(argv[3], "%d,%d,%d,%d", &skip[0], &skip[1], &skip[2], &skip[3]) == 4)
@@ -299,14 +324,15 @@ static int cmd_compare(int argc, char **argv)
 	settle();
 	if (capture(&c) < 0)
 		return 2;
-	bad = compare(&c, sk, &fx, &fy);
+	bad = compare_box(&c, sk, &fx, &fy, box);
 	if (bad != 0) {
 		uint32_t a = 0, b = 0;
 
 		if (bad > 0)
 			pixel_pair(&c, fx, fy, &a, &b);
-		fprintf(stderr, "xcheck compare: %ld pixels differ; first at %d,%d: "
-			"surface %06x screen %06x\n", bad, fx, fy, a, b);
+		fprintf(stderr, "xcheck compare: %ld pixels differ in %d,%d-%d,%d; first at "
+			"%d,%d: surface %06x screen %06x\n", bad, box[0], box[1], box[2] + 1,
+			box[3] + 1, fx, fy, a, b);
 		return 1;
 	}
 	printf("compare: surface == screen (%dx%d, %u bpp%s)\n", c.w, c.h,
@@ -745,6 +771,136 @@ static int cmd_argb_cursor(void)
 	return 0;
 }
 
+/* A 16x16 two-colour cursor made of bitmaps (a core cursor, never ARGB):
+ * a hollow square with a cross, hotspot in the middle. */
+static int cmd_core_cursor(void)
+{
+	enum { S = 16 };
+	static unsigned char src[S * S / 8], msk[S * S / 8];
+	Window root = DefaultRootWindow(dpy);
+	XColor fg = { .red = 0xffff, .green = 0x2000, .blue = 0x2000 };
+	XColor bg = { .red = 0x0000, .green = 0x0000, .blue = 0x4000 };
+	Pixmap ps, pm;
+	Cursor cur;
+
+	for (int y = 0; y < S; y++) {
+		for (int x = 0; x < S; x++) {
+			int bit = y * S + x;
+			bool edge = x == 0 || y == 0 || x == S - 1 || y == S - 1;
+
+			if (edge || x == S / 2 || y == S / 2)
+				src[bit / 8] |= (unsigned char)(1 << (bit % 8));
+			if (edge || x == S / 2 || y == S / 2 || x == 1 || y == 1 || x == S - 2 ||
+			    y == S - 2)
+				msk[bit / 8] |= (unsigned char)(1 << (bit % 8));
+		}
+	}
+	ps = XCreateBitmapFromData(dpy, root, (char *)src, S, S);
+	pm = XCreateBitmapFromData(dpy, root, (char *)msk, S, S);
+	cur = XCreatePixmapCursor(dpy, ps, pm, &fg, &bg, S / 2, S / 2);
+	XDefineCursor(dpy, root, cur);
+	XFreeCursor(dpy, cur);
+	XFreePixmap(dpy, ps);
+	XFreePixmap(dpy, pm);
+	XSync(dpy, False);
+	printf("core-cursor: defined on the root window\n");
+	return 0;
+}
+
+/* Frame f of the repaint pattern at (x, y): colour bands that move. */
+static uint32_t frame_pixel(int f, int x, int y)
+{
+	uint32_t v = (uint32_t)((x + y + f * 7) / 6 % 8);
+
+	return 0xff000000u | (v * 0x1f0000u) | ((uint32_t)(7 - v) * 0x001f00u) |
+	       (uint32_t)(f * 13 % 256);
+}
+
+/*
+ * repaint: a window centred on the pointer, repainted whole, frame after
+ * frame, with nothing but XFlush between frames: no reply, so the module
+ * publishes each frame from the block handler, after misprite has drawn a
+ * software cursor back over what the frame changed.  The window stays
+ * (RetainPermanent) so that a check after it sees the last frame.
+ */
+static int cmd_repaint(int argc, char **argv)
+{
+	enum { W = 160, H = 120, FRAMES = 40 };
+	const char *method = argc > 3 ? argv[3] : "";
+	bool argb = strcmp(method, "argb") == 0;
+	Window root = DefaultRootWindow(dpy), win, rr, cr;
+	int px, py, wx, wy, depth = argb ? 32 : DefaultDepth(dpy, DefaultScreen(dpy));
+	unsigned int mask;
+	XSetWindowAttributes swa = { 0 };
+	unsigned long attrs = CWBackPixel | CWBorderPixel | CWOverrideRedirect;
+	Visual *visual = CopyFromParent;
+	XVisualInfo vi;
+	XImage *img;
+	Pixmap back = None;
+	Picture src = None, dst = None;
+	GC gc;
+	XEvent ev;
+
+	if (!argb && strcmp(method, "put") != 0 && strcmp(method, "copy") != 0 &&
+	    strcmp(method, "render") != 0) {
+		fprintf(stderr, "xcheck repaint: method \"%s\": use put, copy, render or argb\n",
+			method);
+		return 2;
+	}
+	if (argb) {
+		if (!XMatchVisualInfo(dpy, DefaultScreen(dpy), 32, TrueColor, &vi)) {
+			fprintf(stderr, "xcheck repaint: no 32-bit TrueColor visual\n");
+			return 2;
+		}
+		visual = vi.visual;
+		swa.colormap = XCreateColormap(dpy, root, visual, AllocNone);
+		attrs |= CWColormap;
+	}
+	XQueryPointer(dpy, root, &rr, &cr, &px, &py, &wx, &wy, &mask);
+	swa.override_redirect = True;
+	win = XCreateWindow(dpy, root, px - W / 2, py - H / 2, W, H, 0, depth, InputOutput,
+			    visual, attrs, &swa);
+	XStoreName(dpy, win, "xcheck repaint");
+	XSelectInput(dpy, win, ExposureMask);
+	XMapWindow(dpy, win);
+	do
+		XNextEvent(dpy, &ev);
+	while (ev.type != Expose);
+	gc = XCreateGC(dpy, win, 0, NULL);
+	img = XCreateImage(dpy, argb ? visual : DefaultVisual(dpy, DefaultScreen(dpy)),
+			   (unsigned)depth, ZPixmap, 0, malloc((size_t)W * H * 4), W, H, 32, 0);
+	if (strcmp(method, "copy") == 0 || strcmp(method, "render") == 0)
+		back = XCreatePixmap(dpy, win, W, H, (unsigned)depth);
+	if (strcmp(method, "render") == 0) {
+		XRenderPictFormat *fmt = XRenderFindVisualFormat(dpy, DefaultVisual(dpy, 0));
+
+		src = XRenderCreatePicture(dpy, back, fmt, 0, NULL);
+		dst = XRenderCreatePicture(dpy, win, fmt, 0, NULL);
+	}
+	for (int f = 0; f < FRAMES; f++) {
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++)
+				XPutPixel(img, x, y, frame_pixel(f, x, y));
+		if (back != None)
+			XPutImage(dpy, back, gc, img, 0, 0, 0, 0, W, H);
+		if (src != None)
+			XRenderComposite(dpy, PictOpSrc, src, None, dst, 0, 0, 0, 0, 0, 0, W, H);
+		else if (back != None)
+			XCopyArea(dpy, back, win, gc, 0, 0, W, H, 0, 0);
+		else
+			XPutImage(dpy, win, gc, img, 0, 0, 0, 0, W, H);
+		XFlush(dpy);
+		sleep_ms(15);
+	}
+	XDestroyImage(img);
+	XSetCloseDownMode(dpy, RetainPermanent);
+	XFlush(dpy);
+	/* no round trip: the last frame goes out from the block handler */
+	sleep_ms(300);
+	printf("repaint: %d frames (%s) under the pointer at %d,%d\n", FRAMES, method, px, py);
+	return 0;
+}
+
 /*
  * Text drawn with ImageText8 and ImageText16 (XDrawImageString, 16) in the
  * server's "fixed" font, in colours, over each other and across the
@@ -911,7 +1067,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: xcheck compare|complete|types|stall|spin|latency|argb-cursor|text|lines NAME ...\n");
+		fprintf(stderr, "usage: xcheck compare|complete|types|stall|spin|latency|argb-cursor|core-cursor|repaint|text|lines NAME ...\n");
 		return 2;
 	}
 	if (setup(argv[2]) < 0)
@@ -930,6 +1086,10 @@ int main(int argc, char **argv)
 		ret = cmd_latency(argc, argv);
 	else if (strcmp(argv[1], "argb-cursor") == 0)
 		ret = cmd_argb_cursor();
+	else if (strcmp(argv[1], "core-cursor") == 0)
+		ret = cmd_core_cursor();
+	else if (strcmp(argv[1], "repaint") == 0)
+		ret = cmd_repaint(argc, argv);
 	else if (strcmp(argv[1], "text") == 0)
 		ret = cmd_text(argc, argv);
 	else if (strcmp(argv[1], "lines") == 0)

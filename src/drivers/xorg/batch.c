@@ -377,8 +377,12 @@ static bool clip_box(const BoxRec *b, int32_t w, int32_t h, BoxRec *out)
 }
 
 /*
- * Reads boxes of the screen through the root window's GetImage, which
- * takes a software cursor out first (its own drawing is ignored: hooks.c).
+ * Reads boxes of the screen through the root window's GetImage, as the
+ * GetImage request does: SourceValidate first, which is where a software
+ * cursor (misprite) is taken out of the framebuffer; the screen's GetImage
+ * alone reads the cursor with the rest, and the surface would keep its
+ * image (a ghost) after it moved on.  The cursor's own drawing is ignored
+ * (hooks.c); misprite puts it back at the next block handler.
  */
 static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec *b, int n)
 {
@@ -408,6 +412,8 @@ static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec
 			ok = false;
 			break;
 		}
+		if (screen->SourceValidate)
+			screen->SourceValidate(&root->drawable, x1, y1, w, h, IncludeInferiors);
 		screen->GetImage(&root->drawable, x1, y1, w, h, ZPixmap, ~0UL, (char *)buf);
 		simg = pixman_image_create_bits(ms->screen_format, w, h, (uint32_t *)buf, stride);
 		if (simg)
