@@ -4,6 +4,7 @@
 # the block doubles on each further failure, a success clears it), other
 # addresses are not; parallel connections do not multiply the tries.
 # auth-check makes the attempts from a source address of its choosing.
+# The HTTP server serves symbolic links only while they stay in --http-dir.
 . "$(dirname "$0")/lib.sh"
 
 : "${AUTH_CHECK:?}"
@@ -92,3 +93,40 @@ set -e
 	grep -q 'MIRAGE_VNC_BLACKLIST_TIMEOUT=soon: expected seconds' "$TMP/out" ||
 	fail "bad MIRAGE_VNC_BLACKLIST_TIMEOUT: exit $st: $(cat "$TMP/out")"
 pass "bad knob refused: $(cat "$TMP/out")"
+
+# HTTP: symbolic links are followed only while they stay in --http-dir.
+HTTP=$((PORT - 100))
+mkdir -p "$TMP/www/sub"
+echo inside > "$TMP/www/sub/file.txt"
+echo secret > "$TMP/secret.txt"
+ln -s sub/file.txt "$TMP/www/rel.txt"
+ln -s "$TMP/www/sub/file.txt" "$TMP/www/abs.txt"
+ln -s ../../www/sub/file.txt "$TMP/www/sub/back.txt" # out and back in
+ln -s /etc/passwd "$TMP/www/passwd"
+ln -s ../secret.txt "$TMP/www/secret.txt"
+ln -s /etc "$TMP/www/etc"
+start_vnc --mirror fake-access --listen "127.0.0.1:$PORT" --http-port "$HTTP" --http-dir "$TMP/www"
+# Each path: "PATH STATUS FIRST-LINE-OF-BODY".
+python3 - "$HTTP" > "$TMP/get" <<'EOS' || fail "HTTP: $(cat "$TMP/get")"
+import http.client, sys
+port = int(sys.argv[1])
+for path in ["/sub/file.txt", "/rel.txt", "/abs.txt", "/sub/back.txt",
+             "/passwd", "/secret.txt", "/etc/passwd", "/etc/"]:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", path)
+    r = c.getresponse()
+    print(path, r.status, r.read().decode(errors="replace").split("\n")[0])
+    c.close()
+EOS
+for p in /sub/file.txt /rel.txt /abs.txt /sub/back.txt; do
+	grep -qx "$p 200 inside" "$TMP/get" || fail "$p: $(grep "^$p " "$TMP/get")"
+done
+for p in /passwd /secret.txt /etc/passwd /etc/; do
+	grep -qx "$p 404 404 Not Found" "$TMP/get" || fail "$p: $(grep "^$p " "$TMP/get")"
+done
+for p in passwd secret.txt etc/passwd; do
+	grep -q "http: 127.0.0.1: /$p leads out of $TMP/www (a symbolic link): refused" \
+		"$TMP/vnc.log" || fail "/$p: no message: $(cat "$TMP/vnc.log")"
+done
+pass "links inside --http-dir served, links out of it 404 with a message"
+stop_vnc

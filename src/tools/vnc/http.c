@@ -49,6 +49,7 @@
 struct vnc_http {
 	int listen_fd;
 	int root_fd;          /* the served directory, for openat() */
+	char *root;           /* its real path (no symbolic link), for the check */
 	int wake[2];          /* tells the listener thread to stop */
 	int rfb_port;         /* for the redirect of "/" */
 #ifdef MIRAGE_VNC_GNUTLS
@@ -68,6 +69,7 @@ struct conn {
 	struct vnc_http *h;
 	int fd;
 	int slot;
+	char peer[INET_ADDRSTRLEN]; /* the client's address, for messages */
 #ifdef MIRAGE_VNC_GNUTLS
 	gnutls_session_t tls; /* NULL for plain HTTP */
 #endif
@@ -330,6 +332,65 @@ static ssize_t read_head(struct conn *c, char *buf, size_t size)
 	return -1;
 }
 
+/* The real path of an open descriptor (the kernel's, from /proc); malloc'd. */
+static char *fd_path(int fd)
+{
+	char proc[64], buf[4096];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, sizeof(buf) - 1);
+	if (n < 0 || (size_t)n >= sizeof(buf) - 1)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Whether path is root or lies below it. */
+static bool below(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	if (strcmp(root, "/") == 0)
+		return true;
+	return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * Opens path below the served directory for reading: a regular file whose
+ * real path stays under it.  Symbolic links are followed (Debian's noVNC
+ * has some, inside), but where one leads out, the file is refused.  The
+ * name is resolved once, to an O_PATH descriptor (opening nothing: no
+ * FIFO blocks, no device acts), whose real path the kernel gives; the
+ * file is then opened through that descriptor, so no rename in between
+ * can swap it.  A descriptor, -ENOENT, or -EXDEV for a file outside.
+ */
+static int open_below(struct vnc_http *h, const char *path)
+{
+	char proc[64], *real;
+	struct stat st;
+	int where, file;
+
+	where = openat(h->root_fd, path, O_PATH | O_CLOEXEC);
+	if (where < 0)
+		return -ENOENT;
+	real = fd_path(where);
+	if (!real || !below(h->root, real)) {
+		free(real);
+		close(where);
+		return -EXDEV;
+	}
+	free(real);
+	if (fstat(where, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(where);
+		return -ENOENT;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", where);
+	file = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	close(where);
+	return file < 0 ? -ENOENT : file;
+}
+
 static void serve_file(struct conn *c, const char *path, bool head)
 {
 	struct vnc_http *h = c->h;
@@ -337,7 +398,10 @@ static void serve_file(struct conn *c, const char *path, bool head)
 	struct stat st;
 	int file, n;
 
-	file = openat(h->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	file = open_below(h, path);
+	if (file == -EXDEV)
+		vnc_log("http: %s: /%s leads out of %s (a symbolic link): refused", c->peer, path,
+			h->root);
 	if (file < 0) {
 		send_status(c, 404, "Not Found", NULL);
 		return;
@@ -422,7 +486,7 @@ static void *conn_thread(void *data)
 	return NULL;
 }
 
-static void start_conn(struct vnc_http *h, int fd)
+static void start_conn(struct vnc_http *h, int fd, const struct sockaddr_in *from)
 {
 	struct timeval tv = { .tv_sec = HTTP_TIMEOUT_S };
 	struct conn *c;
@@ -455,6 +519,7 @@ static void start_conn(struct vnc_http *h, int fd)
 	c = malloc(sizeof(*c));
 	if (c) {
 		*c = (struct conn){ .h = h, .fd = fd, .slot = slot };
+		inet_ntop(AF_INET, &from->sin_addr, c->peer, sizeof(c->peer));
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &attr, conn_thread, c) == 0) {
@@ -490,9 +555,11 @@ static void *listen_thread(void *data)
 		if (p[1].revents)
 			break;
 		if (p[0].revents & POLLIN) {
-			int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			struct sockaddr_in from = { 0 };
+			socklen_t len = sizeof(from);
+			int fd = accept4(h->listen_fd, (struct sockaddr *)&from, &len, SOCK_CLOEXEC);
 			if (fd >= 0)
-				start_conn(h, fd);
+				start_conn(h, fd, &from);
 			else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
 				usleep(10 * 1000); /* e.g. EMFILE: do not spin */
 		}
@@ -602,6 +669,13 @@ int vnc_http_create(struct vnc_http **out, const char *addr, int port, const cha
 		vnc_log("--http-dir %s: %s", root, strerror(errno));
 		goto fail;
 	}
+	h->root = fd_path(h->root_fd);
+	if (!h->root) {
+		ret = -ENOENT;
+		vnc_log("--http-dir %s: its real path is not in /proc/self/fd (needed to keep "
+			"the files served under it)", root);
+		goto fail;
+	}
 	h->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (h->listen_fd < 0) {
 		ret = -errno;
@@ -665,6 +739,7 @@ void vnc_http_destroy(struct vnc_http *h)
 		close(h->listen_fd);
 	if (h->root_fd >= 0)
 		close(h->root_fd);
+	free(h->root);
 	if (h->wake[0] >= 0)
 		close(h->wake[0]);
 	if (h->wake[1] >= 0)
