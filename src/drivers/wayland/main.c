@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "mirage-wayland.h"
+#include "signals.h"
 
 bool wayland_verbose;
 
@@ -170,7 +171,6 @@ int main(int argc, char **argv)
 	};
 	struct options o = { .backend = "auto" };
 	struct wayland_mirror m;
-	sigset_t mask;
 	int c, sigfd, status = 1;
 
 	wayland_mirror_init(&m);
@@ -218,15 +218,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sigfd = driver_stop_signalfd();
 	if (sigfd < 0) {
-		perror("mirage-wayland: signalfd");
+		fprintf(stderr, "mirage-wayland: signalfd: %s\n", strerror(-sigfd));
 		return 1;
 	}
 

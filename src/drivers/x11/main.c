@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "mirage-x11.h"
+#include "signals.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
@@ -239,7 +240,6 @@ int main(int argc, char **argv)
 	};
 	struct options o = { 0 };
 	struct x11_mirror m;
-	sigset_t mask;
 	int c, sigfd, status = 1;
 
 	memset(&m, 0, sizeof(m));
@@ -307,15 +307,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sigfd = driver_stop_signalfd();
 	if (sigfd < 0) {
-		perror("mirage-x11: signalfd");
+		fprintf(stderr, "mirage-x11: signalfd: %s\n", strerror(-sigfd));
 		return 1;
 	}
 
