@@ -40,10 +40,19 @@ ghost_checks() {
 # dragged by its title bar.  (Needs xfwm4 and a session bus for its settings.)
 xfwm4_drag() {
 	local tag=$1 pointer=$2 w
-	command -v xfwm4 >/dev/null && command -v dbus-run-session >/dev/null ||
+	command -v xfwm4 >/dev/null && command -v dbus-daemon >/dev/null ||
 		{ echo "     (no xfwm4: the compositor drag is left out)"; return 0; }
 	"$XCHECK" argb-cursor "$N" >/dev/null
-	xorg_env_spawn dbus-run-session xfwm4 --compositor=on --vblank=off >/dev/null 2>&1
+	# A bus of our own, killed by PID at cleanup (dbus-run-session leaves
+	# its daemon behind when it is killed), and no accessibility bus.
+	rm -f "$XENV_DIR/bus"
+	xorg_env_spawn dbus-daemon --session --nofork --print-address=3 3>"$XENV_DIR/bus"
+	for _ in $(seq 50); do
+		[ -s "$XENV_DIR/bus" ] && break
+		sleep 0.1
+	done
+	DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$XENV_DIR/bus") NO_AT_BRIDGE=1 \
+		xorg_env_spawn xfwm4 --compositor=on --vblank=off >/dev/null 2>&1
 	XFWM=$XENV_LAST_PID
 	sleep 2
 	xorg_env_spawn xterm -geometry 80x24+100+100 -name ghostdrag -hold -e sh -c "seq 1 50" \
