@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the mirage-wayland tests: a real headless sway (pixman
+# renderer) run as a throwaway user the test creates (a Wayland socket
+# belongs to its compositor's user), with its own XDG_RUNTIME_DIR and
+# MIRAGE_DIR under $T, killed and removed on exit.  Gives:
+#   as_user CMD...  runs CMD as that user in the session (WAYLAND_DISPLAY set)
+#   swaymsg_u ARGS  swaymsg to the test's sway
+#   WL_BIN CTL_BIN  mirage-wayland and miragectl where the user can run them
+#   PIDS            add the PIDs you start; cleanup kills them
+#   same_pixels A B, settled WHAT (snapshot == grim), fail, pass, skip
+# Set WL_NEEDS to more programs the test needs before sourcing.
+set -u
+: "${MIRAGE_WAYLAND:?set MIRAGE_WAYLAND to the mirage-wayland executable}"
+: "${MIRAGECTL:?set MIRAGECTL to the miragectl executable}"
+WL_NEEDS=${WL_NEEDS:-}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root to create a user"
+for p in sway swaymsg foot grim useradd userdel runuser python3 $WL_NEEDS; do
+	command -v "$p" > /dev/null || skip "$p not installed"
+done
+
+U="mwl$$"
+T=""
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$T" ] && [ -s "$T/home/sway.pid" ] && kill -9 "$(cat "$T/home/sway.pid")" 2>/dev/null
+	if [ -n "${KEEP:-}" ]; then echo "kept $T"; elif [ -n "$T" ]; then rm -rf "$T"; fi
+	id "$U" > /dev/null 2>&1 && userdel "$U" 2>/dev/null
+}
+trap cleanup EXIT INT TERM
+fail() {
+	echo "FAIL: $*"
+	for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
+	exit 1
+}
+pass() { echo "ok: $*"; }
+
+useradd -M -d /nonexistent -s /usr/sbin/nologin "$U" 2>/dev/null || skip "cannot create a user"
+T=$(mktemp -d /tmp/mirage-wayland-test.XXXXXX)
+chmod 755 "$T"
+mkdir -m 700 "$T/run" "$T/xdg" "$T/home"
+chown "$U:" "$T/run" "$T/xdg" "$T/home"
+
+# The binaries where the user can run them: the build tree's layout
+# (RUNPATH $ORIGIN/../../lib) copied when it cannot reach the original.
+WL_BIN=$MIRAGE_WAYLAND
+CTL_BIN=$MIRAGECTL
+if ! runuser -u "$U" -- sh -c "test -x '$MIRAGE_WAYLAND' && test -x '$MIRAGECTL'"; then
+	mkdir -p "$T/tree/src/drivers/wayland" "$T/tree/src/tools" "$T/tree/src/lib"
+	cp "$MIRAGE_WAYLAND" "$T/tree/src/drivers/wayland/"
+	cp "$MIRAGECTL" "$T/tree/src/tools/"
+	for f in "$(dirname "$MIRAGECTL")"/../lib/libmirage.so*; do
+		[ -d "$f" ] || cp -P "$f" "$T/tree/src/lib/"
+	done
+	WL_BIN="$T/tree/src/drivers/wayland/mirage-wayland"
+	CTL_BIN="$T/tree/src/tools/miragectl"
+fi
+
+cat > "$T/sway.conf" <<EOF
+output HEADLESS-1 resolution 1280x800
+xwayland disable
+default_border none
+EOF
+
+# as_user CMD...: runs CMD as the user in the test's session.
+as_user() {
+	runuser -u "$U" -- env HOME="$T/home" XDG_RUNTIME_DIR="$T/xdg" MIRAGE_DIR="$T/run" \
+		WAYLAND_DISPLAY=wayland-mt "$@"
+}
+
+runuser -u "$U" -- env HOME="$T/home" XDG_RUNTIME_DIR="$T/xdg" WLR_BACKENDS=headless \
+	WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 \
+	sh -c 'echo $$ > "$0/home/sway.pid"; exec sway -c "$0/sway.conf" --unsupported-gpu' "$T" \
+	> "$T/sway.log" 2>&1 &
+PIDS="$PIDS $!"
+# sway names its socket wayland-N; give the test's one a fixed alias.
+for _ in $(seq 300); do
+	s=$(ls "$T/xdg" 2>/dev/null | grep -E '^wayland-[0-9]+$' | head -1)
+	[ -n "$s" ] && [ -S "$T/xdg/$s" ] && break
+	sleep 0.1
+done
+[ -n "${s:-}" ] || fail "sway did not start"
+ln -s "$s" "$T/xdg/wayland-mt"
+SOCK=$(ls "$T/xdg" | grep -E '^sway-ipc' | head -1)
+for _ in $(seq 300); do
+	as_user swaymsg -s "$T/xdg/$SOCK" -t get_outputs > /dev/null 2>&1 && break
+	SOCK=$(ls "$T/xdg" | grep -E '^sway-ipc' | head -1)
+	sleep 0.1
+done
+swaymsg_u() { as_user swaymsg -s "$T/xdg/$SOCK" "$@" > /dev/null; }
+swaymsg_u -t get_outputs || fail "sway's IPC does not answer"
+pass "sway up on $s"
+
+# same_pixels A B: two PPM files hold the same picture (headers may differ in spacing).
+same_pixels() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+def load(p):
+    d = open(p, 'rb').read()
+    f, i = [], 0
+    while len(f) < 4:
+        while d[i:i+1].isspace(): i += 1
+        if d[i:i+1] == b'#':
+            while d[i:i+1] != b'\n': i += 1
+            continue
+        j = i
+        while not d[j:j+1].isspace(): j += 1
+        f.append(d[i:j]); i = j
+    return f[1:3], d[i+1:]
+a, b = load(sys.argv[1]), load(sys.argv[2])
+sys.exit(0 if a == b else 1)
+PY
+}
+
+# settled WHAT: polls until grim's screenshot stops changing and the
+# mirror's snapshot equals it byte for byte (pixels), 60 s at most.
+settled() {
+	for _ in $(seq 120); do
+		as_user grim -t ppm "$T/home/grim.ppm" 2>/dev/null &&
+		as_user "$CTL_BIN" snapshot wl-HEADLESS-1 "$T/home/snap.ppm" > /dev/null 2>&1 &&
+		as_user grim -t ppm "$T/home/grim2.ppm" 2>/dev/null &&
+		same_pixels "$T/home/grim.ppm" "$T/home/grim2.ppm" && same_pixels "$T/home/grim.ppm" "$T/home/snap.ppm" &&
+			{ pass "$1: snapshot equals grim"; return 0; }
+		sleep 0.5
+	done
+	fail "$1: the snapshot never equalled grim's screenshot"
+}
+
