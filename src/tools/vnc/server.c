@@ -41,6 +41,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -61,6 +62,8 @@
 
 #include <mirage/client.h>
 
+#include "door.h"
+#include "message.h"
 #include "throttle.h"
 #include "vnc.h"
 
@@ -123,6 +126,14 @@ struct vnc_server {
 	int cut_len, cut_latin1_len;
 	pixman_region32_t touched;  /* framebuffer pixels this replay wrote */
 	bool unwatched;             /* no viewer: records are read, pixels not */
+
+	/* Network thread only. */
+	struct vnc_doors doors;     /* connections not yet handed over */
+	int stand_in;               /* during admit(): the stand-in socket's
+				     * other end, else -1 */
+	int stand_in_for;           /* ... and the connection it stands in
+				     * for, until on_greet takes it (-1) */
+	char stand_in_host[64];
 };
 
 /* Per viewer (cl->clientData).  Fields below are under s->lock. */
@@ -139,7 +150,13 @@ struct viewer {
 	bool partial;         /* SO_RCVLOWAT waits for the end of a message */
 	pthread_cond_t cond;  /* sending or stop was set */
 	pthread_mutex_t read_lock; /* held while reading the viewer's messages */
+	int64_t since;        /* handed to libvncserver at (ms; network thread) */
+	bool out_wait;        /* an update waits for room in its socket
+			       * (serve_drawn); the network thread polls it */
+	int64_t out_since;    /* ... since (ms) */
 };
+
+static int64_t now_ms(void);
 
 /* ------------------------------------------------------------------ */
 /* Pixels                                                              */
@@ -620,10 +637,10 @@ static void cursor_news(struct vnc_server *s, bool moved, bool shape)
 	s->marked = true;
 }
 
-/* Marks where the cursor is drawn into cl's picture modified. */
-static void cursor_area_modified(rfbClientPtr cl, const rfbCursor *c)
+/* Marks cursor c's area modified for cl, c's hotspot at (x, y). */
+static void cursor_box_modified(rfbClientPtr cl, const rfbCursor *c, int x, int y)
 {
-	int x1 = cl->cursorX - c->xhot, y1 = cl->cursorY - c->yhot;
+	int x1 = x - c->xhot, y1 = y - c->yhot;
 	int x2 = x1 + c->width, y2 = y1 + c->height;
 
 	if (!sraClipRect2(&x1, &y1, &x2, &y2, 0, 0, cl->screen->width, cl->screen->height))
@@ -633,6 +650,12 @@ static void cursor_area_modified(rfbClientPtr cl, const rfbCursor *c)
 	sraRgnOr(cl->modifiedRegion, r);
 	pthread_mutex_unlock(&cl->updateMutex);
 	sraRgnDestroy(r);
+}
+
+/* Marks where the cursor is drawn into cl's picture modified. */
+static void cursor_area_modified(rfbClientPtr cl, const rfbCursor *c)
+{
+	cursor_box_modified(cl, c, cl->cursorX, cl->cursorY);
 }
 
 /*
@@ -1138,63 +1161,14 @@ static bool update_or_request_waits(rfbClientPtr cl)
  * network thread reads every viewer: one that sent half a message would hold up
  * the input of all of them.  So before it reads a plain TCP viewer, the
  * network thread peeks at what came, and when a message is not all there
- * it raises SO_RCVLOWAT to the message's size (or to its header's, when
- * the header says how long the rest is) and reads nobody's message yet:
- * the socket turns readable once the rest is there, or the viewer hangs
- * up.  A message of a type we do not know, or longer than PARTIAL_MAX (a
- * long cut text), is read as libvncserver reads it.
+ * (vnc_message_size, message.c) it raises SO_RCVLOWAT to the message's
+ * size (or to its header's, when the header says how long the rest is)
+ * and reads nobody's message yet: the socket turns readable once the rest
+ * is there, or the viewer hangs up, and then the rest never comes: the
+ * viewer is read as it is, and libvncserver closes it at the end of its
+ * stream.  A message of a type we do not know, or longer than
+ * VNC_PARTIAL_MAX (a long cut text), is read as libvncserver reads it.
  */
-#define PARTIAL_MAX 4096
-
-/* The size of the viewer's next message as far as its first got bytes
- * tell; 0 if unknown. */
-static size_t message_size(rfbClientPtr cl, const unsigned char *b, size_t got)
-{
-	uint32_t len;
-
-	switch (cl->state) {
-	case RFB_PROTOCOL_VERSION:
-		return sz_rfbProtocolVersionMsg;
-	case RFB_SECURITY_TYPE:
-		return 1;
-	case RFB_AUTHENTICATION:
-		return CHALLENGESIZE; /* VNC authentication, our only one */
-	case RFB_INITIALISATION:
-		return sz_rfbClientInitMsg;
-	case RFB_NORMAL:
-		break;
-	default:
-		return 0;
-	}
-	switch (b[0]) {
-	case rfbSetPixelFormat:
-		return sz_rfbSetPixelFormatMsg;
-	case rfbSetEncodings:
-		if (got < sz_rfbSetEncodingsMsg)
-			return sz_rfbSetEncodingsMsg;
-		return sz_rfbSetEncodingsMsg + 4 * (size_t)(b[2] << 8 | b[3]);
-	case rfbFramebufferUpdateRequest:
-		return sz_rfbFramebufferUpdateRequestMsg;
-	case rfbKeyEvent:
-		return sz_rfbKeyEventMsg;
-	case rfbPointerEvent:
-		return sz_rfbPointerEventMsg;
-	case rfbClientCutText:
-		if (got < sz_rfbClientCutTextMsg)
-			return sz_rfbClientCutTextMsg;
-		/* A negative length is the extended clipboard's. */
-		len = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-		if (len & 0x80000000u)
-			len = -len;
-		return len > PARTIAL_MAX ? 0 : sz_rfbClientCutTextMsg + (size_t)len;
-	case rfbSetDesktopSize:
-		if (got < sz_rfbSetDesktopSizeMsg)
-			return sz_rfbSetDesktopSizeMsg;
-		return sz_rfbSetDesktopSizeMsg + sz_rfbExtDesktopScreen * (size_t)b[6];
-	default:
-		return 0;
-	}
-}
 
 /*
  * Requests without a wake-up.  A viewer answers each update with its next
@@ -1258,7 +1232,7 @@ static void take_requests(struct viewer *v)
 		ssize_t need = 0;
 
 		if (buf[at] == rfbFramebufferUpdateRequest || buf[at] == rfbKeyEvent)
-			need = (ssize_t)message_size(cl, buf + at, (size_t)(got - at));
+			need = (ssize_t)vnc_message_size(cl->state, buf + at, (size_t)(got - at));
 		if (need == 0 || got - at < need) {
 			set_lowat(v, false);
 			break;
@@ -1269,6 +1243,102 @@ static void take_requests(struct viewer *v)
 			set_lowat(v, false); /* there may be more */
 	}
 	pthread_mutex_unlock(&v->read_lock);
+}
+
+/* Whether libvncserver draws the cursor into the framebuffer for cl's
+ * updates (a viewer without cursor shape updates). */
+static bool draws_cursor(const struct vnc_server *s, rfbClientPtr cl)
+{
+	return !cl->enableCursorShapeUpdates && s->screen->cursor;
+}
+
+/* Bytes the viewer's socket takes now without waiting (plain TCP; see
+ * has_room). */
+static size_t room(rfbClientPtr cl)
+{
+	int queued = 0, sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+
+	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 || queued < 0 ||
+	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 || sndbuf < 0)
+		return 0;
+	return (size_t)queued < (size_t)sndbuf / 2 ? (size_t)sndbuf / 2 - (size_t)queued : 0;
+}
+
+/*
+ * The top rows of region r whose raw pixels take at most three quarters of
+ * space bytes (an encoding may come out larger than its estimate), or NULL
+ * when not one row does.
+ */
+static sraRegionPtr fit_band(const struct vnc_server *s, sraRegionPtr r, size_t space)
+{
+	sraRectangleIterator *it = sraRgnGetIterator(r);
+	int x1 = INT32_MAX, y1 = INT32_MAX, x2 = INT32_MIN;
+	size_t rects = 0, row, budget = space / 4 * 3;
+	sraRegionPtr band;
+	sraRect rect;
+
+	while (it && sraRgnIteratorNext(it, &rect)) {
+		x1 = rect.x1 < x1 ? rect.x1 : x1;
+		y1 = rect.y1 < y1 ? rect.y1 : y1;
+		x2 = rect.x2 > x2 ? rect.x2 : x2;
+		rects++;
+	}
+	sraRgnReleaseIterator(it);
+	row = (size_t)(x2 - x1) * (size_t)s->fb_bytes;
+	if (rects == 0 || row == 0 || budget <= 16 * rects + row)
+		return NULL;
+	band = sraRgnCreateRect(x1, y1, x2, y1 + (int)((budget - 16 * rects) / row));
+	sraRgnAnd(band, r);
+	return band;
+}
+
+/*
+ * A viewer that gets the cursor drawn in.  libvncserver draws it into the
+ * framebuffer every viewer is encoded from, sends, and only then takes it
+ * out again: a write that waited in between (a viewer that stopped
+ * reading) would leave it in every other viewer's picture, and the pixels
+ * the main thread read meanwhile under it would be put back stale.  So
+ * such a viewer is sent only what its socket takes at once, here, under
+ * s->lock, as nobody changes the framebuffer: a band of the update when
+ * the whole does not fit (the rest goes at its next request), and nothing
+ * while its socket is full: the network thread waits for room (out_wait)
+ * and drops the viewer after maxClientWait.  A sender thread of another
+ * viewer may encode meanwhile: it gets the cursor's area again.  Plain TCP
+ * viewers only (the others' sockets cannot be measured).
+ */
+static void serve_drawn(struct vnc_server *s, struct viewer *v, sraRegionPtr r, size_t raw)
+{
+	rfbClientPtr cl = v->cl;
+	sraRegionPtr band = NULL;
+
+	if (!has_room(cl, raw)) {
+		band = fit_band(s, r, room(cl));
+		if (!band || sraRgnEmpty(band)) {
+			if (band)
+				sraRgnDestroy(band);
+			if (!v->out_wait) {
+				v->out_wait = true;
+				v->out_since = now_ms();
+				wake_net(s); /* to poll it for room */
+			}
+			return;
+		}
+		r = band;
+		raw = raw_bytes(s->fb_bytes, band);
+	}
+	v->out_wait = false;
+	set_lowat(v, true);
+	send_update(cl, r, raw);
+	for (int i = 0; i < s->n_viewers; i++) {
+		if (s->viewers[i] != v && s->viewers[i]->sending)
+			cursor_box_modified(s->viewers[i]->cl, s->screen->cursor, cl->cursorX,
+					    cl->cursorY);
+	}
+	if (update_or_request_waits(cl))
+		set_lowat(v, false);
+	if (band)
+		sraRgnDestroy(band);
 }
 
 /*
@@ -1287,13 +1357,16 @@ static void serve(struct vnc_server *s, struct viewer *v)
 		return;
 	take_requests(v);
 	if (!(r = update_due(v->cl))) {
+		v->out_wait = false; /* nothing waits for room */
 		/* The next message must wake the network thread. */
 		if (v->rcvlowat == REQUEST_LOWAT && update_or_request_waits(v->cl))
 			set_lowat(v, false);
 		return;
 	}
 	raw = raw_bytes(s->fb_bytes, r);
-	if (has_room(v->cl, raw)) {
+	if (draws_cursor(s, v->cl) && plain_tcp(v->cl)) {
+		serve_drawn(s, v, r, raw);
+	} else if (has_room(v->cl, raw)) {
 		/* Raised before the update goes: the viewer's request for
 		 * the next one comes back sooner than a system call. */
 		set_lowat(v, true);
@@ -1420,14 +1493,15 @@ static void send_cut_text(struct vnc_server *s)
 }
 
 /*
- * Accepts a connection as libvncserver's own listener thread does: not with
- * rfbProcessNewConnection(), which counts the open descriptors with one
- * fcntl() per possible descriptor (25 ms per viewer under a large
- * RLIMIT_NOFILE).  libvncserver makes the socket non-blocking.
+ * Accepts a connection as libvncserver's own listener thread does (not
+ * with rfbProcessNewConnection(), which counts the open descriptors with
+ * one fcntl() per possible descriptor: 25 ms per viewer under a large
+ * RLIMIT_NOFILE), into the door (door.h): libvncserver gets it once its
+ * first bytes are there.
  */
 static void accept_viewer(struct vnc_server *s, int listen_fd)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0) {
 		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
@@ -1439,18 +1513,118 @@ static void accept_viewer(struct vnc_server *s, int listen_fd)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-	rfbNewClient(s->screen, fd);
+	vnc_doors_add(&s->doors, fd, now_ms());
+}
+
+/*
+ * Hands a connection from the door to libvncserver.  A quiet one (a plain
+ * RFB viewer, waiting for the server to speak) would still cost
+ * rfbNewClient()'s WebSocket sniff its 100 ms of waiting, with this thread,
+ * and bytes that came meanwhile would make it spin.  So libvncserver is
+ * given a stand-in: one end of a socket pair whose first bytes, "RFB ",
+ * end the sniff at once; libvncserver writes its ProtocolVersion there, and
+ * on_greet, before anything else looks at the viewer, forwards it to the
+ * connection and puts the connection in the stand-in's place (same
+ * descriptor number, so libvncserver never knows).
+ */
+static enum rfbNewClientAction on_new_client(rfbClientPtr cl);
+
+static void admit(struct vnc_server *s, int fd, enum vnc_door kind, const char *host)
+{
+	int pair[2];
+
+	if (kind != VNC_DOOR_QUIET) {
+		/* Its first bytes are there: the sniff does not wait. */
+		rfbNewClient(s->screen, fd);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		vnc_log("viewer %s refused: socketpair: %s", host, strerror(errno));
+		close(fd);
+		return;
+	}
+	if (write(pair[1], "RFB ", 4) != 4) {
+		vnc_log("viewer %s refused: stand-in socket: %s", host, strerror(errno));
+		close(pair[0]);
+		close(pair[1]);
+		close(fd);
+		return;
+	}
+	s->stand_in = pair[1];
+	s->stand_in_for = fd;
+	snprintf(s->stand_in_host, sizeof(s->stand_in_host), "%s", host);
+	/* Failing, libvncserver closes pair[0] (or the connection, once it
+	 * took the stand-in's place) itself. */
+	rfbNewClient(s->screen, pair[0]);
+	if (s->stand_in_for >= 0)
+		close(s->stand_in_for); /* refused before on_greet */
+	close(pair[1]);
+	s->stand_in = s->stand_in_for = -1;
+}
+
+/*
+ * The stand-in's end (admit): forwards the ProtocolVersion libvncserver
+ * wrote and puts the connection in the stand-in's place.  0 or -errno.
+ */
+static int take_stand_in(struct vnc_server *s, rfbClientPtr cl)
+{
+	char pv[sz_rfbProtocolVersionMsg];
+	int fd = s->stand_in_for;
+	char *host;
+
+	if (recv(s->stand_in, pv, sizeof(pv), MSG_DONTWAIT) != (ssize_t)sizeof(pv))
+		return -EPROTO;
+	/* A new connection's send queue is empty: 12 bytes always fit. */
+	if (send(fd, pv, sizeof(pv), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(pv))
+		return errno ? -errno : -EIO;
+	host = strdup(s->stand_in_host);
+	if (!host)
+		return -ENOMEM;
+	if (dup3(fd, cl->sock, O_CLOEXEC) < 0) {
+		free(host);
+		return -errno;
+	}
+	close(fd);
+	s->stand_in_for = -1;
+	free(cl->host);
+	cl->host = host;
+	return 0;
+}
+
+/* newClientHook: libvncserver has a new viewer (network thread). */
+static enum rfbNewClientAction on_greet(rfbClientPtr cl)
+{
+	struct vnc_server *s = cl->screen->screenData;
+	enum rfbNewClientAction ret;
+
+	if (s->stand_in >= 0 && s->stand_in_for >= 0) {
+		int err = take_stand_in(s, cl);
+
+		if (err < 0) {
+			vnc_log("viewer %s refused: %s", s->stand_in_host, strerror(-err));
+			return RFB_CLIENT_REFUSE;
+		}
+	}
+	ret = on_new_client(cl);
+	if (ret == RFB_CLIENT_ACCEPT) {
+		struct viewer *v = cl->clientData;
+
+		v->since = now_ms(); /* the handshake's clock (expire) */
+	}
+	return ret;
 }
 
 /*
  * Whether the network thread may read the viewer poll() found readable:
  * -1 when a read would wait (the main thread read it meanwhile:
  * take_requests), the bytes to wait for when its next message is not all
- * there, else 0 (read it; an end of stream too: the read reports it).  One
+ * there, else 0 (read it; an end of stream too: the read reports it).
+ * hung: the viewer hung up, so what is there is all that comes: read it
+ * (libvncserver then finds the end of stream and closes the viewer).  One
  * peek tells the common case: requests and input events are smaller than
  * the buffer.
  */
-static int read_state(rfbClientPtr cl)
+static int read_state(rfbClientPtr cl, bool hung)
 {
 	unsigned char b[16];
 	ssize_t got;
@@ -1462,37 +1636,118 @@ static int read_state(rfbClientPtr cl)
 	got = recv(cl->sock, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
 	if (got < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : 0;
-	if (got == 0)
+	if (got == 0 || hung)
 		return 0;
-	need = message_size(cl, b, (size_t)got);
-	if (need <= (size_t)got || need > PARTIAL_MAX ||
+	need = vnc_message_size(cl->state, b, (size_t)got);
+	if (need <= (size_t)got || need > VNC_PARTIAL_MAX ||
 	    ioctl(cl->sock, FIONREAD, &avail) < 0 || (size_t)avail >= need)
 		return 0;
 	return (int)need;
 }
 
 /*
- * The network thread: accepts viewers and reads what they send
- * (libvncserver's non-threaded mode, one message per viewer per round),
- * serves a viewer whose request comes after its update was ready, and lets
+ * A viewer still in the RFB handshake after this long is dropped, and no
+ * more than HANDSHAKING_MAX are in it at once (one more drops the one that
+ * began first): a person types a password in a minute, and connections
+ * that only hold a viewer slot do not lock anyone out.
+ */
+#define HANDSHAKE_MS 60000
+
+/*
+ * How often the network thread looks whether a viewer's socket has room
+ * again for an update that waits (serve_drawn).  Not POLLOUT: the kernel
+ * says writable once a third of the queue drained, has_room() wants half
+ * the buffer free, and in between poll() would return at once, again and
+ * again.
+ */
+#define OUT_RETRY_MS 20
+#define HANDSHAKING_MAX 16
+
+/* Polls and slots: the wake-up, two listeners, the door, the viewers. */
+#define NET_FDS (3 + VNC_DOORS_MAX + VIEWERS_MAX)
+
+/*
+ * Closes the viewers that overstayed: in the handshake (HANDSHAKE_MS, or
+ * the oldest beyond HANDSHAKING_MAX) or waiting for room in their socket
+ * longer than maxClientWait (serve_drawn).  Sets *timeout to the ms until
+ * the next one's time is up (or leaves it).  Under s->lock.
+ */
+static void expire(struct vnc_server *s, int64_t now, int *timeout)
+{
+	struct viewer *oldest = NULL;
+	int handshaking = 0;
+
+	for (int i = 0; i < s->n_viewers; i++) {
+		struct viewer *v = s->viewers[i];
+		rfbClientPtr cl = v->cl;
+		int64_t until = -1;
+
+		if (cl->sock == RFB_INVALID_SOCKET)
+			continue;
+		if (cl->state != RFB_NORMAL) {
+			handshaking++;
+			if (!oldest || v->since < oldest->since)
+				oldest = v;
+			if (now >= v->since + HANDSHAKE_MS) {
+				vnc_log("viewer %s dropped: no handshake within %d s",
+					cl->host ? cl->host : "?", HANDSHAKE_MS / 1000);
+				rfbCloseClient(cl);
+				continue;
+			}
+			until = v->since + HANDSHAKE_MS;
+		} else if (v->out_wait) {
+			if (now >= v->out_since + s->screen->maxClientWait) {
+				vnc_log("viewer %s dropped: it has not read its updates for %d s",
+					cl->host ? cl->host : "?", s->screen->maxClientWait / 1000);
+				rfbCloseClient(cl);
+				continue;
+			}
+			/* Looked at again soon: see OUT_RETRY_MS. */
+			until = v->out_since + s->screen->maxClientWait;
+			if (until > now + OUT_RETRY_MS)
+				until = now + OUT_RETRY_MS;
+		}
+		if (until >= 0 && (*timeout < 0 || until - now < *timeout))
+			*timeout = (int)(until - now);
+	}
+	if (handshaking > HANDSHAKING_MAX && oldest) {
+		vnc_log("viewer %s dropped: %d viewers in the handshake already",
+			oldest->cl->host ? oldest->cl->host : "?", HANDSHAKING_MAX);
+		rfbCloseClient(oldest->cl);
+	}
+}
+
+/*
+ * The network thread: takes connections in at the door and hands them to
+ * libvncserver, reads what viewers send (libvncserver's non-threaded mode,
+ * one message per viewer per round), serves a viewer whose request comes
+ * after its update was ready (or whose socket has room again), and lets
  * closed viewers go.  A viewer whose sender is writing is not read (only
  * its hang-up is watched): libvncserver must not close it from two threads.
  */
 static void *net_main(void *data)
 {
 	struct vnc_server *s = data;
-	struct pollfd fds[3 + VIEWERS_MAX];
-	struct viewer *who[3 + VIEWERS_MAX];
+	struct pollfd fds[NET_FDS];
+	struct viewer *who[NET_FDS];
 
 	while (!atomic_load(&s->net_stop)) {
 		struct viewer *gone[VIEWERS_MAX];
 		rfbClientPtr cl;
-		int n = 0, n_gone = 0;
+		int n = 0, n_gone = 0, first_door, first_viewer, fd, timeout;
+		int64_t now = now_ms();
+		enum vnc_door kind;
+		char host[64];
 
 		fds[n++] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = s->screen->listenSock, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = s->screen->listen6Sock, .events = POLLIN };
+		first_door = n;
+		n += vnc_doors_fill(&s->doors, fds + n);
+		first_viewer = n;
+		timeout = vnc_doors_timeout(&s->doors, now);
 		pthread_mutex_lock(&s->lock);
+		expire(s, now, &timeout);
 		for (int i = 0; i < s->n_viewers; i++) {
 			struct viewer *v = s->viewers[i];
 
@@ -1502,8 +1757,10 @@ static void *net_main(void *data)
 				continue;
 			}
 			who[n] = v;
-			fds[n++] = (struct pollfd){ .fd = cl->sock,
-						    .events = v->sending ? POLLRDHUP : POLLIN };
+			fds[n++] = (struct pollfd){
+				.fd = cl->sock,
+				.events = v->sending ? POLLRDHUP : POLLIN | POLLRDHUP,
+			};
 		}
 		pthread_mutex_unlock(&s->lock);
 		for (int i = 0; i < n_gone; i++)
@@ -1511,7 +1768,7 @@ static void *net_main(void *data)
 		if (n_gone > 0)
 			continue;
 
-		if (poll(fds, (nfds_t)n, -1) < 0) {
+		if (poll(fds, (nfds_t)n, timeout) < 0) {
 			if (errno != EINTR)
 				vnc_log("network thread: poll: %s", strerror(errno));
 			continue;
@@ -1523,26 +1780,41 @@ static void *net_main(void *data)
 				vnc_debug("network thread: %s", strerror(errno));
 			send_cut_text(s);
 		}
+		now = now_ms();
+		pthread_mutex_lock(&s->lock);
+		for (int i = 0; i < s->n_viewers; i++) {
+			if (s->viewers[i]->out_wait)
+				serve(s, s->viewers[i]);
+		}
+		pthread_mutex_unlock(&s->lock);
+		while ((fd = vnc_doors_next(&s->doors, fds + first_door, first_viewer - first_door,
+					    now, &kind, host, sizeof(host))) >= 0)
+			admit(s, fd, kind, host);
 		for (int i = 1; i <= 2; i++) {
 			if (fds[i].revents & POLLIN)
 				accept_viewer(s, fds[i].fd);
 		}
-		for (int i = 3; i < n; i++) {
+		for (int i = first_viewer; i < n; i++) {
 			struct viewer *v;
 			int wait;
+			bool hung;
 
 			if (!fds[i].revents)
 				continue;
 			v = who[i];
 			cl = v->cl;
+			hung = fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR);
 			if (!(fds[i].events & POLLIN)) {
 				/* Hung up while its sender writes: make the
 				 * write fail, the sender closes it. */
-				shutdown(fds[i].fd, SHUT_RDWR);
+				if (hung)
+					shutdown(fds[i].fd, SHUT_RDWR);
 				continue;
 			}
+			if (!(fds[i].revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)))
+				continue;
 			pthread_mutex_lock(&v->read_lock);
-			wait = read_state(cl);
+			wait = read_state(cl, hung);
 			if (wait > 0) {
 				pthread_mutex_lock(&s->lock);
 				v->partial = set_rcvlowat(v, wait);
@@ -1793,6 +2065,7 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	s->opt = opt;
 	s->input = input;
 	s->wake_fd = -1;
+	s->stand_in = s->stand_in_for = -1;
 	/* libvncserver logs every connection to stderr; only with -vv. */
 	if (opt->verbose < 2) {
 		rfbLog = log_quiet;
@@ -1878,7 +2151,7 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 	s->screen->setXCutText = on_cut_text;
 	s->screen->setXCutTextUTF8 = on_cut_text_utf8;
 	s->screen->setDesktopSizeHook = on_set_desktop_size;
-	s->screen->newClientHook = on_new_client;
+	s->screen->newClientHook = on_greet;
 	s->screen->cursor = NULL;
 	if (s->passwords[0]) {
 		s->screen->authPasswdData = s->passwords;
@@ -2283,6 +2556,7 @@ void vnc_server_destroy(struct vnc_server *s)
 		wake_net(s);
 		pthread_join(s->net, NULL);
 	}
+	vnc_doors_finish(&s->doors);
 	if (s->screen) {
 		while (s->n_viewers > 0)
 			let_go(s, s->viewers[0]);
