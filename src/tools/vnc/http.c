@@ -12,16 +12,23 @@
  *
  * With --tls-cert/--tls-key (and GnuTLS at build time) every connection is
  * HTTPS: the credentials are loaded once, each connection gets its own
- * GnuTLS session (handshake bounded by HTTP_TIMEOUT_S), and files are read
+ * GnuTLS session (its handshake within the head's deadline), and files are read
  * and sent through the session instead of sendfile().  The page then makes
  * noVNC use wss on the RFB port, where libvncserver does the TLS.
+ *
+ * Stalled clients: a client must send its whole request head within
+ * HTTP_HEAD_S of the accept, however slowly it trickles; the listener
+ * thread keeps the deadlines (its poll() wakes at the nearest one) and
+ * shuts an overdue connection down, which ends the blocked recv() in its
+ * thread, TLS or not.  One address holds at most HTTP_CONNS_PER_ADDR
+ * connections (the next is refused at once, logged once per burst), so
+ * one client cannot take the HTTP_CONNS_MAX slots from everyone else.
  *
  * Threads: the listener thread accepts; each connection has a detached
  * thread.  `lock` protects `conns` and `nconns`; vnc_http_destroy() shuts
  * the open connections down and waits for their threads to finish.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -40,11 +47,31 @@
 #include <gnutls/gnutls.h>
 #endif
 
+#include "http-parse.h"
 #include "vnc.h"
 
-#define HTTP_CONNS_MAX 32     /* connections served at once */
-#define HTTP_REQUEST_MAX 8192 /* request line and headers */
-#define HTTP_TIMEOUT_S 10     /* a client that sends or reads nothing */
+#define HTTP_CONNS_MAX 64      /* connections served at once */
+#define HTTP_CONNS_PER_ADDR 8  /* of them from one client address */
+#define HTTP_REQUEST_MAX 8192  /* request line and headers */
+#define HTTP_HEAD_S 5          /* from the accept to the end of the request head */
+#define HTTP_TIMEOUT_S 10      /* a client that reads nothing of the answer */
+#define HTTP_BURST_S 10        /* refusals of one address closer than this: one message */
+#define HTTP_REFUSED_ADDRS 16  /* addresses whose burst of refusals is remembered */
+
+/* An open connection, in the listener's table. */
+struct http_slot {
+	int fd;               /* -1 when the slot is free */
+	struct in_addr addr;  /* the client's */
+	struct timespec deadline; /* CLOCK_MONOTONIC: the head must be in by then */
+	bool reading;         /* the head is not in yet: the deadline applies */
+};
+
+/* An address refused lately (touched by the listener thread only). */
+struct http_refused {
+	struct in_addr addr;
+	time_t last;          /* CLOCK_MONOTONIC seconds of the latest refusal; 0: unused */
+	unsigned count;       /* refusals in this burst */
+};
 
 struct vnc_http {
 	int listen_fd;
@@ -60,9 +87,12 @@ struct vnc_http {
 
 	pthread_mutex_t lock;
 	pthread_cond_t idle;  /* signalled when nconns drops */
-	int conns[HTTP_CONNS_MAX]; /* open connection sockets, -1 when free */
+	struct http_slot conns[HTTP_CONNS_MAX]; /* the open connections */
 	int nconns;
 	bool stopping;
+
+	struct http_refused refused[HTTP_REFUSED_ADDRS]; /* listener thread only */
+	time_t full_logged;   /* when "all slots taken" was last logged; listener only */
 };
 
 struct conn {
@@ -87,7 +117,7 @@ static ssize_t conn_recv(struct conn *c, char *buf, size_t len)
 		do
 			n = gnutls_record_recv(c->tls, buf, len);
 		while (n == GNUTLS_E_INTERRUPTED);
-		/* GNUTLS_E_AGAIN here is SO_RCVTIMEO expiring: give up. */
+		/* Also the socket shut down at the deadline: give up. */
 		return n < 0 ? -1 : n;
 	}
 #endif
@@ -149,7 +179,7 @@ static int tls_start(struct conn *c)
 	    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->h->creds) < 0)
 		return -1;
 	gnutls_transport_set_int(c->tls, c->fd);
-	gnutls_handshake_set_timeout(c->tls, HTTP_TIMEOUT_S * 1000);
+	gnutls_handshake_set_timeout(c->tls, HTTP_HEAD_S * 1000);
 	do
 		ret = gnutls_handshake(c->tls);
 	while (ret < 0 && !gnutls_error_is_fatal(ret) && ret != GNUTLS_E_AGAIN);
@@ -248,60 +278,11 @@ static const char *mime_type(const char *path)
 	return "application/octet-stream";
 }
 
-static int hexval(int c)
+/* A complete short answer in buf; its length, 0 if it does not fit. */
+static size_t format_status(char *buf, size_t size, int code, const char *reason,
+			    const char *extra)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/*
- * Turns a request target into a path relative to the served directory:
- * the query and fragment dropped, %XX decoded, no "..", no NUL, no empty
- * name.  Returns false for a target that must be refused.
- */
-static bool target_to_path(const char *target, char *out, size_t size)
-{
-	size_t n = 0;
-
-	if (target[0] != '/')
-		return false;
-	while (*target == '/')
-		target++;
-	for (const char *p = target; *p && *p != '?' && *p != '#'; p++) {
-		int c = (unsigned char)*p;
-
-		if (c == '%') {
-			int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
-			if (hi < 0 || lo < 0)
-				return false;
-			c = hi << 4 | lo;
-			p += 2;
-		}
-		if (c == '\0' || c == '\\' || n + 1 >= size)
-			return false;
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	/* Refuse any ".." segment, and a path that starts at the root. */
-	for (const char *seg = out; *seg;) {
-		size_t len = strcspn(seg, "/");
-		if ((len == 2 && seg[0] == '.' && seg[1] == '.') || (len == 0 && seg == out))
-			return false;
-		seg += len;
-		if (*seg == '/')
-			seg++;
-	}
-	return true;
-}
-
-static void send_status(struct conn *c, int code, const char *reason, const char *extra)
-{
-	char buf[1024];
-	int n = snprintf(buf, sizeof(buf),
+	int n = snprintf(buf, size,
 			 "HTTP/1.1 %d %s\r\n"
 			 "Content-Type: text/plain; charset=utf-8\r\n"
 			 "Content-Length: %zu\r\n"
@@ -311,25 +292,58 @@ static void send_status(struct conn *c, int code, const char *reason, const char
 			 "%d %s\n",
 			 code, reason, strlen(reason) + 5, extra ? extra : "", code, reason);
 
-	if (n > 0 && (size_t)n < sizeof(buf))
-		send_all(c, buf, (size_t)n);
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
-/* Reads the request head (up to the empty line); its length or -1. */
+static void send_status(struct conn *c, int code, const char *reason, const char *extra)
+{
+	char buf[1024];
+	size_t n = format_status(buf, sizeof(buf), code, reason, extra);
+
+	if (n > 0)
+		send_all(c, buf, n);
+}
+
+/*
+ * The same from the listener thread, which must never block: a fresh
+ * socket's send buffer takes it whole, or it is dropped.  Plain HTTP only
+ * (over TLS a plain answer would be noise).
+ */
+static void send_status_now(int fd, int code, const char *reason, const char *extra)
+{
+	char buf[1024];
+	size_t n = format_status(buf, sizeof(buf), code, reason, extra);
+
+	if (n > 0 && send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		vnc_debug("http: %d %s: %s", code, reason, strerror(errno));
+}
+
+/*
+ * Reads the request head (up to the empty line); its length or -1.  No
+ * timeout here: the listener thread shuts the socket down at the deadline.
+ */
 static ssize_t read_head(struct conn *c, char *buf, size_t size)
 {
-	size_t len = 0;
+	size_t len = 0, end;
 
-	while (len + 1 < size) {
-		ssize_t n = conn_recv(c, buf + len, size - 1 - len);
+	while (len < size) {
+		ssize_t n = conn_recv(c, buf + len, size - len);
 		if (n <= 0)
 			return -1;
 		len += (size_t)n;
-		buf[len] = '\0';
-		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-			return (ssize_t)len;
+		end = http_head_end(buf, len);
+		if (end > 0)
+			return (ssize_t)end;
 	}
 	return -1;
+}
+
+/* The head is in: from now on the deadline no longer applies. */
+static void head_done(struct conn *c)
+{
+	pthread_mutex_lock(&c->h->lock);
+	c->h->conns[c->slot].reading = false;
+	pthread_mutex_unlock(&c->h->lock);
 }
 
 /* The real path of an open descriptor (the kernel's, from /proc); malloc'd. */
@@ -428,27 +442,29 @@ static void serve_file(struct conn *c, const char *path, bool head)
 static void handle(struct conn *c)
 {
 	struct vnc_http *h = c->h;
-	char buf[HTTP_REQUEST_MAX], method[16], target[4096], path[4096];
-	bool head;
+	char buf[HTTP_REQUEST_MAX];
+	struct http_request req;
+	ssize_t len;
+	int ret;
 
-	if (read_head(c, buf, sizeof(buf)) < 0) {
+	len = read_head(c, buf, sizeof(buf));
+	head_done(c);
+	if (len < 0) {
+		/* Cut off at the deadline (then the socket is shut down and this
+		 * goes nowhere), closed, or a head too long. */
 		send_status(c, 400, "Bad Request", NULL);
 		return;
 	}
-	if (sscanf(buf, "%15s %4095s HTTP/%*d.%*d", method, target) != 2) {
-		send_status(c, 400, "Bad Request", NULL);
-		return;
-	}
-	head = strcmp(method, "HEAD") == 0;
-	if (!head && strcmp(method, "GET") != 0) {
+	ret = http_request_parse(buf, (size_t)len, &req);
+	if (ret == -EOPNOTSUPP) {
 		send_status(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
 		return;
 	}
-	if (!target_to_path(target, path, sizeof(path))) {
+	if (ret < 0) {
 		send_status(c, 400, "Bad Request", NULL);
 		return;
 	}
-	if (path[0] == '\0') {
+	if (req.path[0] == '\0') {
 		/* "/": noVNC, connecting at once to this host's RFB port
 		 * (with wss when the page came over HTTPS). */
 		char loc[128];
@@ -457,8 +473,8 @@ static void handle(struct conn *c)
 		send_status(c, 302, "Found", loc);
 		return;
 	}
-	vnc_debug("http: %s %s", method, path);
-	serve_file(c, path, head);
+	vnc_debug("http: %s %s", req.head ? "HEAD" : "GET", req.path);
+	serve_file(c, req.path, req.head);
 }
 
 static void *conn_thread(void *data)
@@ -477,7 +493,7 @@ static void *conn_thread(void *data)
 	/* Let the client read all before the close (no RST on unread input). */
 	shutdown(c->fd, SHUT_WR);
 	pthread_mutex_lock(&h->lock);
-	h->conns[c->slot] = -1;
+	h->conns[c->slot].fd = -1;
 	h->nconns--;
 	close(c->fd);
 	pthread_cond_broadcast(&h->idle);
@@ -486,36 +502,126 @@ static void *conn_thread(void *data)
 	return NULL;
 }
 
+static time_t now_s(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
+/*
+ * Logs the refusal of a connection from addr, once per burst: an address
+ * refused again within HTTP_BURST_S of its last refusal is only counted.
+ * Listener thread only.
+ */
+static void log_refused(struct vnc_http *h, struct in_addr addr, const char *why)
+{
+	struct http_refused *r = NULL, *oldest = &h->refused[0];
+	time_t now = now_s();
+	char peer[INET_ADDRSTRLEN];
+
+	for (int i = 0; i < HTTP_REFUSED_ADDRS; i++) {
+		struct http_refused *e = &h->refused[i];
+		if (e->last != 0 && e->addr.s_addr == addr.s_addr) {
+			r = e;
+			break;
+		}
+		if (e->last < oldest->last)
+			oldest = e;
+	}
+	if (r && now - r->last < HTTP_BURST_S) {
+		r->last = now;
+		r->count++;
+		return;
+	}
+	if (!r) {
+		r = oldest;
+		r->addr = addr;
+	}
+	/* A monotonic clock may start near 0: keep 0 meaning "unused". */
+	r->last = now > 0 ? now : 1;
+	r->count = 1;
+	inet_ntop(AF_INET, &addr, peer, sizeof(peer));
+	vnc_log("http: %s: %s: refused (again within %d s: not logged)", peer, why,
+		HTTP_BURST_S);
+}
+
+/*
+ * Takes a slot for a connection from addr, or says why not: -EMFILE when
+ * the address has HTTP_CONNS_PER_ADDR open already, -ENOSPC when all the
+ * slots are taken, -ESHUTDOWN once stopping.  Called with h->lock held.
+ */
+static int take_slot(struct vnc_http *h, int fd, struct in_addr addr)
+{
+	int slot = -1, same = 0;
+
+	if (h->stopping)
+		return -ESHUTDOWN;
+	for (int i = 0; i < HTTP_CONNS_MAX; i++) {
+		if (h->conns[i].fd < 0) {
+			if (slot < 0)
+				slot = i;
+		} else if (h->conns[i].addr.s_addr == addr.s_addr) {
+			same++;
+		}
+	}
+	if (same >= HTTP_CONNS_PER_ADDR)
+		return -EMFILE;
+	if (slot < 0)
+		return -ENOSPC;
+	h->conns[slot] = (struct http_slot){ .fd = fd, .addr = addr, .reading = true };
+	clock_gettime(CLOCK_MONOTONIC, &h->conns[slot].deadline);
+	h->conns[slot].deadline.tv_sec += HTTP_HEAD_S;
+	h->nconns++;
+	return slot;
+}
+
+/* Turns a connection away at once (the listener must not wait on it). */
+static void refuse(struct vnc_http *h, int fd, struct in_addr addr, int why)
+{
+	char msg[96];
+
+	if (why == -EMFILE) {
+		snprintf(msg, sizeof(msg), "%d connections open from this address already",
+			 HTTP_CONNS_PER_ADDR);
+		log_refused(h, addr, msg);
+	} else if (why == -ENOSPC && now_s() - h->full_logged >= HTTP_BURST_S) {
+		char peer[INET_ADDRSTRLEN];
+		h->full_logged = now_s();
+		inet_ntop(AF_INET, &addr, peer, sizeof(peer));
+		vnc_log("http: %s: all %d connections in use: refused (again within %d s: "
+			"not logged)", peer, HTTP_CONNS_MAX, HTTP_BURST_S);
+	}
+	if (!tls_enabled(h)) {
+		char junk[2048];
+		send_status_now(fd, 503, "Service Unavailable", "Retry-After: 5\r\n");
+		/* A close with unread input resets the connection, and the
+		 * client may never see the 503: take what came already. */
+		shutdown(fd, SHUT_WR);
+		while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			continue;
+	}
+	close(fd);
+}
+
 static void start_conn(struct vnc_http *h, int fd, const struct sockaddr_in *from)
 {
 	struct timeval tv = { .tv_sec = HTTP_TIMEOUT_S };
 	struct conn *c;
 	pthread_attr_t attr;
 	pthread_t t;
-	int slot = -1;
+	int slot;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	pthread_mutex_lock(&h->lock);
-	for (int i = 0; i < HTTP_CONNS_MAX && !h->stopping; i++) {
-		if (h->conns[i] < 0) {
-			slot = i;
-			break;
-		}
-	}
-	if (slot >= 0) {
-		h->conns[slot] = fd;
-		h->nconns++;
-	}
+	slot = take_slot(h, fd, from->sin_addr);
 	pthread_mutex_unlock(&h->lock);
 	if (slot < 0) {
-		/* Over TLS a plain answer would be noise: just close. */
-		struct conn busy = { .h = h, .fd = fd };
-		if (!tls_enabled(h))
-			send_status(&busy, 503, "Service Unavailable", NULL);
-		close(fd);
+		refuse(h, fd, from->sin_addr, slot);
 		return;
 	}
+	/* Sending the answer: bounded per send (the head has its deadline). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c = malloc(sizeof(*c));
 	if (c) {
 		*c = (struct conn){ .h = h, .fd = fd, .slot = slot };
@@ -530,10 +636,54 @@ static void start_conn(struct vnc_http *h, int fd, const struct sockaddr_in *fro
 		free(c);
 	}
 	pthread_mutex_lock(&h->lock);
-	h->conns[slot] = -1;
+	h->conns[slot].fd = -1;
 	h->nconns--;
 	pthread_mutex_unlock(&h->lock);
 	close(fd);
+}
+
+/* Milliseconds from now to t, at least 0, rounded up. */
+static int ms_until(const struct timespec *t, const struct timespec *now)
+{
+	long long ms = (long long)(t->tv_sec - now->tv_sec) * 1000 +
+		       (t->tv_nsec - now->tv_nsec + 999999) / 1000000;
+
+	return ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+}
+
+/*
+ * Cuts off the connections whose head is overdue (a 408 first, on plain
+ * HTTP), and returns the poll() timeout until the next deadline (-1: none).
+ * The socket is shut down, not closed: its thread still owns it, and its
+ * blocked recv() returns 0 at once.
+ */
+static int expire(struct vnc_http *h)
+{
+	struct timespec now;
+	int timeout = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < HTTP_CONNS_MAX; i++) {
+		struct http_slot *s = &h->conns[i];
+		int ms;
+
+		if (s->fd < 0 || !s->reading)
+			continue;
+		ms = ms_until(&s->deadline, &now);
+		if (ms > 0) {
+			if (timeout < 0 || ms < timeout)
+				timeout = ms;
+			continue;
+		}
+		/* Its thread writes nothing while `reading` (under this lock). */
+		if (!tls_enabled(h))
+			send_status_now(s->fd, 408, "Request Timeout", NULL);
+		shutdown(s->fd, SHUT_RDWR);
+		s->reading = false;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return timeout;
 }
 
 static void *listen_thread(void *data)
@@ -546,7 +696,7 @@ static void *listen_thread(void *data)
 			{ .fd = h->wake[0], .events = POLLIN },
 		};
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 2, expire(h)) < 0) {
 			if (errno == EINTR)
 				continue;
 			vnc_log("http: poll: %s", strerror(errno));
@@ -647,7 +797,7 @@ int vnc_http_create(struct vnc_http **out, const char *addr, int port, const cha
 	h->listen_fd = h->root_fd = h->wake[0] = h->wake[1] = -1;
 	h->rfb_port = rfb_port;
 	for (int i = 0; i < HTTP_CONNS_MAX; i++)
-		h->conns[i] = -1;
+		h->conns[i].fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->idle, NULL);
 
@@ -684,7 +834,7 @@ int vnc_http_create(struct vnc_http **out, const char *addr, int port, const cha
 	}
 	setsockopt(h->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(h->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(h->listen_fd, 16) < 0) {
+	    listen(h->listen_fd, HTTP_CONNS_MAX) < 0) {
 		ret = -errno;
 		vnc_log("cannot listen on %s:%d (HTTP): %s", addr, port, strerror(errno));
 		goto fail;
@@ -723,8 +873,8 @@ void vnc_http_destroy(struct vnc_http *h)
 	pthread_mutex_lock(&h->lock);
 	h->stopping = true;
 	for (int i = 0; i < HTTP_CONNS_MAX; i++)
-		if (h->conns[i] >= 0)
-			shutdown(h->conns[i], SHUT_RDWR);
+		if (h->conns[i].fd >= 0)
+			shutdown(h->conns[i].fd, SHUT_RDWR);
 	while (h->nconns > 0)
 		if (pthread_cond_timedwait(&h->idle, &h->lock, &end) == ETIMEDOUT)
 			break;
