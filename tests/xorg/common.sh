@@ -13,7 +13,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root to start Xorg with -config"
 command -v Xorg >/dev/null || skip "no Xorg"
 [ -e /usr/lib/xorg/modules/drivers/dummy_drv.so ] || skip "no dummy video driver"
-for t in xdpyinfo xterm xdotool x11perf xwd xwdtopnm xrandr; do
+for t in xdpyinfo xterm xdotool x11perf xrandr; do
 	command -v $t >/dev/null || skip "no $t"
 done
 
@@ -34,17 +34,67 @@ check() {
 # status_value NAME KEY: KEY's value in `miragectl status NAME`.
 status_value() { "$CTL" status "$1" | awk -F= -v k="$2" '$1 ~ "^ *"k"$" {print $2}'; }
 
-# snapcheck NAME TAG: miragectl snapshot == xwd -root | xwdtopnm, byte for byte.
+# root_ppm FILE: the root window as a PPM from GetImage (x11-check
+# root-ppm), what an X client sees; xwd -root differs from it where windows
+# of a 32-bit visual are on screen.  False without x11-check.
+root_ppm() { [ -x "${X11_CHECK:-}" ] && "$X11_CHECK" root-ppm "$DISPLAY" "$1"; }
+
+# snapcheck NAME TAG: miragectl snapshot == GetImage of the root, byte for byte.
 snapcheck() {
 	[ -x "$CTL" ] || { echo "     (no miragectl: snapshot comparison skipped)"; return 0; }
+	[ -x "${X11_CHECK:-}" ] || { echo "     (no x11-check: snapshot comparison skipped)"; return 0; }
 	"$XCHECK" compare "$1" >/dev/null 2>&1 # settle
 	"$CTL" snapshot "$1" "$XENV_DIR/snap.ppm" 2>/dev/null
-	xwd -root -silent | xwdtopnm 2>/dev/null > "$XENV_DIR/xwd.ppm"
-	if cmp -s "$XENV_DIR/snap.ppm" "$XENV_DIR/xwd.ppm"; then
-		ok "$2: miragectl snapshot == xwd -root (PPM, byte for byte)"
+	root_ppm "$XENV_DIR/root.ppm"
+	if cmp -s "$XENV_DIR/snap.ppm" "$XENV_DIR/root.ppm"; then
+		ok "$2: miragectl snapshot == GetImage of the root (PPM, byte for byte)"
 	else
-		bad "$2: miragectl snapshot differs from xwd -root"
-		cmp "$XENV_DIR/snap.ppm" "$XENV_DIR/xwd.ppm" 2>&1 | head -n 2 | sed 's/^/     /'
+		bad "$2: miragectl snapshot differs from GetImage of the root"
+		cmp "$XENV_DIR/snap.ppm" "$XENV_DIR/root.ppm" 2>&1 | head -n 2 | sed 's/^/     /'
+	fi
+}
+
+# The module's read path: XENV_SCREEN_READ=getimage (xorg-env.sh) makes it
+# read the screen through GetImage only, as on a GPU whose screen pixmap is
+# not in CPU memory.
+GETIMAGE_WHY='the screen pixmap is not in CPU memory (Option "ScreenRead" "getimage")'
+getimage() { [ "${XENV_SCREEN_READ:-}" = getimage ]; }
+
+# screen_read_check NAME TAG: the module reads the screen the way
+# XENV_SCREEN_READ asks, and says so (status fb_access, the server log).
+screen_read_check() {
+	[ -x "$CTL" ] || return 0
+	fa=$(status_value "$1" fb_access)
+	if getimage; then
+		[ "$fa" = getimage ] && ok "$2: fb_access=getimage" ||
+			bad "$2: fb_access=$fa, expected getimage (Option \"ScreenRead\" \"getimage\")"
+		grep -q 'mirage: Option "ScreenRead" "getimage": the screen is read through GetImage' \
+			"$XORG_LOG" && ok "$2: the log says the screen is read through GetImage" ||
+			bad "$2: no ScreenRead getimage line in the server log"
+	else
+		case $fa in
+		direct | alias) ok "$2: fb_access=$fa" ;;
+		*) bad "$2: fb_access=$fa, expected direct or alias (the dummy driver)" ;;
+		esac
+	fi
+}
+
+# alias_check NAME TAG: Cap.DfbBackingMode 2 in force with nothing else
+# against it: the surface is the screen's framebuffer, or, reading through
+# GetImage, the alias is refused, logged with why, and the surface copied.
+alias_check() {
+	[ -x "$CTL" ] || return 0
+	b=$(status_value "$1" backing)
+	why=$(status_value "$1" backing_fallback)
+	if getimage; then
+		[ "$b" = copy ] && [ "$why" = "$GETIMAGE_WHY" ] &&
+			ok "$2: mode 2 refused as on a GPU: backing=copy, backing_fallback=$why" ||
+			bad "$2: backing=$b, backing_fallback=$why; expected copy, $GETIMAGE_WHY"
+		grep -qF "(WW) mirage: $1: Cap.DfbBackingMode 2: $GETIMAGE_WHY; copying instead (mode 3)" \
+			"$XORG_LOG" && ok "$2: the log says why the alias was refused" ||
+			bad "$2: no refusal of the alias in the server log"
+	else
+		[ "$b" = alias ] && ok "$2: backing=alias" || bad "$2: backing=$b (why: $why), expected alias"
 	fi
 }
 

@@ -46,19 +46,23 @@ c=$(status_value "$N" bytes_copied)
 [ "$c" = 0 ] && ok "mode 2: no pixel copied (bytes_copied=0)" || bad "mode 2: bytes_copied=$c"
 # The text of mode 2 has the pixels of the server's own ImageText: the
 # same text again in mode 3, in the same window
-xwd -root -silent | xwdtopnm 2>/dev/null > "$XENV_DIR/text2.ppm"
+root_ppm "$XENV_DIR/text2.ppm"
 "$CTL" settings "$N" Cap.DfbBackingMode=3 >/dev/null 2>&1
 "$XCHECK" text "$N" >/dev/null
 check "mode 3: ImageText8/16, completeness" "$XCHECK" complete "$N" -- "$XCHECK" text "$N" 1
 "$XCHECK" lines "$N" >/dev/null
 check "mode 3: stacked lines (folded records), completeness" "$XCHECK" complete "$N" -- \
 	"$XCHECK" lines "$N" 1
-xwd -root -silent | xwdtopnm 2>/dev/null > "$XENV_DIR/text3.ppm"
+root_ppm "$XENV_DIR/text3.ppm"
 check "mode 3: ImageText8/16: surface == screen" "$XCHECK" compare "$N"
 "$CTL" settings "$N" Cap.DfbBackingMode=2 >/dev/null 2>&1
-cmp -s "$XENV_DIR/text2.ppm" "$XENV_DIR/text3.ppm" &&
-	ok "mode 2: ImageText pixels equal the server's own (mode 3)" ||
+if [ ! -x "${X11_CHECK:-}" ]; then
+	echo "     (no x11-check: the ImageText pixels of modes 2 and 3 are not compared)"
+elif cmp -s "$XENV_DIR/text2.ppm" "$XENV_DIR/text3.ppm"; then
+	ok "mode 2: ImageText pixels equal the server's own (mode 3)"
+else
 	bad "mode 2: ImageText pixels differ from the server's own (mode 3)"
+fi
 
 # Another listener on the screen's damage (mirage-x11: DAMAGE on the root
 # window) still gets the text the module logs without its own (hooks.c).

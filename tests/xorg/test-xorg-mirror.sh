@@ -1,12 +1,15 @@
 #!/bin/bash
 # The mirror follows real X clients: exact surface, complete and correctly
-# typed records, resizes.  Pointer.Enabled=0 (the default).
+# typed records, resizes.  Pointer.Enabled=0 (the default).  Also run with
+# XENV_SCREEN_READ=getimage (xorg-mirror-getimage): the module then reads
+# the screen as on a GPU, through GetImage only, and refuses mode 2.
 . "$(dirname "$0")/common.sh"
 xorg_env_init
 xorg_env_start "$MODDIR" Cap.Bootup=2 || exit 1
 N="xorg-$XENV_DISPLAY"
 
 check "attached at boot, first full refresh" "$XCHECK" compare "$N"
+screen_read_check "$N" "at boot"
 check "record types (CopyArea, window move, text, pointer)" "$XCHECK" types "$N" --cursor
 
 # xterm printing and scrolling
@@ -53,9 +56,23 @@ check "moved and raised again: completeness" "$XCHECK" complete "$N" -- \
 check "windows: surface == screen" "$XCHECK" compare "$N"
 snapcheck "$N" "windows"
 
+# Mode 2, before a software cursor rules it out: aliased on the dummy
+# driver; through GetImage refused as on a GPU, and exact by copying.
+if [ -x "$CTL" ]; then
+	"$CTL" settings "$N" Cap.DfbBackingMode=2 >/dev/null 2>&1 || bad "DfbBackingMode=2 refused"
+	check "mode 2: window moves, completeness" "$XCHECK" complete "$N" -- \
+		sh -c "xdotool windowmove $XT2 40 30; xdotool windowraise $XT1; xdotool windowmove $XT1 280 240"
+	x11perf -repeat 1 -reps 100 -rect100 -copywinwin100 -ftext >/dev/null 2>&1
+	alias_check "$N" "mode 2"
+	check "mode 2: surface == screen" "$XCHECK" compare "$N"
+	snapcheck "$N" "mode 2"
+	"$CTL" settings "$N" Cap.DfbBackingMode=3 >/dev/null 2>&1 || bad "DfbBackingMode=3 refused"
+	check "back to mode 3: surface == screen" "$XCHECK" compare "$N"
+fi
+
 # A software cursor: the dummy driver has no hardware cursor for ARGB
 # shapes, so the server draws this one into the framebuffer.  It must never
-# reach the surface (xwd never shows it).
+# reach the surface (GetImage never shows it).
 check "ARGB cursor defined on the root window" "$XCHECK" argb-cursor "$N"
 xdotool mousemove 60 700
 sleep 0.3
@@ -96,6 +113,9 @@ if [ -x "$CTL" ]; then
 	[ "$g" = "1280x1024" ] && ok "status shows the new geometry" || bad "status geometry $g"
 fi
 
+screen_read_check "$N" "end"
+c=$(status_value "$N" bytes_copied)
+[ "${c:-0}" -gt 0 ] && ok "end: bytes_copied=$c read from the screen" || bad "end: bytes_copied=$c"
 server_alive "end"
 no_errors
 finish

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Pointer.Enabled=1: the cursor is drawn into the surface (save-under in the
-# shadow lines).  xwd never contains the cursor, so the comparison excludes
+# shadow lines).  GetImage never contains the cursor, so the comparison excludes
 # the cursor's rectangle while it is on screen (checked to be the only
 # difference), then the cursor is moved off the region we compare.
 . "$(dirname "$0")/common.sh"
@@ -17,7 +17,7 @@ check "cursor drawn: surface == screen outside the cursor rect" "$XCHECK" compar
 if "$XCHECK" compare "$N" >/dev/null 2>&1; then
 	bad "the cursor is not in the surface (surface == screen including the cursor rect)"
 else
-	ok "the cursor is in the surface (it differs from xwd inside the cursor rect)"
+	ok "the cursor is in the surface (it differs from GetImage inside the cursor rect)"
 fi
 # moving the cursor restores the save-under exactly
 xdotool mousemove 1000 740

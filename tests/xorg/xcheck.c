@@ -2,7 +2,8 @@
 /*
  * xcheck: checks a mirror against the X display it mirrors, from outside,
  * the way a consumer sees it (client.h) and the way an X client sees the
- * screen (Xlib GetImage on the root, which is what xwd -root reads).
+ * screen (Xlib GetImage on the root; xwd -root differs from it where windows
+ * of a 32-bit visual are on screen).
  *
  *   xcheck compare NAME [X1,Y1,X2,Y2]  surface == screen (optionally
  *                                      ignoring one rectangle)

@@ -4,7 +4,8 @@
 #
 #   xorg_env_init                  private temp dir ($XENV_DIR), trap cleanup
 #   xorg_env_start MODDIR [OPT...] write xorg.conf with Option "K" "V" items
-#                                  (OPT is K=V) in SubSection "mirage", start
+#                                  (OPT is K=V; XENV_SCREEN_READ=V adds
+#                                  ScreenRead=V) in SubSection "mirage", start
 #                                  Xorg on a display it picks (-displayfd), wait
 #                                  for it; sets DISPLAY, XENV_DISPLAY (the
 #                                  number), XORG_PID, MIRAGE_DIR, XORG_LOG
@@ -109,7 +110,9 @@ CONF
 		# XENV_NO_MODULE=1: the same server without mirage (benchmarks)
 		if [ -z "${XENV_NO_MODULE:-}" ]; then
 			printf 'Section "Module"\n\tLoad "mirage"\n\tSubSection "mirage"\n'
-			for kv in "$@"; do
+			# XENV_SCREEN_READ=getimage: the module reads the screen
+			# as it does on a GPU (the -getimage tests)
+			for kv in ${XENV_SCREEN_READ:+"ScreenRead=$XENV_SCREEN_READ"} "$@"; do
 				printf '\t\tOption "%s" "%s"\n' "${kv%%=*}" "${kv#*=}"
 			done
 			printf '\tEndSubSection\nEndSection\n'

@@ -39,8 +39,10 @@ static const char *refusal(struct mirage_screen *ms, PixmapPtr pix,
 	if (ms->sw_cursor)
 		return "the server draws a software cursor into the screen, which would "
 		       "draw it into the surface";
-	if (!pix->devPrivate.ptr)
-		return "the screen pixmap is not in CPU memory";
+	if (!mirage_fb_pixels(pix))
+		return mirage_read_getimage ?
+		       "the screen pixmap is not in CPU memory (Option \"ScreenRead\" \"getimage\")" :
+		       "the screen pixmap is not in CPU memory";
 	if (!pixels || !h || h->bpp == 0)
 		return "the mirror has no surface";
 	if (h->bpp != pix->drawable.bitsPerPixel ||

@@ -430,6 +430,15 @@ static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec
 	return ok;
 }
 
+bool mirage_read_getimage;
+
+void *mirage_fb_pixels(PixmapPtr pix)
+{
+	/* A pixmap in GPU memory (glamor) has no CPU pointer; the option
+	 * makes every pixmap look like one. */
+	return mirage_read_getimage ? NULL : pix->devPrivate.ptr;
+}
+
 /* Reads the screen's pixels in region into the surface. */
 static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr region)
 {
@@ -440,11 +449,13 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 	const BoxRec *b = RegionRects(region);
 	pixman_image_t *dimg = NULL, *simg = NULL;
 	bool ok = true;
+	uint8_t *fb;
 	BoxRec cb;
 
 	if (!pix || n == 0)
 		return true;
-	if (!pix->devPrivate.ptr) {
+	fb = mirage_fb_pixels(pix);
+	if (!fb) {
 		/* The screen pixmap is not in CPU memory (glamor...). */
 		return read_getimage(ms, s, b, n);
 	}
@@ -465,15 +476,14 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 
 			for (int32_t y = y1; y < y2; y++)
 				memcpy(s->pixels + (size_t)y * s->stride + (size_t)x1 * spx,
-				       (uint8_t *)pix->devPrivate.ptr +
-					       (size_t)y * pix->devKind + (size_t)x1 * spx,
+				       fb + (size_t)y * pix->devKind + (size_t)x1 * spx,
 				       len);
 		} else {
 			if (!simg)
 				simg = pixman_image_create_bits(ms->screen_format,
 								pix->drawable.width,
 								pix->drawable.height,
-								pix->devPrivate.ptr, pix->devKind);
+								(uint32_t *)fb, pix->devKind);
 			dimg = surf_image(ms, s);
 			if (!simg || !dimg) {
 				ok = false;
@@ -947,7 +957,7 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     "resizes=%llu\n"
 		     "errors=%llu\n",
 		     ms->screen->myNum,
-		     ms->aliased ? "alias" : pix && pix->devPrivate.ptr ? "direct" : "getimage",
+		     ms->aliased ? "alias" : pix && mirage_fb_pixels(pix) ? "direct" : "getimage",
 		     mirage_alias_state(ms),
 		     ms->alias_refused ? ms->alias_refused : "none",
 		     (unsigned long long)st->alias_starts, (unsigned long long)st->alias_stops,

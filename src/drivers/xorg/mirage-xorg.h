@@ -252,6 +252,18 @@ void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region);
 void mirage_batch_copy(struct mirage_screen *ms, RegionPtr dst, int dx, int dy);
 /* Applies the batch to the surface and publishes its records. */
 void mirage_batch_flush(struct mirage_screen *ms);
+/*
+ * Option "ScreenRead" "getimage": the module treats every screen pixmap as
+ * out of the CPU's reach, as it is on a GPU (glamor), so that the GetImage
+ * read and mode 2's fallback run on a driver whose pixmap is CPU memory
+ * (the dummy driver, in the tests).  Set once, from the configuration,
+ * before any screen exists.
+ */
+extern bool mirage_read_getimage;
+/* The screen pixmap's pixels when the module may read them in place (CPU
+ * memory), else NULL: then only the screen's GetImage reads them.  The one
+ * place where that is decided. */
+void *mirage_fb_pixels(PixmapPtr pix);
 /* Cursor: polls position and shape; called from the block handler. */
 void mirage_cursor_update(struct mirage_screen *ms);
 bool mirage_cursor_set_shape(struct mirage_screen *ms, CursorPtr cursor);

@@ -864,6 +864,19 @@ static void read_options(XF86OptionPtr opts)
 				mirage_screen_cursor = on;
 				LogMessage(X_CONFIG, "mirage: Option \"ScreenCursor\" \"%s\"\n", value);
 			}
+		} else if (strcasecmp(key, "ScreenRead") == 0) {
+			/* Only forces the decision that a GPU driver's pixmap
+			 * makes (mirage_fb_pixels): the code that runs is the
+			 * same, so the tests cover it on the dummy driver. */
+			if (strcasecmp(value, "direct") != 0 && strcasecmp(value, "getimage") != 0) {
+				LogMessage(X_ERROR, "mirage: Option \"ScreenRead\" \"%s\": not "
+					   "direct or getimage; using direct\n", value);
+			} else {
+				mirage_read_getimage = strcasecmp(value, "getimage") == 0;
+				LogMessage(X_CONFIG, "mirage: Option \"ScreenRead\" \"%s\"%s\n", value,
+					   mirage_read_getimage ? ": the screen is read through "
+					   "GetImage only, as on a GPU" : "");
+			}
 		} else if (mirage_settings_set(&conf_settings, key, value) < 0) {
 			LogMessage(X_ERROR, "mirage: Option \"%s\" \"%s\" ignored: %s\n",
 				   key, value, mirage_last_error());
