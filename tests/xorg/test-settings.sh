@@ -11,6 +11,8 @@
 #     record published meanwhile;
 #   - the value is in force (miragectl settings), the surface has the bpp
 #     it asks for, Cap.Bootup=0 starts detached and attaches on request.
+# With XENV_SCREEN_READ=getimage the module reads as on a GPU, and mode 2
+# is checked to be refused (settings-module-getimage).
 # Usage: test-settings.sh module|x11
 . "$(dirname "$0")/common.sh"
 
@@ -115,6 +117,19 @@ exact() {
 		check "$tag: surface == screen outside the cursor" "$XCHECK" compare "$N" "$CURSOR_BOX"
 	else
 		check "$tag: surface == screen" "$XCHECK" compare "$N"
+	fi
+	if [ "$DRIVER" = module ] && getimage; then
+		# ScreenRead getimage (settings-module-getimage): read as on a
+		# GPU, so mode 2 is refused and the surface copied
+		fa=$(status_value "$N" fb_access)
+		[ "$fa" = getimage ] && ok "$tag: fb_access=getimage" || bad "$tag: fb_access=$fa"
+		if [ "$mode" = 2 ]; then
+			b=$(status_value "$N" backing)
+			why=$(status_value "$N" backing_fallback)
+			[ "$b" = copy ] && [ "$why" != none ] && ok "$tag: mode 2 refused: $why" ||
+				bad "$tag: mode 2: backing=$b, backing_fallback=$why"
+			[ "$pointer" = 1 ] || alias_check "$N" "$tag"
+		fi
 	fi
 	want=$(setting Screen.ForcedBpp)
 	bpp=$(status_field bpp)
