@@ -64,4 +64,19 @@ if [ -x "$CTL" ]; then
 	server_alive "drawing while detached"
 fi
 no_errors
+
+# A bad ScreenRead value: one error that names it, the default (direct)
+# in force, the server and the mirror up.
+if [ -x "$CTL" ]; then
+	xorg_env_stop
+	XENV_SCREEN_READ=gpu xorg_env_start "$MODDIR" Cap.Bootup=2 || exit 1
+	N="xorg-$XENV_DISPLAY"
+	grep -qF '(EE) mirage: Option "ScreenRead" "gpu": not direct or getimage; using direct' \
+		"$XORG_LOG" && ok "ScreenRead gpu: the error names the value" ||
+		bad "ScreenRead gpu: no error naming the value in the log"
+	fa=$(status_value "$N" fb_access)
+	[ "$fa" = direct ] && ok "ScreenRead gpu: the default (fb_access=direct) in force" ||
+		bad "ScreenRead gpu: fb_access=$fa"
+	check "ScreenRead gpu: surface == screen" "$XCHECK" compare "$N"
+fi
 finish
