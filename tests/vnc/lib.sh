@@ -124,3 +124,18 @@ stop_vnc() {
 	done
 	fail "mirage-vnc did not stop on SIGTERM"
 }
+
+# stop_vnc_at_once WHAT: SIGTERM to mirage-vnc, which must be gone within a
+# second; says how long it took.
+stop_vnc_at_once() {
+	t0=$(date +%s%N)
+	kill "$VNC_PID"
+	for _ in $(seq 100); do
+		kill -0 "$VNC_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	kill -0 "$VNC_PID" 2>/dev/null && fail "mirage-vnc still runs ${ms} ms after SIGTERM ($1)"
+	[ "$ms" -lt 1000 ] || fail "mirage-vnc took $ms ms to stop on SIGTERM ($1)"
+	pass "mirage-vnc stopped $ms ms after SIGTERM $1"
+}

@@ -105,12 +105,4 @@ after "two viewers that never read, dropped"
 "$TORTURE" --port "$PORT" stuck --hold 10 & PIDS="$PIDS $!"
 "$TORTURE" --port "$PORT" trickle --count 3 & PIDS="$PIDS $!"
 sleep 0.5
-start=$(date +%s%N)
-kill "$VNC_PID"
-for _ in $(seq 100); do
-	kill -0 "$VNC_PID" 2>/dev/null || break
-	sleep 0.01
-done
-ms=$((($(date +%s%N) - start) / 1000000))
-kill -0 "$VNC_PID" 2>/dev/null && fail "mirage-vnc did not stop within 1 s of SIGTERM"
-pass "mirage-vnc stopped $ms ms after SIGTERM with torturers connected"
+stop_vnc_at_once "with torturers connected"

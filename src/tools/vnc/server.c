@@ -1083,6 +1083,20 @@ static bool plain_tcp(rfbClientPtr cl)
 	return !cl->sslctx && !cl->wsctx && cl->sock != RFB_INVALID_SOCKET;
 }
 
+/* Bytes a plain TCP viewer's socket takes now without waiting; 0 when it
+ * cannot be measured. */
+static size_t room(rfbClientPtr cl)
+{
+	int queued = 0, sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+
+	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 || queued < 0 ||
+	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 || sndbuf < 0)
+		return 0;
+	/* The kernel reports twice the payload it takes (bookkeeping). */
+	return (size_t)queued < (size_t)sndbuf / 2 ? (size_t)sndbuf / 2 - (size_t)queued : 0;
+}
+
 /*
  * True when bytes more can be written to the viewer's socket without
  * waiting: a plain TCP connection whose send queue has that much room to
@@ -1091,8 +1105,7 @@ static bool plain_tcp(rfbClientPtr cl)
 #define SMALL_UPDATE 2048
 static bool has_room(rfbClientPtr cl, size_t bytes)
 {
-	int queued = 0, sndbuf = 0;
-	socklen_t len = sizeof(sndbuf);
+	int queued = 0;
 
 	if (!plain_tcp(cl) || ioctl(cl->sock, SIOCOUTQ, &queued) < 0)
 		return false;
@@ -1100,10 +1113,7 @@ static bool has_room(rfbClientPtr cl, size_t bytes)
 	 * queue takes a small update whatever the size now. */
 	if (queued == 0 && bytes <= SMALL_UPDATE)
 		return true;
-	if (getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
-		return false;
-	/* The kernel reports twice the payload it takes (bookkeeping). */
-	return queued >= 0 && (size_t)queued + bytes < (size_t)sndbuf / 2;
+	return bytes < room(cl);
 }
 
 /*
@@ -1250,19 +1260,6 @@ static void take_requests(struct viewer *v)
 static bool draws_cursor(const struct vnc_server *s, rfbClientPtr cl)
 {
 	return !cl->enableCursorShapeUpdates && s->screen->cursor;
-}
-
-/* Bytes the viewer's socket takes now without waiting (plain TCP; see
- * has_room). */
-static size_t room(rfbClientPtr cl)
-{
-	int queued = 0, sndbuf = 0;
-	socklen_t len = sizeof(sndbuf);
-
-	if (ioctl(cl->sock, SIOCOUTQ, &queued) < 0 || queued < 0 ||
-	    getsockopt(cl->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 || sndbuf < 0)
-		return 0;
-	return (size_t)queued < (size_t)sndbuf / 2 ? (size_t)sndbuf / 2 - (size_t)queued : 0;
 }
 
 /*
