@@ -53,6 +53,12 @@ void vnc_debug(const char *fmt, ...)
 	fprintf(stderr, "%s: %s\n", VNC_PROG, buf);
 }
 
+/* The input backend's clipboard goes to every viewer. */
+static void cut_text(void *data, const char *text, size_t len)
+{
+	vnc_server_cut_text(data, text, len);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -384,7 +390,7 @@ int main(int argc, char **argv)
 	}
 	if (ret < 0)
 		goto out;
-	if (input_display && (ret = vnc_input_create(&input, input_display)) < 0)
+	if (input_display && (ret = vnc_input_create(&input, &vnc_input_x11, input_display)) < 0)
 		goto out;
 
 	/*
@@ -397,7 +403,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	ret = vnc_server_create(&server, &o, input);
 	if (ret >= 0 && input)
-		ret = vnc_input_start(input, server);
+		ret = vnc_input_start(input, &(struct vnc_input_sink){ cut_text, server });
 	if (ret >= 0 && o.http_port > 0 && o.http_dir)
 		ret = vnc_http_create(&http, o.listen_addr, o.http_port, o.http_dir, o.port,
 				      o.tls_cert, o.tls_key);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mirage-vnc internals: the RFB side (server.c), X input and clipboard
- * (xinput.c) and the private X server of --embedded (embedded.c).
+ * mirage-vnc internals: the RFB side (server.c), input and clipboard
+ * behind a backend table (input.h; X11 in xinput.c) and the private X
+ * server of --embedded (embedded.c).
  *
  * Threads: the main thread owns the mirage client and is the only writer of
  * the framebuffer; one network thread accepts viewers and reads what they
@@ -10,8 +11,8 @@
  * by a sender thread of the viewer's own, so a stalled viewer blocks only
  * itself (server.c).  xinput.c runs one thread for X events (the
  * clipboard); http.c one listener thread and one thread per HTTP
- * connection.  Input callbacks arrive on the network thread and take the X
- * connection's lock.
+ * connection.  Input callbacks arrive on the network thread and go to the
+ * backend (the X one takes its connection's lock).
  */
 #ifndef MIRAGE_VNC_H
 #define MIRAGE_VNC_H
@@ -20,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "input.h"
 
 #define VNC_PROG "mirage-vnc"
 
@@ -68,27 +71,11 @@ int vnc_server_run(struct vnc_server *s, int (*tick)(void *data), void *data);
 /* Makes the loop look at vnc_quit and tick now; async-signal-safe. */
 void vnc_server_wake(struct vnc_server *s);
 void vnc_server_destroy(struct vnc_server *s);
-/* Sends cut text (UTF-8) to every viewer; called from the X thread. */
+/* Sends cut text (UTF-8) to every viewer; called from the input
+ * backend's thread (its sink, input.h). */
 void vnc_server_cut_text(struct vnc_server *s, const char *text, size_t len);
 /* Surface origin of what is served (the monitor's top-left). */
 void vnc_server_origin(const struct vnc_server *s, int *x, int *y);
-
-/* ------------------------------------------------------------------ */
-/* xinput.c: XTEST input and the clipboard                             */
-/* ------------------------------------------------------------------ */
-
-int vnc_input_create(struct vnc_input **out, const char *display);
-/* Starts the clipboard thread; cut text from X goes to s. */
-int vnc_input_start(struct vnc_input *in, struct vnc_server *s);
-/* Stops the clipboard thread (before the server goes). */
-void vnc_input_stop(struct vnc_input *in);
-void vnc_input_destroy(struct vnc_input *in);
-void vnc_input_key(struct vnc_input *in, bool down, uint32_t keysym);
-void vnc_input_pointer(struct vnc_input *in, int mask, int x, int y);
-/* Text from a viewer becomes the CLIPBOARD and PRIMARY selections. */
-void vnc_input_set_clipboard(struct vnc_input *in, const char *text, size_t len);
-/* RandR resize of the X screen; 0 or -errno. */
-int vnc_input_resize(struct vnc_input *in, int width, int height);
 
 /* ------------------------------------------------------------------ */
 /* http.c: the noVNC files over HTTP or HTTPS                          */

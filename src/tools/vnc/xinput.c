@@ -26,11 +26,12 @@
 #include <X11/extensions/Xfixes.h>
 #include <X11/extensions/Xrandr.h>
 
+#include "input.h"
 #include "vnc.h"
 
 #define REMAP_MAX 16 /* keysyms missing from the keymap, bound on demand */
 
-struct vnc_input {
+struct xinput {
 	pthread_mutex_t lock; /* dpy, mask, remap, clip */
 	Display *dpy;
 	bool dpy_dead;        /* its X server went away (x_io_exit) */
@@ -53,7 +54,7 @@ struct vnc_input {
 	size_t clip_len;
 	bool clip_pending;    /* take the selections for clip */
 	char *sent;           /* text last sent to the viewers (no echo) */
-	struct vnc_server *server;
+	struct vnc_input_sink sink; /* where the desktop's clipboard goes */
 	pthread_t thread;
 	bool started;
 };
@@ -84,7 +85,7 @@ static int x_io_error(Display *dpy)
 
 static void x_io_exit(Display *dpy, void *data)
 {
-	struct vnc_input *in = data;
+	struct xinput *in = data;
 	bool sel = dpy == in->sel_dpy;
 	bool *dead = sel ? &in->sel_dead : &in->dpy_dead;
 
@@ -95,9 +96,11 @@ static void x_io_exit(Display *dpy, void *data)
 		sel ? "the clipboard is" : "input is");
 }
 
-int vnc_input_create(struct vnc_input **out, const char *display)
+static void x_destroy(void *state);
+
+static int x_create(void **out, const char *display)
 {
-	struct vnc_input *in;
+	struct xinput *in;
 	int ev, err, major, minor;
 
 	in = calloc(1, sizeof(*in));
@@ -111,7 +114,7 @@ int vnc_input_create(struct vnc_input **out, const char *display)
 	in->sel_dpy = in->dpy ? XOpenDisplay(display) : NULL;
 	if (!in->dpy || !in->sel_dpy) {
 		vnc_log("cannot open X display %s", display ? display : "(DISPLAY)");
-		vnc_input_destroy(in);
+		x_destroy(in);
 		return -ECONNREFUSED;
 	}
 	XSetIOErrorExitHandler(in->dpy, x_io_exit, in);
@@ -133,7 +136,7 @@ int vnc_input_create(struct vnc_input **out, const char *display)
  * A keysym with no key in the map (a viewer on another layout) gets a spare
  * keycode, one with no symbols, bound to it for as long as it is needed.
  */
-static KeyCode remap_key(struct vnc_input *in, KeySym sym)
+static KeyCode remap_key(struct xinput *in, KeySym sym)
 {
 	int min, max, per;
 	KeySym *map;
@@ -175,8 +178,9 @@ static KeyCode remap_key(struct vnc_input *in, KeySym sym)
 	return code;
 }
 
-void vnc_input_key(struct vnc_input *in, bool down, uint32_t keysym)
+static void x_key(void *state, bool down, uint32_t keysym)
 {
+	struct xinput *in = state;
 	KeyCode code;
 
 	pthread_mutex_lock(&in->lock);
@@ -209,8 +213,9 @@ out:
 	pthread_mutex_unlock(&in->lock);
 }
 
-void vnc_input_pointer(struct vnc_input *in, int mask, int x, int y)
+static void x_pointer(void *state, int mask, int x, int y)
 {
+	struct xinput *in = state;
 	pthread_mutex_lock(&in->lock);
 	if (!in->dpy || in->dpy_dead)
 		goto out;
@@ -287,8 +292,9 @@ static int x_errors_catch(Display *dpy, XErrorEvent *ev)
 	return 0;
 }
 
-int vnc_input_resize(struct vnc_input *in, int width, int height)
+static int x_resize(void *state, int width, int height)
 {
+	struct xinput *in = state;
 	XRRScreenResources *res = NULL;
 	XRROutputInfo *out = NULL;
 	XRRCrtcInfo *crtc = NULL;
@@ -401,8 +407,9 @@ out:
 /* Clipboard                                                           */
 /* ------------------------------------------------------------------ */
 
-void vnc_input_set_clipboard(struct vnc_input *in, const char *text, size_t len)
+static void x_set_clipboard(void *state, const char *text, size_t len)
 {
+	struct xinput *in = state;
 	char *copy = malloc(len + 1);
 
 	if (!copy)
@@ -422,7 +429,7 @@ void vnc_input_set_clipboard(struct vnc_input *in, const char *text, size_t len)
 		vnc_debug("clipboard wake-up: %s", strerror(errno));
 }
 
-static void answer_request(struct vnc_input *in, XSelectionRequestEvent *rq)
+static void answer_request(struct xinput *in, XSelectionRequestEvent *rq)
 {
 	XSelectionEvent ev = {
 		.type = SelectionNotify,
@@ -454,7 +461,7 @@ static void answer_request(struct vnc_input *in, XSelectionRequestEvent *rq)
 }
 
 /* The selection's new content arrived (our ConvertSelection). */
-static void got_selection(struct vnc_input *in, XSelectionEvent *ev)
+static void got_selection(struct xinput *in, XSelectionEvent *ev)
 {
 	Atom type;
 	int format;
@@ -477,13 +484,13 @@ static void got_selection(struct vnc_input *in, XSelectionEvent *ev)
 		}
 		pthread_mutex_unlock(&in->lock);
 		if (!same)
-			vnc_server_cut_text(in->server, (char *)data, n);
+			in->sink.cut_text(in->sink.data, (char *)data, n);
 	}
 	if (data)
 		XFree(data);
 }
 
-static void handle_event(struct vnc_input *in, XEvent *ev)
+static void handle_event(struct xinput *in, XEvent *ev)
 {
 	if (ev->type == in->xfixes_event + XFixesSelectionNotify) {
 		XFixesSelectionNotifyEvent *sn = (XFixesSelectionNotifyEvent *)ev;
@@ -508,7 +515,7 @@ static void handle_event(struct vnc_input *in, XEvent *ev)
 
 static void *clipboard_thread(void *data)
 {
-	struct vnc_input *in = data;
+	struct xinput *in = data;
 	struct pollfd pfd[2] = {
 		{ .fd = ConnectionNumber(in->sel_dpy), .events = POLLIN },
 		{ .fd = in->wake[0], .events = POLLIN },
@@ -522,7 +529,7 @@ static void *clipboard_thread(void *data)
 		}
 		if (in->sel_dead)
 			break;
-		/* vnc_input_stop closes wake[1]: no timeout needed. */
+		/* x_stop closes wake[1]: no timeout needed. */
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN) {
@@ -547,11 +554,12 @@ static void *clipboard_thread(void *data)
 	return NULL;
 }
 
-int vnc_input_start(struct vnc_input *in, struct vnc_server *s)
+static int x_start(void *state, const struct vnc_input_sink *sink)
 {
+	struct xinput *in = state;
 	int err;
 
-	in->server = s;
+	in->sink = *sink;
 	if (!XFixesQueryExtension(in->sel_dpy, &in->xfixes_event, &err)) {
 		vnc_log("X display has no XFIXES: the clipboard is off");
 		return 0;
@@ -580,9 +588,11 @@ int vnc_input_start(struct vnc_input *in, struct vnc_server *s)
 	return 0;
 }
 
-void vnc_input_stop(struct vnc_input *in)
+static void x_stop(void *state)
 {
-	if (!in || !in->started)
+	struct xinput *in = state;
+
+	if (!in->started)
 		return;
 	/* Closing the write end wakes the thread with POLLHUP. */
 	close(in->wake[1]);
@@ -591,11 +601,11 @@ void vnc_input_stop(struct vnc_input *in)
 	in->started = false;
 }
 
-void vnc_input_destroy(struct vnc_input *in)
+static void x_destroy(void *state)
 {
-	if (!in)
-		return;
-	vnc_input_stop(in);
+	struct xinput *in = state;
+
+	x_stop(in);
 	if (in->wake[0] >= 0)
 		close(in->wake[0]);
 	if (in->wake[1] >= 0)
@@ -611,3 +621,15 @@ void vnc_input_destroy(struct vnc_input *in)
 	pthread_mutex_destroy(&in->lock);
 	free(in);
 }
+
+const struct vnc_input_impl vnc_input_x11 = {
+	.name = "x11",
+	.create = x_create,
+	.start = x_start,
+	.stop = x_stop,
+	.destroy = x_destroy,
+	.key = x_key,
+	.pointer = x_pointer,
+	.set_clipboard = x_set_clipboard,
+	.resize = x_resize,
+};
