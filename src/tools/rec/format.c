@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The recording container: see format.h and docs/RECORDING.md. */
+#include "shared.h"
 #include "format.h"
 
 #include <errno.h>
@@ -697,19 +698,10 @@ static void apply_pixels(struct rec_canvas *cv, const uint8_t *b,
 static void apply_copy(struct rec_canvas *cv, const uint8_t *b,
 		       const struct rec_apply_ops *ops, void *data)
 {
-	unsigned bpp = rec_bytes_per_pixel(cv->bpp);
 	int32_t x, y, w, h, sx = get_i32(b + 16), sy = get_i32(b + 20);
-	size_t row;
 
 	get_rect(b, &x, &y, &w, &h);
-	row = (size_t)w * bpp;
-
-	/* Overlapping source and destination: walk rows away from the overlap. */
-	for (int32_t i = 0; i < h; i++) {
-		int32_t r = sy < y ? h - 1 - i : i;
-		memmove(cv->pixels + (size_t)(y + r) * cv->stride + (size_t)x * bpp,
-			cv->pixels + (size_t)(sy + r) * cv->stride + (size_t)sx * bpp, row);
-	}
+	copy_within(cv->pixels, cv->stride, rec_bytes_per_pixel(cv->bpp), x, y, w, h, sx, sy);
 	if (ops->copy)
 		ops->copy(data, x, y, w, h, sx, sy);
 }

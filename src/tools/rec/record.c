@@ -10,6 +10,7 @@
  * changed, and a SCREEN_SCREEN copy is applied to it before the comparison,
  * so a scroll costs a copy chunk plus the newly exposed lines.
  */
+#include "shared.h"
 #include "rec.h"
 
 #include <errno.h>
@@ -257,14 +258,8 @@ static int write_keyframe(struct recorder *rc)
 
 static void apply_copy_prev(struct recorder *rc, const struct copy_op *c)
 {
-	unsigned bpp = rec_bytes_per_pixel(rc->bpp);
-	size_t row = (size_t)c->w * bpp;
-
-	for (int32_t i = 0; i < c->h; i++) {
-		int32_t r = c->sy < c->y ? c->h - 1 - i : i;
-		memmove(rc->prev + (size_t)(c->y + r) * rc->stride + (size_t)c->x * bpp,
-			rc->prev + (size_t)(c->sy + r) * rc->stride + (size_t)c->sx * bpp, row);
-	}
+	copy_within(rc->prev, rc->stride, rec_bytes_per_pixel(rc->bpp), c->x, c->y, c->w, c->h,
+		    c->sx, c->sy);
 }
 
 /*
