@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "door.h"
-#include "vnc.h"
+#include "log.h"
 
 static void drop(struct vnc_doors *d, int i)
 {

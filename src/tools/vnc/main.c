@@ -26,33 +26,6 @@
 #endif
 #define NOVNC_DIR "/usr/share/novnc"
 
-volatile sig_atomic_t vnc_quit;
-static int verbose;
-
-void vnc_log(const char *fmt, ...)
-{
-	va_list ap;
-	char buf[1024];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s: %s\n", VNC_PROG, buf);
-}
-
-void vnc_debug(const char *fmt, ...)
-{
-	va_list ap;
-	char buf[1024];
-
-	if (!verbose)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s: %s\n", VNC_PROG, buf);
-}
-
 /* The input backend's clipboard goes to every viewer. */
 static void cut_text(void *data, const char *text, size_t len)
 {
@@ -320,7 +293,7 @@ int main(int argc, char **argv)
 			o.ready_file = optarg;
 			break;
 		case 'v':
-			verbose++;
+			vnc_verbose++;
 			break;
 		case OPT_VERSION:
 			printf("%s %s\n", VNC_PROG, MIRAGE_VNC_VERSION);
@@ -351,7 +324,7 @@ int main(int argc, char **argv)
 	}
 	if (settings[0])
 		o.set = settings;
-	o.verbose = verbose;
+	o.verbose = vnc_verbose;
 	if (o.http_port < 0)
 		o.http_port = o.port > 100 ? o.port - 100 : 0;
 	if (!o.http_dir && access(NOVNC_DIR "/vnc.html", R_OK) == 0)

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "throttle.h"
-#include "vnc.h"
+#include "log.h"
 
 /* Longest numeric IPv6 address with a zone, as getnameinfo() writes it. */
 #define ADDR_MAX 64

@@ -23,8 +23,7 @@
 #include <sys/types.h>
 
 #include "input.h"
-
-#define VNC_PROG "mirage-vnc"
+#include "log.h"
 
 /* Everything the command line sets. */
 struct vnc_options {
@@ -50,11 +49,6 @@ struct vnc_options {
 	int verbose;
 	const char *ready_file;    /* --ready-file: written once serving */
 };
-
-extern volatile sig_atomic_t vnc_quit;
-
-void vnc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void vnc_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ------------------------------------------------------------------ */
 /* server.c: the mirror followed into an RFB screen                    */
