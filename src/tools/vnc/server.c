@@ -64,6 +64,7 @@
 
 #include "door.h"
 #include "message.h"
+#include "replay.h"
 #include "throttle.h"
 #include "vnc.h"
 
@@ -79,28 +80,15 @@ struct vnc_server {
 	struct vnc_throttle *auth_fails; /* wrong passwords per address */
 
 	/* Main thread only. */
-	uint8_t *fb;          /* what the viewers are served */
-	uint8_t *old_fb;      /* the previous one: viewer threads may still read it */
-	int w, h;             /* served size */
-	int ox, oy;           /* its origin in the surface (--monitor) */
-	uint32_t src_bpp;     /* the surface's bits per pixel */
-	const uint8_t *src;   /* its pixels and stride, taken at each flush */
-	size_t src_stride;
-	int fb_bytes;         /* 2 or 4 */
+	struct vnc_frame fr;  /* the framebuffer served and the surface (replay.h) */
+	uint8_t *old_fb;      /* the previous framebuffer: viewer threads may still read it */
 	uint32_t generation;
 	uint32_t cursor_serial;
 	bool cursor_known;
 	bool manager;
-	pixman_region32_t dirty;  /* framebuffer coordinates */
-	pixman_region32_t copied; /* copy destinations since the last flush */
-	pixman_region32_t unsure;   /* framebuffer pixels that may be ahead of the
-				     * records they were read at (PROTOCOL.md 5.5) */
-	pixman_region32_t pend;   /* the interval's composed copy: destination */
-	int pdx, pdy;             /* ... and its offset */
-	bool has_pend;
+	struct vnc_replay rp;     /* the interval's regions (replay.h) */
 	struct mirage_record recs[RECS_MAX];
-	uint64_t flushes, copies;
-	uint64_t copied_px, checked_px; /* copy destinations, and those compared */
+	uint64_t flushes;
 
 	/*
 	 * The replay lock.  Held by the main thread over a replay (drain and
@@ -159,181 +147,8 @@ struct viewer {
 static int64_t now_ms(void);
 
 /* ------------------------------------------------------------------ */
-/* Pixels                                                              */
+/* Copies to the viewers                                               */
 /* ------------------------------------------------------------------ */
-
-static const uint8_t *src_line(const struct vnc_server *s, int y)
-{
-	return s->src + (size_t)(y + s->oy) * s->src_stride;
-}
-
-static uint8_t *fb_line(const struct vnc_server *s, int y)
-{
-	return s->fb + (size_t)y * s->w * s->fb_bytes;
-}
-
-/* Reads row y of box b from the surface into the framebuffer. */
-static void copy_row(struct vnc_server *s, const pixman_box32_t *b, int y)
-{
-	const uint8_t *src = src_line(s, y);
-	uint8_t *dst = fb_line(s, y) + (size_t)b->x1 * s->fb_bytes;
-
-	if (s->src_bpp == 24) {
-		/* Packed B,G,R to xRGB: libvncserver has no 24 bpp format. */
-		uint32_t *d = (uint32_t *)dst;
-		for (int x = b->x1; x < b->x2; x++) {
-			const uint8_t *p = src + (size_t)(x + s->ox) * 3;
-			*d++ = (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-		}
-	} else {
-		memcpy(dst, src + (size_t)(b->x1 + s->ox) * s->fb_bytes,
-		       (size_t)(b->x2 - b->x1) * s->fb_bytes);
-	}
-}
-
-static bool row_equal(const struct vnc_server *s, const pixman_box32_t *b, int y)
-{
-	const uint8_t *src = src_line(s, y);
-	const uint8_t *dst = fb_line(s, y) + (size_t)b->x1 * s->fb_bytes;
-
-	if (s->src_bpp == 24) {
-		const uint32_t *d = (const uint32_t *)dst;
-		for (int x = b->x1; x < b->x2; x++) {
-			const uint8_t *p = src + (size_t)(x + s->ox) * 3;
-			if (*d++ != ((uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]))
-				return false;
-		}
-		return true;
-	}
-	return memcmp(dst, src + (size_t)(b->x1 + s->ox) * s->fb_bytes,
-		      (size_t)(b->x2 - b->x1) * s->fb_bytes) == 0;
-}
-
-/*
- * Reads `dirty` from the surface into the framebuffer and adds to `changed`
- * each block of the framebuffer's 64x64 grid (clipped to dirty) where a
- * pixel differed.  Programs redraw more than they change (xterm repaints
- * whole lines; a scroll redraws text a copy already put in place): what
- * comes out the same needs no encoding and no bytes, and comparing a row
- * costs about what copying it did.  TigerVNC's servers compare the same
- * way.  The framebuffer is what every viewer has or is about to get (the
- * interval's copy included, schedule_copy), so a block that compares equal
- * needs nothing.
- */
-#define BLOCK 64
-
-/* Where block column c starts, clamped to box b's columns. */
-static int block_x(const pixman_box32_t *b, int c)
-{
-	int x = c * BLOCK;
-
-	return x < b->x1 ? b->x1 : x > b->x2 ? b->x2 : x;
-}
-
-/*
- * read_dirty() for the rows [y1, y2) of box b, within one row of blocks.
- * A block found changed is sent whole, so the rest of its rows are copied
- * without comparing them, and once every block is, whole rows are.
- */
-static void read_band(struct vnc_server *s, const pixman_box32_t *b, int y1, int y2,
-		      pixman_region32_t *changed)
-{
-	bool hit[MIRAGE_MAX_DIMENSION / BLOCK + 1] = { false };
-	int c0 = b->x1 / BLOCK, nc = (b->x2 - 1) / BLOCK - c0 + 1, hits = 0;
-	pixman_box32_t row = { b->x1, y1, b->x2, y2 };
-
-	for (int y = y1; y < y2; y++) {
-		if (hits == nc) {
-			copy_row(s, &row, y);
-			continue;
-		}
-		/* Most rows are the same whole, or differ: one comparison first. */
-		if (row_equal(s, &row, y))
-			continue;
-		for (int c = 0; c < nc; c++) {
-			pixman_box32_t t = { block_x(b, c0 + c), y, block_x(b, c0 + c + 1), y + 1 };
-
-			if (!hit[c]) {
-				if (row_equal(s, &t, y))
-					continue;
-				hit[c] = true;
-				hits++;
-			}
-			copy_row(s, &t, y);
-		}
-	}
-	/* Runs of blocks alike, hit or not. */
-	for (int c = 0, e; c < nc; c = e + 1) {
-		int x1 = block_x(b, c0 + c), x2;
-
-		for (e = c; e + 1 < nc && hit[e + 1] == hit[c]; e++)
-			;
-		x2 = block_x(b, c0 + e + 1);
-		if (hit[c])
-			pixman_region32_union_rect(changed, changed, x1, y1, (unsigned)(x2 - x1),
-						   (unsigned)(y2 - y1));
-	}
-}
-
-static void read_dirty(struct vnc_server *s, pixman_region32_t *changed)
-{
-	int n;
-	pixman_box32_t *b = pixman_region32_rectangles(&s->dirty, &n);
-
-	for (int i = 0; i < n; i++) {
-		for (int y1 = b[i].y1, y2; y1 < b[i].y2; y1 = y2) {
-			y2 = (y1 / BLOCK + 1) * BLOCK;
-			if (y2 > b[i].y2)
-				y2 = b[i].y2;
-			read_band(s, &b[i], y1, y2, changed);
-		}
-	}
-}
-
-/*
- * Adds to dirty the rows of each copied box that differ from the surface.
- * A replayed copy is exact when its source was, so `copied` holds only
- * what copies moved out of `unsure`: pixels read while the producer may
- * have been ahead of its records, which a copy recorded before the drawing
- * that put them there must not carry along.  The surface may also be
- * further along than the copy: a difference is sent as pixels either way.
- */
-static void verify_copies(struct vnc_server *s)
-{
-	int n;
-	pixman_box32_t *b;
-
-	pixman_region32_subtract(&s->copied, &s->copied, &s->dirty);
-	b = pixman_region32_rectangles(&s->copied, &n);
-	for (int i = 0; i < n; i++) {
-		int first = -1, last = -1;
-
-		s->checked_px += (uint64_t)(b[i].x2 - b[i].x1) * (uint64_t)(b[i].y2 - b[i].y1);
-		for (int y = b[i].y1; y < b[i].y2; y++) {
-			if (row_equal(s, &b[i], y))
-				continue;
-			if (first < 0)
-				first = y;
-			last = y;
-		}
-		if (first >= 0)
-			pixman_region32_union_rect(&s->dirty, &s->dirty, b[i].x1, first,
-						   (unsigned)(b[i].x2 - b[i].x1),
-						   (unsigned)(last + 1 - first));
-	}
-	pixman_region32_clear(&s->copied);
-}
-
-static int64_t area(pixman_region32_t *r)
-{
-	int n;
-	int64_t a = 0;
-	pixman_box32_t *b = pixman_region32_rectangles(r, &n);
-
-	for (int i = 0; i < n; i++)
-		a += (int64_t)(b[i].x2 - b[i].x1) * (b[i].y2 - b[i].y1);
-	return a;
-}
 
 static sraRegionPtr to_sra(pixman_region32_t *r)
 {
@@ -347,129 +162,6 @@ static sraRegionPtr to_sra(pixman_region32_t *r)
 		sraRgnDestroy(one);
 	}
 	return out;
-}
-
-/* ------------------------------------------------------------------ */
-/* Records                                                             */
-/* ------------------------------------------------------------------ */
-
-static void add_dirty(struct vnc_server *s, const struct mirage_rect *r)
-{
-	int x1 = r->left - s->ox, y1 = r->top - s->oy;
-	int x2 = r->right - s->ox, y2 = r->bottom - s->oy;
-
-	if (x1 < 0)
-		x1 = 0;
-	if (y1 < 0)
-		y1 = 0;
-	if (x2 > s->w)
-		x2 = s->w;
-	if (y2 > s->h)
-		y2 = s->h;
-	if (x1 < x2 && y1 < y2)
-		pixman_region32_union_rect(&s->dirty, &s->dirty, x1, y1,
-					   (unsigned)(x2 - x1), (unsigned)(y2 - y1));
-}
-
-/* Moves framebuffer pixels for box b from (b->x1 - dx, b->y1 - dy). */
-static void move_box(struct vnc_server *s, const pixman_box32_t *b, int dx, int dy)
-{
-	size_t len = (size_t)(b->x2 - b->x1) * s->fb_bytes;
-
-	/* Rows in the order that reads each source row before it is overwritten. */
-	if (dy > 0) {
-		for (int y = b->y2 - 1; y >= b->y1; y--)
-			memmove(fb_line(s, y) + (size_t)b->x1 * s->fb_bytes,
-				fb_line(s, y - dy) + (size_t)(b->x1 - dx) * s->fb_bytes, len);
-	} else {
-		for (int y = b->y1; y < b->y2; y++)
-			memmove(fb_line(s, y) + (size_t)b->x1 * s->fb_bytes,
-				fb_line(s, y - dy) + (size_t)(b->x1 - dx) * s->fb_bytes, len);
-	}
-}
-
-/*
- * Moves the pixels of region r from r - (dx, dy), every source pixel read
- * before it is overwritten.  A region's boxes come in bands, top to bottom
- * and left to right in each: as in the X server's own region copy, the
- * bands go against dy (a box's source lies in its own or an earlier band)
- * and the boxes of a band against dx (their rows are the same).
- */
-static void move_region(struct vnc_server *s, pixman_region32_t *r, int dx, int dy)
-{
-	int n;
-	pixman_box32_t *b = pixman_region32_rectangles(r, &n);
-
-	for (int i = 0; i < n;) {
-		int bi = dy > 0 ? n - 1 - i : i; /* a box of the next band */
-		int first = bi, last = bi;
-
-		while (first > 0 && b[first - 1].y1 == b[bi].y1)
-			first--;
-		while (last + 1 < n && b[last + 1].y1 == b[bi].y1)
-			last++;
-		for (int j = 0; j <= last - first; j++)
-			move_box(s, &b[dx > 0 ? last - j : first + j], dx, dy);
-		i += last - first + 1;
-	}
-}
-
-/*
- * Folds one copy into the interval's pending CopyRect.  libvncserver holds
- * one offset per viewer and turns a second copy of another offset, or one
- * whose source overlaps the pending destination, into pixels: a scroll of
- * three steps in one interval would be sent whole.  So consecutive copies
- * are composed here: where the new copy's source lies in the pending
- * destination, the pixels moved by both offsets together; what moved by
- * only one of them is sent as pixels (it is usually a thin strip).
- */
-static void compose_copy(struct vnc_server *s, int x1, int y1, int x2, int y2, int dx, int dy)
-{
-	pixman_region32_t v, chained;
-
-	pixman_region32_init_rect(&v, x1, y1, (unsigned)(x2 - x1), (unsigned)(y2 - y1));
-	if (!s->has_pend) {
-		pixman_region32_copy(&s->pend, &v);
-		s->pdx = dx;
-		s->pdy = dy;
-		s->has_pend = true;
-		goto out;
-	}
-	pixman_region32_init(&chained);
-	pixman_region32_copy(&chained, &s->pend);
-	pixman_region32_translate(&chained, dx, dy);
-	pixman_region32_intersect(&chained, &chained, &v);
-	if (pixman_region32_not_empty(&chained)) {
-		/* dirty += (v - chained) + (pend - v); pend = chained */
-		pixman_region32_t rest;
-		pixman_region32_init(&rest);
-		pixman_region32_subtract(&rest, &v, &chained);
-		pixman_region32_union(&s->dirty, &s->dirty, &rest);
-		pixman_region32_subtract(&rest, &s->pend, &v);
-		pixman_region32_union(&s->dirty, &s->dirty, &rest);
-		pixman_region32_fini(&rest);
-		pixman_region32_copy(&s->pend, &chained);
-		s->pdx += dx;
-		s->pdy += dy;
-	} else if (pixman_region32_n_rects(&s->pend) > 0 &&
-		   area(&s->pend) >= (int64_t)(x2 - x1) * (y2 - y1)) {
-		/* Unrelated and smaller: the new copy goes as pixels. */
-		pixman_region32_subtract(&s->pend, &s->pend, &v);
-		pixman_region32_union(&s->dirty, &s->dirty, &v);
-	} else {
-		pixman_region32_union(&s->dirty, &s->dirty, &s->pend);
-		pixman_region32_copy(&s->pend, &v);
-		s->pdx = dx;
-		s->pdy = dy;
-	}
-	pixman_region32_fini(&chained);
-	if (s->pdx == 0 && s->pdy == 0) {
-		/* Back where they started: the viewers already have these. */
-		pixman_region32_clear(&s->pend);
-		s->has_pend = false;
-	}
-out:
-	pixman_region32_fini(&v);
 }
 
 /* Marks the part of box (x, y, w, h) in cl's pending copy modified
@@ -538,86 +230,28 @@ static void schedule_copy(struct vnc_server *s)
 {
 	sraRegionPtr sra;
 
-	if (!s->has_pend)
+	if (!s->rp.has_pend)
 		return;
-	pixman_region32_subtract(&s->pend, &s->pend, &s->dirty);
-	if (pixman_region32_not_empty(&s->pend)) {
+	pixman_region32_subtract(&s->rp.pend, &s->rp.pend, &s->rp.dirty);
+	if (pixman_region32_not_empty(&s->rp.pend)) {
 		/* cursorMutex: as in flush(). */
 		pthread_mutex_lock(&s->screen->cursorMutex);
-		move_region(s, &s->pend, s->pdx, s->pdy);
+		vnc_replay_move(&s->fr, &s->rp.pend, s->rp.pdx, s->rp.pdy);
 		pthread_mutex_unlock(&s->screen->cursorMutex);
-		pixman_region32_union(&s->touched, &s->touched, &s->pend);
-		sra = to_sra(&s->pend);
+		pixman_region32_union(&s->touched, &s->touched, &s->rp.pend);
+		sra = to_sra(&s->rp.pend);
 		for (int i = 0; i < s->n_viewers; i++) {
 			rfbClientPtr cl = s->viewers[i]->cl;
 
 			pthread_mutex_lock(&cl->updateMutex);
-			copy_for(s, cl, sra, s->pdx, s->pdy);
+			copy_for(s, cl, sra, s->rp.pdx, s->rp.pdy);
 			pthread_mutex_unlock(&cl->updateMutex);
 		}
 		sraRgnDestroy(sra);
 		s->marked = true;
 	}
-	pixman_region32_clear(&s->pend);
-	s->has_pend = false;
-}
-
-static void apply_copy(struct vnc_server *s, const struct mirage_record *rec)
-{
-	int dx = rec->rect.left - rec->point.x, dy = rec->rect.top - rec->point.y;
-	/* Destination in framebuffer coordinates, clipped to the framebuffer and
-	 * to where its source lies inside the framebuffer too. */
-	int x1 = rec->rect.left - s->ox, y1 = rec->rect.top - s->oy;
-	int x2 = rec->rect.right - s->ox, y2 = rec->rect.bottom - s->oy;
-	int cx1 = x1 > dx ? x1 : dx, cy1 = y1 > dy ? y1 : dy;
-	int cx2 = x2 < s->w + dx ? x2 : s->w + dx, cy2 = y2 < s->h + dy ? y2 : s->h + dy;
-	pixman_region32_t moved;
-
-	if (cx1 < 0)
-		cx1 = 0;
-	if (cy1 < 0)
-		cy1 = 0;
-	if (cx2 > s->w)
-		cx2 = s->w;
-	if (cy2 > s->h)
-		cy2 = s->h;
-	if (dx == 0 && dy == 0)
-		return;
-	if (cx1 >= cx2 || cy1 >= cy2) {
-		add_dirty(s, &rec->rect);
-		return;
-	}
-
-	/* dirty := (dirty - dst) + ((dirty & src) moved to dst), and whatever
-	 * of the destination had no source inside the framebuffer. */
-	pixman_region32_init_rect(&moved, cx1 - dx, cy1 - dy, (unsigned)(cx2 - cx1),
-				  (unsigned)(cy2 - cy1));
-	pixman_region32_intersect(&moved, &moved, &s->dirty);
-	pixman_region32_translate(&moved, dx, dy);
-	add_dirty(s, &rec->rect);
-	{
-		pixman_region32_t dst, doubt;
-
-		pixman_region32_init_rect(&dst, cx1, cy1, (unsigned)(cx2 - cx1), (unsigned)(cy2 - cy1));
-		pixman_region32_subtract(&s->dirty, &s->dirty, &dst);
-		s->copied_px += (uint64_t)(cx2 - cx1) * (uint64_t)(cy2 - cy1);
-		/* unsure := (unsure - dst) + ((unsure & src) moved to dst):
-		 * the moved part is what to check against the surface. */
-		pixman_region32_init_rect(&doubt, cx1 - dx, cy1 - dy, (unsigned)(cx2 - cx1),
-					  (unsigned)(cy2 - cy1));
-		pixman_region32_intersect(&doubt, &doubt, &s->unsure);
-		pixman_region32_translate(&doubt, dx, dy);
-		pixman_region32_subtract(&s->unsure, &s->unsure, &dst);
-		pixman_region32_union(&s->unsure, &s->unsure, &doubt);
-		pixman_region32_union(&s->copied, &s->copied, &doubt);
-		pixman_region32_fini(&doubt);
-		pixman_region32_fini(&dst);
-	}
-	pixman_region32_union(&s->dirty, &s->dirty, &moved);
-	pixman_region32_fini(&moved);
-
-	compose_copy(s, cx1, cy1, cx2, cy2, dx, dy);
-	s->copies++;
+	pixman_region32_clear(&s->rp.pend);
+	s->rp.has_pend = false;
 }
 
 /* Tells the viewers the cursor moved or changed (sent with the next flush).
@@ -788,7 +422,7 @@ static void update_cursor_shape(struct vnc_server *s)
 	c->height = (unsigned short)cur.height;
 	c->xhot = (unsigned short)(cur.hot_x < 0 ? 0 : cur.hot_x);
 	c->yhot = (unsigned short)(cur.hot_y < 0 ? 0 : cur.hot_y);
-	c->richSource = calloc(n, (size_t)s->fb_bytes);
+	c->richSource = calloc(n, (size_t)s->fr.fb_bytes);
 	c->alphaSource = malloc(n);
 	/* A plain threshold: libvncserver's own mask dithers the shadow into
 	 * scattered opaque dots. */
@@ -803,7 +437,7 @@ static void update_cursor_shape(struct vnc_server *s)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t p = argb[i];
 		c->alphaSource[i] = (uint8_t)(p >> 24);
-		if (s->fb_bytes == 4) {
+		if (s->fr.fb_bytes == 4) {
 			memcpy(c->richSource + i * 4, &(uint32_t){ p & 0xffffffu }, 4);
 		} else {
 			uint16_t v = (uint16_t)(((p >> 19) & 0x1f) << 11 | ((p >> 10) & 0x3f) << 5 |
@@ -820,8 +454,8 @@ static void update_cursor_shape(struct vnc_server *s)
 
 static void update_cursor_position(struct vnc_server *s, int x, int y)
 {
-	x -= s->ox;
-	y -= s->oy;
+	x -= s->fr.ox;
+	y -= s->fr.oy;
 	/* The viewer that moved the pointer already has it there (libvncserver's
 	 * pointer handler set cursorX/Y): an equal position is not news. */
 	if (x == s->screen->cursorX && y == s->screen->cursorY)
@@ -856,7 +490,7 @@ static void set_format(struct vnc_server *s)
 
 	f->trueColour = TRUE;
 	f->bigEndian = FALSE;
-	if (s->fb_bytes == 4) {
+	if (s->fr.fb_bytes == 4) {
 		f->bitsPerPixel = 32;
 		f->depth = 24;
 		f->redMax = f->greenMax = f->blueMax = 255;
@@ -889,9 +523,9 @@ static int pick_geometry(struct vnc_server *s, int *w, int *h)
 		vnc_log("mirror surface has %u bpp: not supported", sh->bpp);
 		return -ENOTSUP;
 	}
-	s->src_bpp = sh->bpp;
-	s->fb_bytes = sh->bpp == 16 ? 2 : 4;
-	s->ox = s->oy = 0;
+	s->fr.src_bpp = sh->bpp;
+	s->fr.fb_bytes = sh->bpp == 16 ? 2 : 4;
+	s->fr.ox = s->fr.oy = 0;
 	*w = sh->width;
 	*h = sh->height;
 	if (s->opt->monitor >= 0) {
@@ -907,8 +541,8 @@ static int pick_geometry(struct vnc_server *s, int *w, int *h)
 			vnc_log("--monitor %d: empty rectangle", s->opt->monitor);
 			return -ENOENT;
 		}
-		s->ox = r->left;
-		s->oy = r->top;
+		s->fr.ox = r->left;
+		s->fr.oy = r->top;
 		*w = r->right - r->left;
 		*h = r->bottom - r->top;
 	}
@@ -931,8 +565,8 @@ static void new_framebuffer(struct vnc_server *s, uint8_t *fb, int w, int h)
 	pthread_mutex_lock(&sc->cursorMutex);
 	sc->width = w;
 	sc->height = h;
-	sc->bitsPerPixel = sc->depth = 8 * s->fb_bytes;
-	sc->paddedWidthInBytes = w * s->fb_bytes;
+	sc->bitsPerPixel = sc->depth = 8 * s->fr.fb_bytes;
+	sc->paddedWidthInBytes = w * s->fr.fb_bytes;
 	sc->frameBuffer = (char *)fb;
 	set_format(s);
 	if (sc->cursorX >= w)
@@ -967,12 +601,12 @@ static int setup_framebuffer(struct vnc_server *s)
 	if (ret < 0)
 		return ret;
 	s->generation = mirage_client_surface(s->mc)->generation;
-	if (s->fb && w == s->w && h == s->h &&
-	    s->screen->serverFormat.bitsPerPixel == s->fb_bytes * 8) {
-		pixman_region32_union_rect(&s->dirty, &s->dirty, 0, 0, (unsigned)w, (unsigned)h);
+	if (s->fr.fb && w == s->fr.w && h == s->fr.h &&
+	    s->screen->serverFormat.bitsPerPixel == s->fr.fb_bytes * 8) {
+		pixman_region32_union_rect(&s->rp.dirty, &s->rp.dirty, 0, 0, (unsigned)w, (unsigned)h);
 		return 0;
 	}
-	fb = calloc((size_t)w * h, (size_t)s->fb_bytes);
+	fb = calloc((size_t)w * h, (size_t)s->fr.fb_bytes);
 	if (!fb) {
 		vnc_log("framebuffer of %dx%d: out of memory", w, h);
 		return -ENOMEM;
@@ -981,7 +615,7 @@ static int setup_framebuffer(struct vnc_server *s)
 		int argc = 1;
 		char *argv[] = { (char *)VNC_PROG, NULL };
 
-		s->screen = rfbGetScreen(&argc, argv, w, h, 8, 3, s->fb_bytes);
+		s->screen = rfbGetScreen(&argc, argv, w, h, 8, 3, s->fr.fb_bytes);
 		if (!s->screen) {
 			free(fb);
 			vnc_log("rfbGetScreen failed");
@@ -992,19 +626,18 @@ static int setup_framebuffer(struct vnc_server *s)
 		/* Viewer threads may be encoding from the old buffer right now:
 		 * keep it one generation longer. */
 		free(s->old_fb);
-		s->old_fb = s->fb;
+		s->old_fb = s->fr.fb;
 		new_framebuffer(s, fb, w, h);
 	}
-	s->fb = fb;
-	s->w = w;
-	s->h = h;
+	s->fr.fb = fb;
+	s->fr.w = w;
+	s->fr.h = h;
 	set_format(s);
-	pixman_region32_fini(&s->dirty);
-	pixman_region32_init_rect(&s->dirty, 0, 0, (unsigned)w, (unsigned)h);
-	pixman_region32_clear(&s->copied);
-	pixman_region32_fini(&s->unsure);
-	pixman_region32_init_rect(&s->unsure, 0, 0, (unsigned)w, (unsigned)h);
-	vnc_debug("serving %dx%d (surface %u bpp, origin %d,%d)", w, h, s->src_bpp, s->ox, s->oy);
+	pixman_region32_fini(&s->rp.dirty);
+	pixman_region32_init_rect(&s->rp.dirty, 0, 0, (unsigned)w, (unsigned)h);
+	pixman_region32_clear(&s->rp.copied);
+	pixman_region32_init_rect(&s->rp.unsure, 0, 0, (unsigned)w, (unsigned)h);
+	vnc_debug("serving %dx%d (surface %u bpp, origin %d,%d)", w, h, s->fr.src_bpp, s->fr.ox, s->fr.oy);
 	return 0;
 }
 
@@ -1282,7 +915,7 @@ static sraRegionPtr fit_band(const struct vnc_server *s, sraRegionPtr r, size_t 
 		rects++;
 	}
 	sraRgnReleaseIterator(it);
-	row = (size_t)(x2 - x1) * (size_t)s->fb_bytes;
+	row = (size_t)(x2 - x1) * (size_t)s->fr.fb_bytes;
 	if (rects == 0 || row == 0 || budget <= 16 * rects + row)
 		return NULL;
 	band = sraRgnCreateRect(x1, y1, x2, y1 + (int)((budget - 16 * rects) / row));
@@ -1322,7 +955,7 @@ static void serve_drawn(struct vnc_server *s, struct viewer *v, sraRegionPtr r, 
 			return;
 		}
 		r = band;
-		raw = raw_bytes(s->fb_bytes, band);
+		raw = raw_bytes(s->fr.fb_bytes, band);
 	}
 	v->out_wait = false;
 	set_lowat(v, true);
@@ -1360,7 +993,7 @@ static void serve(struct vnc_server *s, struct viewer *v)
 			set_lowat(v, false);
 		return;
 	}
-	raw = raw_bytes(s->fb_bytes, r);
+	raw = raw_bytes(s->fr.fb_bytes, r);
 	if (draws_cursor(s, v->cl) && plain_tcp(v->cl)) {
 		serve_drawn(s, v, r, raw);
 	} else if (has_room(v->cl, raw)) {
@@ -1859,7 +1492,7 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 	if (s->opt->view_only)
 		return;
 	if (s->input)
-		vnc_input_pointer(s->input, mask, x + s->ox, y + s->oy);
+		vnc_input_pointer(s->input, mask, x + s->fr.ox, y + s->fr.oy);
 	/* Keeps libvncserver's cursor position (drawn-in cursors, other
 	 * viewers' position updates) in step. */
 	rfbDefaultPtrAddEvent(mask, x, y, cl);
@@ -2068,11 +1701,8 @@ int vnc_server_create(struct vnc_server **out, const struct vnc_options *opt,
 		rfbLog = log_quiet;
 		rfbErr = log_quiet;
 	}
-	pixman_region32_init(&s->dirty);
-	pixman_region32_init(&s->copied);
-	pixman_region32_init(&s->pend);
+	vnc_replay_init(&s->rp);
 	pixman_region32_init(&s->touched);
-	pixman_region32_init(&s->unsure);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->cut_lock, NULL);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -2203,20 +1833,20 @@ static void flush(struct vnc_server *s)
 	pixman_region32_t changed;
 	sraRegionPtr sra;
 
-	s->src = mirage_client_pixels(s->mc);
-	s->src_stride = sh ? sh->stride : 0;
+	s->fr.src = mirage_client_pixels(s->mc);
+	s->fr.src_stride = sh ? sh->stride : 0;
 	schedule_copy(s);
-	verify_copies(s);
+	vnc_replay_verify(&s->rp, &s->fr);
 	/* cursorMutex: a sender of a viewer without cursor shape updates
 	 * may be drawing the cursor into the framebuffer (rfbShowCursor). */
 	pthread_mutex_lock(&s->screen->cursorMutex);
 	int64_t token = mirage_client_pixels_begin(s->mc);
 	pixman_region32_init(&changed);
-	read_dirty(s, &changed);
+	vnc_replay_read_dirty(&s->rp, &s->fr, &changed);
 	if (mirage_client_pixels_exact(s->mc, token))
-		pixman_region32_subtract(&s->unsure, &s->unsure, &s->dirty);
+		pixman_region32_subtract(&s->rp.unsure, &s->rp.unsure, &s->rp.dirty);
 	else
-		pixman_region32_union(&s->unsure, &s->unsure, &s->dirty);
+		pixman_region32_union(&s->rp.unsure, &s->rp.unsure, &s->rp.dirty);
 	pthread_mutex_unlock(&s->screen->cursorMutex);
 	pixman_region32_union(&s->touched, &s->touched, &changed);
 	if (pixman_region32_not_empty(&changed) ||
@@ -2231,17 +1861,17 @@ static void flush(struct vnc_server *s)
 	if (s->marked)
 		serve_all(s);
 	s->marked = false;
-	pixman_region32_clear(&s->dirty);
+	pixman_region32_clear(&s->rp.dirty);
 	pixman_region32_clear(&s->touched);
 }
 
 /* Forgets the replay under way: its copy and what it read or wrote. */
 static void drop_replay(struct vnc_server *s)
 {
-	pixman_region32_clear(&s->copied);
-	pixman_region32_clear(&s->pend);
+	pixman_region32_clear(&s->rp.copied);
+	pixman_region32_clear(&s->rp.pend);
 	pixman_region32_clear(&s->touched);
-	s->has_pend = false;
+	s->rp.has_pend = false;
 }
 
 /*
@@ -2260,10 +1890,10 @@ static void watch_or_not(struct vnc_server *s)
 	s->unwatched = unwatched;
 	drop_replay(s);
 	if (unwatched)
-		pixman_region32_clear(&s->dirty);
+		pixman_region32_clear(&s->rp.dirty);
 	else
-		pixman_region32_union_rect(&s->dirty, &s->dirty, 0, 0, (unsigned)s->w,
-					   (unsigned)s->h);
+		pixman_region32_union_rect(&s->rp.dirty, &s->rp.dirty, 0, 0, (unsigned)s->fr.w,
+					   (unsigned)s->fr.h);
 }
 
 /* Whether a viewer came while there was none (on_new_client wakes us). */
@@ -2345,8 +1975,8 @@ static int drain(struct vnc_server *s)
 		}
 		if (ret == MIRAGE_POLL_LOST) {
 			vnc_debug("lost track of the ring: full refresh");
-			pixman_region32_union_rect(&s->dirty, &s->dirty, 0, 0, (unsigned)s->w,
-						   (unsigned)s->h);
+			pixman_region32_union_rect(&s->rp.dirty, &s->rp.dirty, 0, 0, (unsigned)s->fr.w,
+						   (unsigned)s->fr.h);
 			refresh_cursor(s);
 			continue;
 		}
@@ -2356,13 +1986,13 @@ static int drain(struct vnc_server *s)
 			switch (r->type) {
 			case MIRAGE_REC_SCREEN_SCREEN:
 				if (!s->unwatched)
-					apply_copy(s, r);
+					vnc_replay_copy(&s->rp, &s->fr, r);
 				break;
 			case MIRAGE_REC_BLIT:
 			case MIRAGE_REC_SOLIDFILL:
 			case MIRAGE_REC_TEXTOUT:
 				if (!s->unwatched)
-					add_dirty(s, &r->rect);
+					vnc_replay_add_dirty(&s->rp, &s->fr, &r->rect);
 				break;
 			case MIRAGE_REC_PTR_SHAPE:
 				update_cursor_shape(s);
@@ -2372,8 +2002,8 @@ static int drain(struct vnc_server *s)
 				break;
 			case MIRAGE_REC_ASSERT_ON:
 				/* (Re)started mirroring: the surface may be anything. */
-				pixman_region32_union_rect(&s->dirty, &s->dirty, 0, 0,
-							   (unsigned)s->w, (unsigned)s->h);
+				pixman_region32_union_rect(&s->rp.dirty, &s->rp.dirty, 0, 0,
+							   (unsigned)s->fr.w, (unsigned)s->fr.h);
 				break;
 			default:
 				break;
@@ -2540,8 +2170,8 @@ void vnc_server_cut_text(struct vnc_server *s, const char *text, size_t len)
 
 void vnc_server_origin(const struct vnc_server *s, int *x, int *y)
 {
-	*x = s->ox;
-	*y = s->oy;
+	*x = s->fr.ox;
+	*y = s->fr.oy;
 }
 
 void vnc_server_destroy(struct vnc_server *s)
@@ -2569,13 +2199,10 @@ void vnc_server_destroy(struct vnc_server *s)
 		mirage_client_destroy(s->mc);
 	}
 	vnc_debug("%llu flushes, %llu copies (%llu pixels, %llu checked against the surface)",
-		  (unsigned long long)s->flushes, (unsigned long long)s->copies,
-		  (unsigned long long)s->copied_px, (unsigned long long)s->checked_px);
-	pixman_region32_fini(&s->dirty);
-	pixman_region32_fini(&s->copied);
-	pixman_region32_fini(&s->pend);
+		  (unsigned long long)s->flushes, (unsigned long long)s->rp.copies,
+		  (unsigned long long)s->rp.copied_px, (unsigned long long)s->rp.checked_px);
+	vnc_replay_fini(&s->rp);
 	pixman_region32_fini(&s->touched);
-	pixman_region32_fini(&s->unsure);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->cut_lock);
 	if (s->wake_fd >= 0)
@@ -2583,7 +2210,7 @@ void vnc_server_destroy(struct vnc_server *s)
 	free(s->cut_utf8);
 	free(s->cut_latin1);
 	free(s->viewers);
-	free(s->fb);
+	free(s->fr.fb);
 	free(s->old_fb);
 	if (s->passwords[0]) {
 		explicit_bzero(s->passwords[0], strlen(s->passwords[0]));
