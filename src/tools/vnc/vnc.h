@@ -9,9 +9,9 @@
  * send (libvncserver in its non-threaded mode); an update is written by the
  * main or the network thread when the viewer's socket takes it whole, else
  * by a sender thread of the viewer's own, so a stalled viewer blocks only
- * itself (server.c).  xinput.c runs one thread for X events (the
- * clipboard); http.c one listener thread and one thread per HTTP
- * connection.  Input callbacks arrive on the network thread and go to the
+ * itself (viewers.c; the server's rooms are listed in server.h).  An
+ * input backend may run one thread (xinput.c's: X events, the clipboard);
+ * http.c one listener thread and one thread per HTTP connection.  Input callbacks arrive on the network thread and go to the
  * backend (the X one takes its connection's lock).
  */
 #ifndef MIRAGE_VNC_H
