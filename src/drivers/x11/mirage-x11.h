@@ -4,8 +4,10 @@
  * declarations shared by its files:
  *
  *   main.c     options, signals, the event loop, losing and regaining the server
- *   display.c  the X connection: DAMAGE, MIT-SHM or Xvfb's -shmem framebuffer,
- *              XFIXES cursor, RandR, top-level window tracking
+ *   display.c  the X connection: DAMAGE, XFIXES cursor, RandR, top-level
+ *              window tracking, the pass (grab, refine, post)
+ *   grab.c     reading the screen: MIT-SHM, plain GetImage or Xvfb's -shmem
+ *              framebuffer, reads planned by cost
  *
  * The refinery and the cursor composition it uses are shared with the other
  * client-side drivers: ../common/refine.h.
@@ -125,6 +127,21 @@ void x11_display_pointer_setting(struct x11_mirror *m, bool was_enabled);
 /* Publishes the RandR monitor layout (or one monitor for the screen). */
 void x11_display_monitors(struct x11_mirror *m);
 size_t x11_display_info(struct x11_mirror *m, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* grab.c                                                              */
+/* ------------------------------------------------------------------ */
+
+/* MIT-SHM segment for the reads; 0 or -errno (then plain GetImage). */
+int x11_grab_shm_setup(struct x11_mirror *m);
+void x11_grab_shm_release(struct x11_mirror *m);
+/* Maps a local Xvfb's -shmem framebuffer when it shows the root. */
+void x11_grab_xvfb_probe(struct x11_mirror *m);
+void x11_grab_xvfb_release(struct x11_mirror *m);
+/* The reads for damage: out is what to read, fewest requests + pixels. */
+void x11_grab_plan(struct x11_mirror *m, pixman_region32_t *damage, pixman_region32_t *out);
+/* Reads region of the screen into m->next; 0 or -errno. */
+int x11_grab(struct x11_mirror *m, pixman_region32_t *region);
 
 void x11_log(struct x11_mirror *m, enum mirage_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
