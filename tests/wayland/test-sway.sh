@@ -7,14 +7,7 @@
 # and killing sway ends mirage-wayland with status 1 and its message.
 . "$(dirname "$0")/lib.sh"
 
-as_user "$WL_BIN" --set Cap.Bootup=2 --verbose > "$T/wayland.log" 2>&1 &
-WL_PID=$!
-PIDS="$PIDS $WL_PID"
-for _ in $(seq 300); do
-	as_user "$CTL_BIN" list --no-header 2>/dev/null | grep -q '^wl-HEADLESS-1' && break
-	kill -0 "$WL_PID" 2>/dev/null || fail "mirage-wayland exited"
-	sleep 0.1
-done
+start_mirror --set Cap.Bootup=2 --verbose
 as_user "$CTL_BIN" list > "$T/list.out" 2>&1
 grep -E '^wl-HEADLESS-1[[:space:]].*wayland' "$T/list.out" > /dev/null ||
 	{ cat "$T/list.out"; fail "miragectl list does not show wl-HEADLESS-1 with driver wayland"; }

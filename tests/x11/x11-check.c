@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <xcb/xcb.h>
@@ -37,24 +36,21 @@
 
 #include <mirage/client.h>
 
-static double now(void)
+#include "replica.h"
+
+/* PTR_ENGAGE records seen, and the last one's point (run_pointer). */
+static uint64_t engages;
+static int32_t engage_x, engage_y;
+
+static void on_record(struct replica *r, const struct mirage_record *rec)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	(void)r;
+	if (rec->type == MIRAGE_REC_PTR_ENGAGE) {
+		engages++;
+		engage_x = rec->point.x;
+		engage_y = rec->point.y;
+	}
 }
-
-struct replica {
-	struct mirage_client *c;
-	uint8_t *pix;
-	uint32_t stride, bpp;
-	int32_t w, h;
-	pixman_region32_t dirty;
-	uint64_t copies, blits, lost, records;
-	uint64_t engages;           /* PTR_ENGAGE records seen */
-	int32_t engage_x, engage_y; /* the last one's point */
-};
 
 /*
  * The cursor as the mirror should have composed it (Pointer.Enabled=1):
@@ -66,145 +62,6 @@ struct overlay {
 	long visible;  /* pixels inside the screen that the cursor changes */
 };
 
-static int replica_setup(struct replica *r)
-{
-	const struct mirage_surface_header *s = mirage_client_surface(r->c);
-
-	free(r->pix);
-	r->w = s->width;
-	r->h = s->height;
-	r->bpp = s->bpp;
-	r->stride = s->stride;
-	r->pix = calloc((size_t)r->stride * (size_t)r->h, 1);
-	if (!r->pix)
-		return -ENOMEM;
-	mirage_client_region_full(r->c, &r->dirty);
-	return 0;
-}
-
-static void apply_copy(struct replica *r, const struct mirage_record *rec)
-{
-	int32_t x1 = rec->rect.left, y1 = rec->rect.top, w = rec->rect.right - x1, h = rec->rect.bottom - y1;
-	int32_t sx = rec->point.x, sy = rec->point.y;
-	uint32_t bp = r->bpp / 8;
-	pixman_region32_t moved;
-
-	if (sx < 0 || sy < 0 || sx + w > r->w || sy + h > r->h || w <= 0 || h <= 0) {
-		fprintf(stderr, "x11-check: SCREEN_SCREEN source (%d,%d) %dx%d outside the surface\n", sx, sy, w, h);
-		exit(1);
-	}
-	if (sy < y1) {
-		for (int32_t y = h - 1; y >= 0; y--)
-			memmove(r->pix + (size_t)(y1 + y) * r->stride + (size_t)x1 * bp,
-				r->pix + (size_t)(sy + y) * r->stride + (size_t)sx * bp, (size_t)w * bp);
-	} else {
-		for (int32_t y = 0; y < h; y++)
-			memmove(r->pix + (size_t)(y1 + y) * r->stride + (size_t)x1 * bp,
-				r->pix + (size_t)(sy + y) * r->stride + (size_t)sx * bp, (size_t)w * bp);
-	}
-	/* Areas not yet read from the surface travel with the copy. */
-	pixman_region32_init(&moved);
-	pixman_region32_intersect_rect(&moved, &r->dirty, sx, sy, (unsigned)w, (unsigned)h);
-	pixman_region32_translate(&moved, x1 - sx, y1 - sy);
-	pixman_region32_union(&r->dirty, &r->dirty, &moved);
-	pixman_region32_fini(&moved);
-	r->copies++;
-}
-
-/* Follows the ring until it is empty; returns records seen. */
-static int follow(struct replica *r)
-{
-	struct mirage_record recs[256];
-	uint32_t n;
-	int seen = 0;
-
-	for (;;) {
-		int ret = mirage_client_poll(r->c, recs, 256, &n);
-
-		if (ret < 0) {
-			fprintf(stderr, "x11-check: poll: %s\n", strerror(-ret));
-			exit(1);
-		}
-		if (ret == MIRAGE_POLL_LOST) {
-			r->lost++;
-			mirage_client_region_full(r->c, &r->dirty);
-			seen++;
-			continue;
-		}
-		for (uint32_t i = 0; i < n; i++) {
-			if (recs[i].type == MIRAGE_REC_PTR_ENGAGE) {
-				r->engages++;
-				r->engage_x = recs[i].point.x;
-				r->engage_y = recs[i].point.y;
-			}
-			if (recs[i].type == MIRAGE_REC_SCREEN_SCREEN)
-				apply_copy(r, &recs[i]);
-			else if (mirage_client_region_add(r->c, &r->dirty, &recs[i]))
-				r->blits++;
-		}
-		seen += (int)n;
-		r->records += n;
-		if (ret == MIRAGE_POLL_OFF) {
-			if (mirage_client_reconnect(r->c) < 0) {
-				fprintf(stderr, "x11-check: reconnect: %s\n", mirage_last_error());
-				exit(1);
-			}
-			if (replica_setup(r) < 0)
-				exit(1);
-			continue;
-		}
-		if (n < 256)
-			break;
-	}
-	if (pixman_region32_not_empty(&r->dirty)) {
-		if (mirage_client_copy_region(r->c, &r->dirty, r->pix, r->stride) < 0) {
-			fprintf(stderr, "x11-check: copy_region failed\n");
-			exit(1);
-		}
-		pixman_region32_clear(&r->dirty);
-	}
-	return seen;
-}
-
-/* Follows for `ms` milliseconds. */
-static int follow_for(struct replica *r, int ms)
-{
-	double end = now() + ms / 1000.0;
-	int seen = 0;
-
-	while (now() < end) {
-		int w = mirage_client_wait(r->c, 20);
-		if (w < 0 && w != -ETIMEDOUT && !mirage_client_connected(r->c)) {
-			fprintf(stderr, "x11-check: the mirror went away\n");
-			exit(1);
-		}
-		seen += follow(r);
-	}
-	return seen;
-}
-
-static uint32_t xpixel(const uint8_t *p, uint32_t xbpp)
-{
-	uint32_t v = 0;
-
-	if (xbpp == 32) {
-		memcpy(&v, p, 4);
-		return v & 0xffffff;
-	}
-	if (xbpp == 16) {
-		uint16_t s;
-		memcpy(&s, p, 2);
-		return s;
-	}
-	return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
-static uint32_t spixel(const uint8_t *p, uint32_t bpp)
-{
-	return xpixel(p, bpp);
-}
-
-/* Compares replica and surface with the root window.  Returns mismatches. */
 /* Premultiplied "over", as a mirror composes its cursor. */
 static uint32_t over(uint32_t s, uint32_t d)
 {
@@ -248,7 +105,7 @@ static long compare(struct replica *r, xcb_connection_t *x, xcb_window_t root, s
 	}
 	for (int32_t y = 0; y < r->h; y++) {
 		for (int32_t x0 = 0; x0 < r->w; x0++) {
-			uint32_t xv = xpixel(data + (size_t)y * xstride + (size_t)x0 * (xbpp / 8), xbpp);
+			uint32_t xv = replica_pixel(data + (size_t)y * xstride + (size_t)x0 * (xbpp / 8), xbpp);
 
 			if (ov && xbpp >= 24 && x0 >= ov->x && x0 < ov->x + ov->w && y >= ov->y &&
 			    y < ov->y + ov->h) {
@@ -256,8 +113,8 @@ static long compare(struct replica *r, xcb_connection_t *x, xcb_window_t root, s
 				ov->visible += cv != xv;
 				xv = cv;
 			}
-			uint32_t rv = spixel(r->pix + (size_t)y * r->stride + (size_t)x0 * (r->bpp / 8), r->bpp);
-			uint32_t sv = spixel(surf + (size_t)y * r->stride + (size_t)x0 * (r->bpp / 8), r->bpp);
+			uint32_t rv = replica_pixel(r->pix + (size_t)y * r->stride + (size_t)x0 * (r->bpp / 8), r->bpp);
+			uint32_t sv = replica_pixel(surf + (size_t)y * r->stride + (size_t)x0 * (r->bpp / 8), r->bpp);
 
 			if (xv != sv || xv != rv) {
 				if (!bad) {
@@ -308,15 +165,15 @@ static int cursor_overlay(xcb_connection_t *x, struct overlay *ov)
 static long settle(struct replica *r, xcb_connection_t *x, xcb_window_t root, struct overlay *ov,
 		   char *why, size_t size)
 {
-	double deadline = now() + 20;
+	double deadline = replica_now() + 20;
 	const char *what = "no quiet moment";
 	int fx = 0, fy = 0;
 	uint32_t got = 0, want = 0;
 	long bad = -1;
 
-	while (now() < deadline) {
+	while (replica_now() < deadline) {
 		free(xcb_get_input_focus_reply(x, xcb_get_input_focus(x), NULL));
-		if (follow_for(r, 400) != 0)
+		if (replica_follow_for(r, 400) != 0)
 			continue;
 		if (ov && cursor_overlay(x, ov) < 0) {
 			what = "XFixesGetCursorImage failed";
@@ -325,38 +182,23 @@ static long settle(struct replica *r, xcb_connection_t *x, xcb_window_t root, st
 		bad = compare(r, x, root, ov, &what, &fx, &fy, &got, &want);
 		if (bad == 0)
 			return 0;
-		follow_for(r, 200);
+		replica_follow_for(r, 200);
 	}
 	snprintf(why, size, "%ld pixels differ (%s first at %d,%d: %06x, X has %06x)", bad, what, fx, fy,
 		 got, want);
 	return bad;
 }
 
-static int write_ppm(const struct replica *r, const char *path)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f)
-		return -errno;
-	fprintf(f, "P6\n%d %d\n255\n", r->w, r->h);
-	for (int32_t y = 0; y < r->h; y++)
-		for (int32_t x = 0; x < r->w; x++) {
-			uint32_t v = spixel(r->pix + (size_t)y * r->stride + (size_t)x * (r->bpp / 8), r->bpp);
-			uint8_t rgb[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-			fwrite(rgb, 1, 3, f);
-		}
-	return fclose(f) == 0 ? 0 : -errno;
-}
-
 static int run_steps(const char *mirror, const char *display, const char *ppm)
 {
-	struct replica r = { 0 };
+	struct replica r;
 	xcb_connection_t *x;
 	xcb_window_t root;
 	char line[4096];
 	int step = 0, failures = 0, ret;
 
-	pixman_region32_init(&r.dirty);
+	replica_init(&r, NULL);
+	r.on_record = on_record;
 	if ((ret = mirage_client_connect(&r.c, mirror)) < 0) {
 		fprintf(stderr, "x11-check: connect %s: %s\n", mirror, mirage_last_error());
 		return 1;
@@ -374,13 +216,13 @@ static int run_steps(const char *mirror, const char *display, const char *ppm)
 		return 1;
 	}
 	root = xcb_setup_roots_iterator(xcb_get_setup(x)).data->root;
-	follow_for(&r, 300);
+	replica_follow_for(&r, 300);
 
 	while (fgets(line, sizeof(line), stdin)) {
 		char *cmd = line;
 		bool want_copy = false, check = true;
 		uint64_t copies0 = r.copies;
-		double t0 = now();
+		double t0 = replica_now();
 		pid_t pid;
 		int status = 0;
 		long bad;
@@ -403,7 +245,7 @@ static int run_steps(const char *mirror, const char *display, const char *ppm)
 			_exit(127);
 		}
 		while (waitpid(pid, &status, WNOHANG) == 0)
-			follow_for(&r, 20);
+			replica_follow_for(&r, 20);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			fprintf(stderr, "x11-check: step %d: command exited with status %d: %s\n", step,
 				WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), cmd);
@@ -417,12 +259,12 @@ static int run_steps(const char *mirror, const char *display, const char *ppm)
 			fprintf(stderr, "x11-check: step %d FAILED: no SCREEN_SCREEN record: %s\n", step, cmd);
 			failures++;
 		} else {
-			printf("step %d ok (%.1f s, %llu copies): %s\n", step, now() - t0,
+			printf("step %d ok (%.1f s, %llu copies): %s\n", step, replica_now() - t0,
 			       (unsigned long long)(r.copies - copies0), cmd);
 			fflush(stdout);
 		}
 	}
-	if (ppm && (ret = write_ppm(&r, ppm)) < 0) {
+	if (ppm && (ret = replica_write_ppm(&r, ppm)) < 0) {
 		fprintf(stderr, "x11-check: %s: %s\n", ppm, strerror(-ret));
 		failures++;
 	}
@@ -435,8 +277,7 @@ static int run_steps(const char *mirror, const char *display, const char *ppm)
 	}
 	xcb_disconnect(x);
 	mirage_client_destroy(r.c);
-	free(r.pix);
-	pixman_region32_fini(&r.dirty);
+	replica_finish(&r);
 	return failures ? 1 : 0;
 }
 
@@ -449,13 +290,14 @@ static int run_steps(const char *mirror, const char *display, const char *ppm)
  */
 static int run_idle(const char *mirror, int seconds, const char *display)
 {
-	struct replica r = { 0 };
+	struct replica r;
 	struct mirage_record recs[16];
 	uint64_t start, counter;
 	uint32_t n;
 	int ret, status = 0;
 
-	pixman_region32_init(&r.dirty);
+	replica_init(&r, NULL);
+	r.on_record = on_record;
 	if (mirage_client_connect(&r.c, mirror) < 0) {
 		fprintf(stderr, "x11-check: connect %s: %s\n", mirror, mirage_last_error());
 		return 1;
@@ -496,8 +338,7 @@ static int run_idle(const char *mirror, int seconds, const char *display)
 		xcb_disconnect(x);
 	}
 	mirage_client_destroy(r.c);
-	free(r.pix);
-	pixman_region32_fini(&r.dirty);
+	replica_finish(&r);
 	return status;
 }
 
@@ -508,7 +349,7 @@ static int run_until_off(const char *mirror, int seconds)
 	struct mirage_record recs[256];
 	const struct mirage_surface_header *s;
 	const uint8_t *pix;
-	double end = now() + seconds;
+	double end = replica_now() + seconds;
 	uint32_t n, sum = 0;
 
 	if (mirage_client_connect(&c, mirror) < 0) {
@@ -521,7 +362,7 @@ static int run_until_off(const char *mirror, int seconds)
 	}
 	printf("ready\n");
 	fflush(stdout);
-	while (now() < end) {
+	while (replica_now() < end) {
 		int ret = mirage_client_poll(c, recs, 256, &n);
 
 		if (ret == MIRAGE_POLL_OFF) {
@@ -564,13 +405,14 @@ static int run_pointer(const char *mirror, const char *display, bool composed)
 {
 	static const int32_t pos[][2] = { { 200, 150 }, { 203, 152 }, { 600, 420 }, { 1, 1 },
 					  { 1020, 765 }, { 300, 300 } };
-	struct replica r = { 0 };
+	struct replica r;
 	struct overlay ov = { 0 };
 	xcb_connection_t *x;
 	xcb_window_t root;
 	int failures = 0;
 
-	pixman_region32_init(&r.dirty);
+	replica_init(&r, NULL);
+	r.on_record = on_record;
 	if (mirage_client_connect(&r.c, mirror) < 0 || mirage_client_attach(r.c, 0) < 0) {
 		fprintf(stderr, "x11-check: %s: %s\n", mirror, mirage_last_error());
 		return 1;
@@ -584,12 +426,12 @@ static int run_pointer(const char *mirror, const char *display, bool composed)
 	}
 	free(xcb_xfixes_query_version_reply(x, xcb_xfixes_query_version(x, 4, 0), NULL));
 	root = xcb_setup_roots_iterator(xcb_get_setup(x)).data->root;
-	follow_for(&r, 300);
+	replica_follow_for(&r, 300);
 
 	for (size_t i = 0; i < sizeof(pos) / sizeof(pos[0]); i++) {
 		int32_t px = pos[i][0] < r.w ? pos[i][0] : r.w - 1, py = pos[i][1] < r.h ? pos[i][1] : r.h - 1;
 		char cmd[128], why[256];
-		uint64_t engages0 = r.engages;
+		uint64_t engages0 = engages;
 
 		snprintf(cmd, sizeof(cmd), "xdotool mousemove %d %d", px, py);
 		if (system(cmd) != 0) {
@@ -604,23 +446,22 @@ static int run_pointer(const char *mirror, const char *display, bool composed)
 			fprintf(stderr, "x11-check: pointer at %d,%d: the cursor changes only %ld pixels\n", px, py,
 				ov.visible);
 			failures++;
-		} else if (!composed && (r.engages == engages0 || r.engage_x != px || r.engage_y != py)) {
+		} else if (!composed && (engages == engages0 || engage_x != px || engage_y != py)) {
 			fprintf(stderr, "x11-check: pointer at %d,%d: last PTR_ENGAGE %s (%d,%d)\n", px, py,
-				r.engages == engages0 ? "missing, previous" : "at", r.engage_x, r.engage_y);
+				engages == engages0 ? "missing, previous" : "at", engage_x, engage_y);
 			failures++;
 		} else if (composed) {
 			printf("pointer at %d,%d: surface = root + cursor %dx%d at %d,%d (%ld cursor pixels)\n", px,
 			       py, ov.w, ov.h, ov.x, ov.y, ov.visible);
 		} else {
-			printf("pointer at %d,%d: PTR_ENGAGE at %d,%d\n", px, py, r.engage_x, r.engage_y);
+			printf("pointer at %d,%d: PTR_ENGAGE at %d,%d\n", px, py, engage_x, engage_y);
 		}
 		fflush(stdout);
 	}
 	free(ov.argb);
 	xcb_disconnect(x);
 	mirage_client_destroy(r.c);
-	free(r.pix);
-	pixman_region32_fini(&r.dirty);
+	replica_finish(&r);
 	return failures ? 1 : 0;
 }
 
@@ -680,7 +521,7 @@ static int run_root_ppm(const char *display, const char *path)
 	fprintf(f, "P6\n%u %u\n255\n", w, h);
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x0 = 0; x0 < w; x0++) {
-			uint32_t v = xpixel(data + (size_t)y * stride + (size_t)x0 * (xbpp / 8), xbpp);
+			uint32_t v = replica_pixel(data + (size_t)y * stride + (size_t)x0 * (xbpp / 8), xbpp);
 			uint8_t rgb[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 			fwrite(rgb, 1, 3, f);
 		}
