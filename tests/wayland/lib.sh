@@ -72,25 +72,32 @@ as_user() {
 		WAYLAND_DISPLAY=wayland-mt "$@"
 }
 
-runuser -u "$U" -- env HOME="$T/home" XDG_RUNTIME_DIR="$T/xdg" WLR_BACKENDS=headless \
-	WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 \
-	sh -c 'echo $$ > "$0/home/sway.pid"; exec sway -c "$0/sway.conf" --unsupported-gpu' "$T" \
-	> "$T/sway.log" 2>&1 &
-PIDS="$PIDS $!"
-# sway names its socket wayland-N; give the test's one a fixed alias.
-for _ in $(seq 300); do
-	s=$(ls "$T/xdg" 2>/dev/null | grep -E '^wayland-[0-9]+$' | head -1)
-	[ -n "$s" ] && [ -S "$T/xdg/$s" ] && break
-	sleep 0.1
-done
-[ -n "${s:-}" ] || fail "sway did not start"
-ln -s "$s" "$T/xdg/wayland-mt"
-SOCK=$(ls "$T/xdg" | grep -E '^sway-ipc' | head -1)
-for _ in $(seq 300); do
-	as_user swaymsg -s "$T/xdg/$SOCK" -t get_outputs > /dev/null 2>&1 && break
+# start_sway: sway in the test's session; its socket as wayland-mt, its
+# IPC socket as SOCK.  Again after it was killed: the same runtime
+# directory and socket name.
+start_sway() {
+	rm -f "$T/xdg/wayland-mt"
+	runuser -u "$U" -- env HOME="$T/home" XDG_RUNTIME_DIR="$T/xdg" WLR_BACKENDS=headless \
+		WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 \
+		sh -c 'echo $$ > "$0/home/sway.pid"; exec sway -c "$0/sway.conf" --unsupported-gpu' "$T" \
+		> "$T/sway.log" 2>&1 &
+	PIDS="$PIDS $!"
+	# sway names its socket wayland-N; give the test's one a fixed alias.
+	for _ in $(seq 300); do
+		s=$(ls "$T/xdg" 2>/dev/null | grep -E '^wayland-[0-9]+$' | head -1)
+		[ -n "$s" ] && [ -S "$T/xdg/$s" ] && break
+		sleep 0.1
+	done
+	[ -n "${s:-}" ] || fail "sway did not start"
+	ln -s "$s" "$T/xdg/wayland-mt"
 	SOCK=$(ls "$T/xdg" | grep -E '^sway-ipc' | head -1)
-	sleep 0.1
-done
+	for _ in $(seq 300); do
+		as_user swaymsg -s "$T/xdg/$SOCK" -t get_outputs > /dev/null 2>&1 && break
+		SOCK=$(ls "$T/xdg" | grep -E '^sway-ipc' | head -1)
+		sleep 0.1
+	done
+}
+start_sway
 swaymsg_u() { as_user swaymsg -s "$T/xdg/$SOCK" "$@" > /dev/null; }
 swaymsg_u -t get_outputs || fail "sway's IPC does not answer"
 pass "sway up on $s"
