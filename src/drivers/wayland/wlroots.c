@@ -15,6 +15,7 @@
 
 #include <wayland-client.h>
 
+#include "damage.h"
 #include "mirage-wayland.h"
 #include "wlr-screencopy-unstable-v1-client-protocol.h"
 #include "xdg-output-unstable-v1-client-protocol.h"
@@ -348,9 +349,8 @@ static void frame_ready(void *data, struct zwlr_screencopy_frame_v1 *f, uint32_t
 	wb->base.height = wb->height;
 	if (fr.full)
 		pixman_region32_reset(&wb->damage, &(pixman_box32_t){ 0, 0, wb->width, wb->height });
-	else if (wb->y_invert)
-		/* Damage is in buffer coordinates, bottom-up here: compare it all. */
-		pixman_region32_reset(&wb->damage, &(pixman_box32_t){ 0, 0, wb->width, wb->height });
+	else
+		damage_for_frame(&wb->damage, wb->y_invert, wb->height);
 	wb->first = false;
 	if (wb->base.frame_fn(wb->base.frame_data, &fr) < 0) {
 		wb->failed = true;
