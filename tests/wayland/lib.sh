@@ -28,6 +28,9 @@ cleanup() {
 	sleep 0.3
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	[ -n "$T" ] && [ -s "$T/home/sway.pid" ] && kill -9 "$(cat "$T/home/sway.pid")" 2>/dev/null
+	# Whatever else runs as the throwaway user (runuser may outlive a
+	# killed test and keep its child): the user is this test's alone.
+	id "$U" > /dev/null 2>&1 && pkill -KILL -u "$U" 2>/dev/null
 	if [ -n "${KEEP:-}" ]; then echo "kept $T"; elif [ -n "$T" ]; then rm -rf "$T"; fi
 	id "$U" > /dev/null 2>&1 && userdel "$U" 2>/dev/null
 }
