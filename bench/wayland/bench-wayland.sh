@@ -303,8 +303,7 @@ once() {
 		sed -n "s/.* $k=\([0-9-]*\).*/\1/p" "$out.out" >> "$out.$k"
 	done
 	if [ "$SRV" = mirage ] && [ "${MIRAGE_VNC_WAYLAND:-0}" != 1 ]; then
-		echo "== $1" >> "$B/mirage.status"
-		as_user "$CTL_BIN" status wl-HEADLESS-1 >> "$B/mirage.status" 2>&1 || true
+		as_user "$CTL_BIN" status wl-HEADLESS-1 > "$out.status" 2>&1 || true
 	fi
 }
 
@@ -374,24 +373,33 @@ for s in $SERVERS; do
 			"$(col "$f.updates" 1)" "$(cat "$f.lat" 2> /dev/null || echo -)"
 	done
 done
-case " $SERVERS " in
-*" mirage "*" wayvnc "* | *" wayvnc "*" mirage "*)
+if [ -f "$B/mirage.typing.cpus" ] && [ -f "$B/wayvnc.typing.cpus" ]; then
 	echo
-	echo "mirage/wayvnc (medians; target <= 0.7, idle CPU 0 for mirage)"
-	printf '%-8s %6s %6s %6s\n' workload cpu bytes lat
+	echo "mirage/wayvnc (medians; target <= 0.7, idle CPU 0 for mirage);"
+	echo "srv_cpu: the CPU without sway's (capture + VNC server), its seconds"
+	printf '%-8s %6s %6s %6s %8s %16s\n' workload cpu bytes lat srv_cpu "srv_s mirage/wayvnc"
 	for w in $WORKLOADS idle; do
-		printf '%-8s %6s %6s %6s\n' "$w" \
+		for s in mirage wayvnc; do
+			awk '{print $3 + $4 + $5}' "$B/$s.$w.cpus" > "$B/$s.$w.srv"
+		done
+		printf '%-8s %6s %6s %6s %8s %16s\n' "$w" \
 			"$(echo "$(col "$B/mirage.$w.cpus" 1) $(col "$B/wayvnc.$w.cpus" 1)" |
 				awk '{if ($2 > 0) printf "%.2f", $1 / $2; else print "-"}')" \
 			"$(echo "$(col "$B/mirage.$w.bytes" 1) $(col "$B/wayvnc.$w.bytes" 1)" |
 				awk '{if ($2 > 0) printf "%.2f", $1 / $2; else print "-"}')" \
 			"$(echo "$(cat "$B/mirage.$w.lat" 2> /dev/null || echo -) $(cat "$B/wayvnc.$w.lat" 2> /dev/null || echo -)" |
-				awk '{if ($1 != "-" && $2 != "-" && $2 > 0) printf "%.2f", $1 / $2; else print "-"}')"
+				awk '{if ($1 != "-" && $2 != "-" && $2 > 0) printf "%.2f", $1 / $2; else print "-"}')" \
+			"$(echo "$(col "$B/mirage.$w.srv" 1) $(col "$B/wayvnc.$w.srv" 1)" |
+				awk '{if ($2 > 0) printf "%.2f", $1 / $2; else print "-"}')" \
+			"$(col "$B/mirage.$w.srv" 1)/$(col "$B/wayvnc.$w.srv" 1)"
 	done
-	;;
-esac
-if [ -s "$B/mirage.status" ]; then
+fi
+if [ -s "$B/mirage.move.status" ]; then
 	echo
-	echo "miragectl status wl-HEADLESS-1 after each mirage run (last repetition):"
-	tail -n "$(($(wc -l < "$B/mirage.status") / REPEAT + 1))" "$B/mirage.status" | sed 's/^/  /'
+	echo "mirage-wayland's counters (miragectl status) after each workload of the last"
+	echo "repetition, counted from its start (typing, then scroll, then move; idle: after the probes):"
+	for w in $WORKLOADS idle; do
+		printf '%-7s %s\n' "$w" "$(sed -n 's/^ *\(frames\|compared_pixels\|published_pixels\|blits\|copies\|copy_rejected\)=/\1=/p' \
+			"$B/mirage.$w.status" | tr '\n' ' ')"
+	done
 fi
