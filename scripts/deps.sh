@@ -17,7 +17,7 @@ PACKAGES="
   iproute2 procps time ffmpeg chromium xcompmgr libxcb-xinput-dev xfwm4 mesa-utils
   tigervnc-viewer tigervnc-scraping-server tigervnc-standalone-server x11vnc
   sway foot grim libwayland-dev libwayland-bin wayland-protocols
-  librust-wayland-protocols-dev libxkbcommon-dev wayvnc
+  librust-wayland-protocols-dev libxkbcommon-dev wayvnc wl-clipboard
 "
 
 if [ "${1:-}" = "--list" ]; then

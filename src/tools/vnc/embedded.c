@@ -40,9 +40,10 @@ struct vnc_embedded {
 	pid_t wm;
 };
 
-struct vnc_x11 {
-	char name[64];
-	pid_t pid;
+struct vnc_driver {
+	char name[64];     /* its mirror */
+	char prog[32];     /* in messages */
+	pid_t pid;         /* 0: a mirror that was there already */
 };
 
 const char *vnc_exe_dir(void)
@@ -624,80 +625,103 @@ static bool mirror_exists(const char *name)
 	return true;
 }
 
-int vnc_x11_start(struct vnc_x11 **out, const struct vnc_options *opt, const char **mirror)
+int vnc_driver_start(struct vnc_driver **out, const char *tree, const char *prog,
+		     const char *const args[], const char *name, const char *target)
 {
-	struct vnc_x11 *x;
-	const char *num = strchr(opt->display, ':');
-	char xorg_name[64], bin[PATH_MAX];
-	int n = num ? atoi(num + 1) : 0;
+	struct vnc_driver *d;
+	char bin[PATH_MAX];
+	const char *argv[16];
+	size_t n = 0;
 	int ret;
 
-	x = calloc(1, sizeof(*x));
-	if (!x)
+	d = calloc(1, sizeof(*d));
+	if (!d)
 		return -ENOMEM;
-	/* A display that already has a mirror (the Xorg module, or a running
-	 * mirage-x11) is served as it is. */
-	snprintf(xorg_name, sizeof(xorg_name), "xorg-%d", n);
-	snprintf(x->name, sizeof(x->name), "x11-%d", n);
-	if (mirror_exists(xorg_name)) {
-		snprintf(x->name, sizeof(x->name), "%s", xorg_name);
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->prog, sizeof(d->prog), "%s", prog);
+	/* A mirror already published (a driver running) is served as it is. */
+	if (mirror_exists(d->name))
 		goto done;
-	}
-	if (mirror_exists(x->name))
-		goto done;
-
-	snprintf(bin, sizeof(bin), "%s/../../drivers/x11/mirage-x11", vnc_exe_dir());
+	/* The build tree's when we run from it, else the one in $PATH. */
+	snprintf(bin, sizeof(bin), "%s/../../%s/%s", vnc_exe_dir(), tree, prog);
 	if (!is_exec(bin))
-		snprintf(bin, sizeof(bin), "mirage-x11");
-	char *argv[] = { bin, (char *)"--display", (char *)opt->display, (char *)"--name", x->name,
-			 NULL };
-	x->pid = spawn(argv, opt->display, NULL, -1, -1, false);
-	if (x->pid < 0) {
+		snprintf(bin, sizeof(bin), "%s", prog);
+	argv[n++] = bin;
+	for (size_t i = 0; args[i] && n < sizeof(argv) / sizeof(argv[0]) - 1; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	d->pid = spawn((char *const *)argv, NULL, NULL, -1, -1, false);
+	if (d->pid < 0) {
 		ret = -errno;
-		free(x);
+		free(d);
 		return ret;
 	}
-	ret = vnc_wait_mirror(x->name, x->pid, 10000);
+	ret = vnc_wait_mirror(d->name, d->pid, 10000);
 	if (ret < 0) {
-		vnc_log("mirage-x11 for %s did not start (%s)", opt->display,
+		vnc_log("%s for %s did not start (%s)", prog, target,
 			ret == -ECHILD ? "it exited" : "timeout");
-		vnc_x11_stop(x);
+		vnc_driver_stop(d);
 		return ret;
 	}
 done:
-	*mirror = x->name;
-	*out = x;
+	*out = d;
+	return 0;
+}
+
+const char *vnc_driver_mirror(const struct vnc_driver *d)
+{
+	return d->name;
+}
+
+int vnc_x11_start(struct vnc_driver **out, const struct vnc_options *opt, const char **mirror)
+{
+	const char *num = strchr(opt->display, ':');
+	char xorg_name[64], name[64];
+	int n = num ? atoi(num + 1) : 0;
+	int ret;
+
+	/* The Xorg module's mirror, when the display has one, else mirage-x11's. */
+	snprintf(xorg_name, sizeof(xorg_name), "xorg-%d", n);
+	if (mirror_exists(xorg_name))
+		snprintf(name, sizeof(name), "%s", xorg_name);
+	else
+		snprintf(name, sizeof(name), "x11-%d", n);
+	const char *args[] = { "--display", opt->display, "--name", name, NULL };
+	ret = vnc_driver_start(out, "drivers/x11", "mirage-x11", args, name, opt->display);
+	if (ret < 0)
+		return ret;
+	*mirror = vnc_driver_mirror(*out);
 	return 0;
 }
 
 /*
- * mirage-x11 ends with status 0 only when told to (a signal); losing its
- * display, or any failure, is status 1, and so is a kill: both end
+ * A driver ends with status 0 only when told to (a signal); losing its
+ * desktop, or any failure, is status 1, and so is a kill: both end
  * mirage-vnc with status 1.
  */
-int vnc_x11_check(struct vnc_x11 *x)
+int vnc_driver_check(struct vnc_driver *d)
 {
 	int status = 0;
 	pid_t r;
 
-	if (x->pid <= 0 || (r = waitpid(x->pid, &status, WNOHANG)) == 0)
+	if (d->pid <= 0 || (r = waitpid(d->pid, &status, WNOHANG)) == 0)
 		return 0;
-	x->pid = 0;
+	d->pid = 0;
 	if (r < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		vnc_log("mirage-x11 has exited");
+		vnc_log("%s has exited", d->prog);
 		return -ECHILD;
 	}
 	if (WIFEXITED(status))
-		vnc_log("mirage-x11 has exited with status %d", WEXITSTATUS(status));
+		vnc_log("%s has exited with status %d", d->prog, WEXITSTATUS(status));
 	else
-		vnc_log("mirage-x11 was killed by signal %d", WTERMSIG(status));
+		vnc_log("%s was killed by signal %d", d->prog, WTERMSIG(status));
 	return -EPIPE;
 }
 
-void vnc_x11_stop(struct vnc_x11 *x)
+void vnc_driver_stop(struct vnc_driver *d)
 {
-	if (!x)
+	if (!d)
 		return;
-	stop_pid(x->pid, false);
-	free(x);
+	stop_pid(d->pid, false);
+	free(d);
 }

@@ -45,6 +45,7 @@ struct vnc_input_impl {
 };
 
 extern const struct vnc_input_impl vnc_input_x11;
+extern const struct vnc_input_impl vnc_input_wayland;
 
 struct vnc_input;
 

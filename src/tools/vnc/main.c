@@ -4,6 +4,7 @@
  *
  *   mirage-vnc --mirror NAME            serve an existing mirror
  *   mirage-vnc --display :N             serve a running X display (mirage-x11)
+ *   mirage-vnc --wayland [wayland-N]    serve a running wlroots compositor
  *   mirage-vnc --embedded [-- CMD ...]  a private headless Xorg, served
  */
 #include <arpa/inet.h>
@@ -35,7 +36,8 @@ static void cut_text(void *data, const char *text, size_t len)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s --mirror NAME | --display :N | --embedded [--geometry WxH] [-- COMMAND ...]\n"
+		"usage: %s --mirror NAME | --display :N | --wayland [wayland-N]\n"
+		"       | --embedded [--geometry WxH] [-- COMMAND ...]\n"
 		"  --listen [ADDR:]PORT   where to listen (default 127.0.0.1:5900)\n"
 		"  --http-port PORT       noVNC over HTTP (default: RFB port - 100; 0: off)\n"
 		"  --http-dir DIR         files served over HTTP (default " NOVNC_DIR ")\n"
@@ -114,7 +116,7 @@ static int parse_int(const char *arg, int min, int max, int *out)
 
 struct children {
 	struct vnc_embedded *embedded;
-	struct vnc_x11 *x11;
+	struct vnc_driver *driver; /* mirage-x11 or mirage-wayland */
 };
 
 /* Called by the server loop before each wait, and after a signal. */
@@ -129,7 +131,7 @@ static int tick(void *data)
 	child_news = 0;
 	if (ch->embedded && (ret = vnc_embedded_check(ch->embedded)) < 0)
 		return ret;
-	if (ch->x11 && (ret = vnc_x11_check(ch->x11)) < 0)
+	if (ch->driver && (ret = vnc_driver_check(ch->driver)) < 0)
 		return ret;
 	return 0;
 }
@@ -169,11 +171,12 @@ int main(int argc, char **argv)
 		OPT_MIRROR = 256, OPT_DISPLAY, OPT_EMBEDDED, OPT_GEOMETRY, OPT_LISTEN, OPT_HTTP_PORT,
 		OPT_HTTP_DIR, OPT_PASSWORD, OPT_INSECURE, OPT_VIEW_ONLY, OPT_MAX_FPS, OPT_MONITOR,
 		OPT_INPUT_DISPLAY, OPT_SET, OPT_NO_ATTACH, OPT_READY, OPT_VERSION, OPT_HELP,
-		OPT_TLS_CERT, OPT_TLS_KEY,
+		OPT_TLS_CERT, OPT_TLS_KEY, OPT_WAYLAND,
 	};
 	static const struct option longopts[] = {
 		{ "mirror", required_argument, NULL, OPT_MIRROR },
 		{ "display", required_argument, NULL, OPT_DISPLAY },
+		{ "wayland", optional_argument, NULL, OPT_WAYLAND },
 		{ "embedded", no_argument, NULL, OPT_EMBEDDED },
 		{ "geometry", required_argument, NULL, OPT_GEOMETRY },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -210,6 +213,8 @@ int main(int argc, char **argv)
 	struct vnc_http *http = NULL;
 	char settings[1024] = "";
 	const char *input_display = NULL;
+	const char *wayland = NULL;
+	const struct vnc_input_impl *input_impl = &vnc_input_x11;
 	int modes = 0, c, ret;
 
 	while ((c = getopt_long(argc, argv, "+v", longopts, NULL)) != -1) {
@@ -220,6 +225,17 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DISPLAY:
 			o.display = optarg;
+			modes++;
+			break;
+		case OPT_WAYLAND:
+			/* An optional argument also as its own word (not an option). */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			wayland = optarg ? optarg : getenv("WAYLAND_DISPLAY");
+			if (!wayland || !*wayland) {
+				vnc_log("--wayland: no display given and WAYLAND_DISPLAY is not set");
+				return 2;
+			}
 			modes++;
 			break;
 		case OPT_EMBEDDED:
@@ -307,7 +323,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (modes != 1) {
-		vnc_log("give exactly one of --mirror NAME, --display :N, --embedded");
+		vnc_log("give exactly one of --mirror NAME, --display :N, --wayland, --embedded");
 		usage(stderr);
 		return 2;
 	}
@@ -357,13 +373,22 @@ int main(int argc, char **argv)
 		ret = vnc_embedded_start(&ch.embedded, &o, &input_display, &o.mirror);
 	} else if (o.display) {
 		input_display = o.display;
-		ret = vnc_x11_start(&ch.x11, &o, &o.mirror);
+		ret = vnc_x11_start(&ch.driver, &o, &o.mirror);
+	} else if (wayland) {
+#ifdef MIRAGE_VNC_WAYLAND
+		input_display = wayland;
+		input_impl = &vnc_input_wayland;
+		ret = vnc_wayland_start(&ch.driver, wayland, &o.mirror);
+#else
+		vnc_log("--wayland: this mirage-vnc was built without Wayland support");
+		ret = -ENOTSUP;
+#endif
 	} else {
 		input_display = o.input_display;
 	}
 	if (ret < 0)
 		goto out;
-	if (input_display && (ret = vnc_input_create(&input, &vnc_input_x11, input_display)) < 0)
+	if (input_display && (ret = vnc_input_create(&input, input_impl, input_display)) < 0)
 		goto out;
 
 	/*
@@ -401,7 +426,7 @@ out:
 	vnc_input_stop(input);
 	vnc_server_destroy(server);
 	vnc_input_destroy(input);
-	vnc_x11_stop(ch.x11);
+	vnc_driver_stop(ch.driver);
 	vnc_embedded_stop(ch.embedded);
 	return ret < 0 ? 1 : 0;
 }

@@ -117,13 +117,38 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 int vnc_embedded_check(struct vnc_embedded *e);
 void vnc_embedded_stop(struct vnc_embedded *e);
 
-/* --display: mirage-x11 started for a running display. */
-struct vnc_x11;
-int vnc_x11_start(struct vnc_x11 **out, const struct vnc_options *opt, const char **mirror);
-/* 0 while mirage-x11 runs; once it has ended (logged): -ECHILD after its
- * normal end, -EPIPE after a failure (its display gone, a kill). */
-int vnc_x11_check(struct vnc_x11 *x);
-void vnc_x11_stop(struct vnc_x11 *x);
+/* A mirror driver run as a child (mirage-x11, mirage-wayland): tree is
+ * its folder in the build tree ("drivers/x11"), args its arguments
+ * (NULL-ended), name the mirror it publishes, target in messages.  A
+ * mirror already published is served as it is. */
+struct vnc_driver;
+int vnc_driver_start(struct vnc_driver **out, const char *tree, const char *prog,
+		     const char *const args[], const char *name, const char *target)
+	__attribute__((warn_unused_result));
+const char *vnc_driver_mirror(const struct vnc_driver *d);
+/* 0 while it runs; once it has ended (logged): -ECHILD after its normal
+ * end, -EPIPE after a failure (its desktop gone, a kill). */
+int vnc_driver_check(struct vnc_driver *d);
+void vnc_driver_stop(struct vnc_driver *d);
+
+/* --display: mirage-x11 (or the Xorg module's mirror) for a running display. */
+int vnc_x11_start(struct vnc_driver **out, const struct vnc_options *opt, const char **mirror)
+	__attribute__((warn_unused_result));
+/* --wayland: mirage-wayland for a running compositor's first output
+ * (wayland.c); *mirror is "wl-OUTPUT". */
+int vnc_wayland_start(struct vnc_driver **out, const char *display, const char **mirror)
+	__attribute__((warn_unused_result));
+/* A compositor's output, its name and current mode followed as its
+ * events come (wayland.c, for the Wayland input backend too). */
+struct wl_output;
+struct wl_registry;
+struct vnc_wl_output {
+	struct wl_output *wl;
+	char name[48];
+	int width, height;
+};
+void vnc_wl_output_bind(struct vnc_wl_output *out, struct wl_registry *r, uint32_t id,
+			uint32_t version);
 
 /* Helpers shared by embedded.c's two starters. */
 int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
