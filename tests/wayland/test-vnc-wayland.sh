@@ -73,14 +73,18 @@ for _ in $(seq 50); do [ "$(focused)" = mwl-typed ] && break; sleep 0.1; done
 [ "$(focused)" = mwl-typed ] || fail "a click at 980,400 did not focus the right window ($(focused))"
 pass "clicks move the focus between the two foot windows"
 
-# vnc-check types a newline as Return: cat gets the line.
+# vnc-check types a newline as Return: cat gets each line.  The second
+# line: symbols on other levels of a usual layout, Latin-1 and Unicode
+# keysyms (keysyms that no default keymap has).
 check --type 'Hello, World! 123
 ' > "$T/c4.out" || fail "typing"
-for _ in $(seq 50); do [ -s "$T/home/typed.txt" ] && break; sleep 0.1; done
-printf 'Hello, World! 123\n' > "$T/want.txt"
+check --type 'Grüße {[|]}~ 5€
+' > "$T/c4b.out" || fail "typing symbols"
+printf 'Hello, World! 123\nGrüße {[|]}~ 5€\n' > "$T/want.txt"
+for _ in $(seq 50); do cmp -s "$T/want.txt" "$T/home/typed.txt" && break; sleep 0.1; done
 cmp -s "$T/want.txt" "$T/home/typed.txt" ||
-	fail "foot got \"$(od -c "$T/home/typed.txt" | head -3)\", not \"Hello, World! 123\""
-pass "typed \"Hello, World! 123\" reached foot exactly"
+	fail "foot got \"$(cat "$T/home/typed.txt")\", not \"$(cat "$T/want.txt")\""
+pass "typed \"Hello, World! 123\" and \"Grüße {[|]}~ 5€\" reached foot exactly"
 
 # Viewer -> compositor.
 check --clip-send 'from the viewer' > "$T/c5.out" || fail "sending cut text"
