@@ -215,6 +215,29 @@ MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_client_test_mapped(struct mirage_clie
 typedef void (*mirage_list_fn)(const char *name, const char *path, void *data);
 MIRAGE_EXPORT int mirage_list_mirrors(mirage_list_fn fn, void *data);
 
+/*
+ * Finds the control socket of a mirror as mirage_client_connect() does: a
+ * name with '/' is taken as the path; otherwise <mirage_runtime_dir()>/
+ * <name>.sock, then (without MIRAGE_DIR) /tmp/mirage-$UID/<name>.sock.
+ * Writes the path into path (size bytes).  Returns 0 or a negative errno
+ * (-ENOENT: no such mirror; -EACCES: another user's) and mirage_last_error()
+ * says why.  Connects to nothing.
+ */
+MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_mirror_socket(const char *mirror, char *path,
+							  size_t size);
+
+/*
+ * Asks a mirror (by name or socket path, as mirage_client_connect()) for
+ * its protocol versions without mapping anything: *out receives the
+ * mirror's version and the oldest client version it accepts, also when
+ * the two sides are incompatible (compare them with MIRAGE_PROTO_VERSION
+ * and MIRAGE_PROTO_MIN_COMPAT).  Opens and closes one connection; blocks
+ * up to the request timeout.  Returns 0 or a negative errno and
+ * mirage_last_error() says why.
+ */
+MIRAGE_EXPORT MIRAGE_MUST_CHECK int mirage_mirror_version(const char *mirror,
+							   struct mirage_version_out *out);
+
 #ifdef __cplusplus
 }
 #endif

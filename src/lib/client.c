@@ -252,22 +252,35 @@ drop_fds:
 	return ret;
 }
 
-static int negotiate(struct mirage_client *c)
+/*
+ * One VERSION escape on an open connection: the producer's versions, as it
+ * answered, whether or not they suit us (the producer has checked ours).
+ */
+static int query_version(struct mirage_client *c, struct mirage_version_out *out)
 {
 	struct mirage_version_in in = {
 		.client_version = MIRAGE_PROTO_VERSION,
 		.server_min_version = MIRAGE_PROTO_MIN_COMPAT,
 	};
-	struct mirage_version_out out;
 	size_t len = 0;
+	int ret;
+
+	ret = request(c, MIRAGE_ESC_VERSION, &in, sizeof(in), out, sizeof(*out), &len, NULL, 0, NULL);
+	if (ret < 0)
+		return ret;
+	if (len != sizeof(*out))
+		return mirage_fail(EPROTO, "version query: reply of %zu bytes", len);
+	return 0;
+}
+
+static int negotiate(struct mirage_client *c)
+{
+	struct mirage_version_out out;
 	char a[32], b[32];
 	int ret;
 
-	ret = request(c, MIRAGE_ESC_VERSION, &in, sizeof(in), &out, sizeof(out), &len, NULL, 0, NULL);
-	if (ret < 0)
+	if ((ret = query_version(c, &out)) < 0)
 		return ret;
-	if (len != sizeof(out))
-		return mirage_fail(EPROTO, "version query: reply of %zu bytes", len);
 	/* The producer checked us; now we check it. */
 	if (out.server_version < MIRAGE_PROTO_MIN_COMPAT)
 		return mirage_fail(EPROTONOSUPPORT,
@@ -349,6 +362,26 @@ MIRAGE_EXPORT int mirage_client_connect(struct mirage_client **out, const char *
 	}
 	*out = c;
 	return 0;
+}
+
+MIRAGE_EXPORT int mirage_mirror_socket(const char *mirror, char *path, size_t size)
+{
+	return resolve(mirror, path, size);
+}
+
+MIRAGE_EXPORT int mirage_mirror_version(const char *mirror, struct mirage_version_out *out)
+{
+	/* Only the socket part of a client: nothing is mapped, no watcher runs. */
+	struct mirage_client c = { .fd = -1, .wake_fd = -1 };
+	int ret;
+
+	if ((ret = resolve(mirror, c.path, sizeof(c.path))) < 0)
+		return ret;
+	if ((ret = open_socket(&c)) < 0)
+		return ret;
+	ret = query_version(&c, out);
+	close(c.fd);
+	return ret;
 }
 
 /* Makes the watcher look at events and stop (async-signal-safe). */

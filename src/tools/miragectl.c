@@ -19,9 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -250,48 +247,6 @@ static void catch_stop_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-/*
- * Finds a mirror's socket path the way mirage_client_connect() does: a
- * name with '/' is a path; otherwise <runtime dir>/<name>.sock, then
- * /tmp/mirage-$UID/<name>.sock.  Used where miragectl speaks to the socket
- * itself and to show the path.  0 or -ENOENT (with a message in msg).
- */
-static bool socket_at(char *path, size_t size, const char *dir, const char *name)
-{
-	struct stat st;
-	int n = snprintf(path, size, "%s/%s.sock", dir, name);
-
-	if (n <= 0 || (size_t)n >= size)
-		return false;
-	/* Another user's mirror (EACCES) is found: connecting says whose it is. */
-	if (stat(path, &st) < 0)
-		return errno == EACCES;
-	return S_ISSOCK(st.st_mode);
-}
-
-static int resolve_socket(const char *name, char *path, size_t size, char *msg, size_t msg_size)
-{
-	char dir[PATH_MAX], fallback[64];
-
-	if (strchr(name, '/')) {
-		snprintf(path, size, "%s", name);
-		return 0;
-	}
-	snprintf(fallback, sizeof(fallback), "/tmp/mirage-%u", (unsigned)getuid());
-	if (mirage_runtime_dir(dir, sizeof(dir), false) < 0)
-		snprintf(dir, sizeof(dir), "%s", fallback);
-	if (socket_at(path, size, dir, name))
-		return 0;
-	if (strcmp(dir, fallback) != 0) {
-		if (socket_at(path, size, fallback, name))
-			return 0;
-		snprintf(msg, msg_size, "no mirror named \"%s\" in %s or %s", name, dir, fallback);
-	} else {
-		snprintf(msg, msg_size, "no mirror named \"%s\" in %s", name, dir);
-	}
-	return -ENOENT;
-}
-
 /* ------------------------------------------------------------------ */
 /* list                                                                */
 /* ------------------------------------------------------------------ */
@@ -472,7 +427,7 @@ static int cmd_status(int argc, char **argv)
 	struct mirage_cursor cursor;
 	char stats[MIRAGE_MSG_MAX_PAYLOAD + 1];
 	char settings[MIRAGE_SETTINGS_TEXT_MAX * 2];
-	char path[PATH_MAX], msg[PATH_MAX * 2 + 64], v[16];
+	char path[PATH_MAX], v[16];
 	int ret, first, nmon, status;
 	const char *name;
 
@@ -503,7 +458,7 @@ static int cmd_status(int argc, char **argv)
 	info.driver[sizeof(info.driver) - 1] = '\0';
 
 	printf("name:        %s\n", info.name);
-	if (resolve_socket(name, path, sizeof(path), msg, sizeof(msg)) == 0)
+	if (mirage_mirror_socket(name, path, sizeof(path)) == 0)
 		printf("socket:      %s\n", path);
 	printf("driver:      %s\n", info.driver[0] ? info.driver : "-");
 	printf("pid:         %u\n", info.pid);
@@ -561,97 +516,11 @@ out:
 /* version                                                             */
 /* ------------------------------------------------------------------ */
 
-/*
- * Asks the mirror's versions with a VERSION escape of our own instead of
- * mirage_client_connect(): the client API does not expose the mirror's
- * minimum, and an incompatible mirror should still be reported, not just
- * refused.
- */
-static int query_version(const char *path, struct mirage_version_out *out,
-			 char *msg, size_t msg_size)
-{
-	struct {
-		struct mirage_msg hdr;
-		struct mirage_version_in in;
-	} req;
-	union {
-		struct mirage_msg hdr;
-		uint8_t bytes[MIRAGE_MSG_MAX_SIZE];
-	} reply;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 5 };
-	ssize_t n;
-	int fd, ret;
-
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		snprintf(msg, msg_size, "%s: socket path too long", path);
-		return -ENAMETOOLONG;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(msg, msg_size, "socket: %s", strerror(errno));
-		return ret;
-	}
-	/* A producer that never answers must not hang miragectl. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		ret = -errno;
-		snprintf(msg, msg_size, "connect %s: %s%s", path, strerror(errno),
-			 errno == EACCES ? " (the mirror belongs to another user)" : "");
-		goto out;
-	}
-	memset(&req, 0, sizeof(req));
-	req.hdr.code = MIRAGE_ESC_VERSION;
-	req.hdr.length = sizeof(req.in);
-	req.hdr.serial = 1;
-	req.in.client_version = MIRAGE_PROTO_VERSION;
-	req.in.server_min_version = MIRAGE_PROTO_MIN_COMPAT;
-	if (send(fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
-		ret = -errno;
-		snprintf(msg, msg_size, "send version request: %s", strerror(errno));
-		goto out;
-	}
-	n = recv(fd, &reply, sizeof(reply), 0);
-	if (n < 0) {
-		ret = -errno;
-		snprintf(msg, msg_size, "receive version reply: %s",
-			 errno == EAGAIN ? "no answer within 5 s" : strerror(errno));
-		goto out;
-	}
-	if (n < (ssize_t)sizeof(reply.hdr) ||
-	    (size_t)n != sizeof(reply.hdr) + reply.hdr.length ||
-	    reply.hdr.code != MIRAGE_ESC_VERSION || reply.hdr.serial != 1) {
-		ret = -EPROTO;
-		snprintf(msg, msg_size, "malformed version reply (%zd bytes)", n);
-		goto out;
-	}
-	if (reply.hdr.status < 0) {
-		ret = reply.hdr.status;
-		/* The payload of an error reply is its message, not NUL-terminated. */
-		snprintf(msg, msg_size, "the mirror refused: %.*s", (int)reply.hdr.length,
-			 (const char *)(reply.bytes + sizeof(reply.hdr)));
-		goto out;
-	}
-	if (reply.hdr.length != sizeof(*out)) {
-		ret = -EPROTO;
-		snprintf(msg, msg_size, "version reply of %u bytes, expected %zu",
-			 reply.hdr.length, sizeof(*out));
-		goto out;
-	}
-	memcpy(out, reply.bytes + sizeof(reply.hdr), sizeof(*out));
-	ret = 0;
-out:
-	close(fd);
-	return ret;
-}
-
 static int cmd_version(int argc, char **argv)
 {
 	const struct command *cmd = find_command("version");
 	struct mirage_version_out out;
-	char path[PATH_MAX], msg[PATH_MAX * 2 + 64], v[16];
+	char path[PATH_MAX], v[16];
 	bool compatible;
 	int ret, first;
 	const char *name;
@@ -661,10 +530,11 @@ static int cmd_version(int argc, char **argv)
 		return ret;
 	name = argv[first];
 
-	if (resolve_socket(name, path, sizeof(path), msg, sizeof(msg)) < 0)
-		return fail("connect %s: %s", name, msg);
-	if (query_version(path, &out, msg, sizeof(msg)) < 0)
-		return fail("version %s: %s", name, msg);
+	/* Not mirage_client_connect(): an incompatible mirror is reported, not just refused. */
+	if (mirage_mirror_socket(name, path, sizeof(path)) < 0)
+		return fail("connect %s: %s", name, mirage_last_error());
+	if (mirage_mirror_version(path, &out) < 0)
+		return fail("version %s: %s", name, mirage_last_error());
 
 	compatible = MIRAGE_PROTO_VERSION >= out.client_min_version &&
 		     out.server_version >= MIRAGE_PROTO_MIN_COMPAT;

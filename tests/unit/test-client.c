@@ -774,6 +774,42 @@ static void test_list(void)
 	th_server_stop(&srv);
 }
 
+/*
+ * Resolving a mirror's socket and asking its versions without mapping:
+ * what miragectl uses instead of a raw socket of its own.
+ */
+static void test_mirror_socket_and_version(void)
+{
+	char path[256], want[256], other[8];
+	struct mirage_version_out v;
+
+	start_surface("versioned", 16, 16);
+	snprintf(want, sizeof(want), "%s/versioned.sock", th_dir());
+	CHECK_EQ(mirage_mirror_socket("versioned", path, sizeof(path)), 0);
+	CHECK_STR(path, want);
+	/* A path is taken as it is; one longer than the buffer is refused. */
+	CHECK_EQ(mirage_mirror_socket(want, path, sizeof(path)), 0);
+	CHECK_STR(path, want);
+	CHECK_EQ(mirage_mirror_socket(want, other, sizeof(other)), -ENAMETOOLONG);
+	CHECK_EQ(mirage_mirror_socket("nope", path, sizeof(path)), -ENOENT);
+	CHECK(strstr(mirage_last_error(), "\"nope\""));
+	CHECK_EQ(mirage_mirror_socket("no/../", path, sizeof(path)), 0);
+	CHECK_EQ(mirage_mirror_socket("a b", path, sizeof(path)), -EINVAL);
+
+	memset(&v, 0xff, sizeof(v));
+	CHECK_EQ(mirage_mirror_version("versioned", &v), 0);
+	CHECK_EQ(v.server_version, (uint32_t)MIRAGE_PROTO_VERSION);
+	CHECK_EQ(v.client_min_version, (uint32_t)MIRAGE_PROTO_MIN_COMPAT);
+	memset(&v, 0xff, sizeof(v));
+	CHECK_EQ(mirage_mirror_version(want, &v), 0);
+	CHECK_EQ(v.server_version, (uint32_t)MIRAGE_PROTO_VERSION);
+	CHECK_EQ(mirage_mirror_version("nope", &v), -ENOENT);
+	CHECK(strstr(mirage_last_error(), "nope"));
+	th_server_stop(&srv);
+	/* A socket whose producer is gone. */
+	CHECK(mirage_mirror_version(want, &v) < 0);
+}
+
 int main(void)
 {
 	th_init("client", 110);
@@ -788,5 +824,6 @@ int main(void)
 	RUN(test_wait);
 	RUN(test_wait_idle_and_wake);
 	RUN(test_list);
+	RUN(test_mirror_socket_and_version);
 	return 0;
 }
