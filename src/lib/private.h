@@ -11,12 +11,9 @@
 #include <mirage/client.h>
 #include <mirage/driver.h>
 
-#define MIRAGE_INTERNAL __attribute__((visibility("hidden")))
+#include "shared.h" /* container_of */
 
-#ifndef container_of
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-#endif
+#define MIRAGE_INTERNAL __attribute__((visibility("hidden")))
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

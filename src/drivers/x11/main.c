@@ -19,9 +19,8 @@
 #include <unistd.h>
 
 #include "mirage-x11.h"
+#include "shared.h"
 #include "signals.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 static struct x11_mirror *from_impl(struct mirage_driver_impl *impl)
 {

@@ -21,7 +21,7 @@
 
 #include <mirage/driver.h>
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#include "shared.h"
 
 struct player {
 	struct mirage_driver_impl impl; /* first: recovered with container_of */
