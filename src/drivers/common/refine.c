@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "refine.h"
+#include "shared.h"
 
 static uint32_t expand(uint32_t pixel, uint32_t mask)
 {
@@ -174,14 +175,9 @@ bool refine_copy(struct refine_image *surface, const struct refine_image *next,
 	if (!changes)
 		return false;
 
-	/* Apply in the order that never reads a row already overwritten. */
-	if (dy > 0) {
-		for (int32_t y = best_a; y < best_b; y++)
-			memmove(at(surface, x1, y), at(surface, x1 + dx, y + dy), bytes);
-	} else {
-		for (int32_t y = best_b - 1; y >= best_a; y--)
-			memmove(at(surface, x1, y), at(surface, x1 + dx, y + dy), bytes);
-	}
+	/* Overlap-safe: copy_within walks the rows away from the overlap. */
+	copy_within(surface->data, surface->stride, surface->bpp / 8, x1, best_a, x2 - x1,
+		    best_b - best_a, x1 + dx, best_a + dy);
 	st->copies++;
 	st->copied_pixels += (uint64_t)(x2 - x1) * (uint64_t)(best_b - best_a);
 	if (fn) {
