@@ -26,6 +26,7 @@
 #define EVICT_LOG_INTERVAL_MS 1000
 
 struct mirage_server {
+	const struct mirage_server_ops *ops; /* the driver behind us: private.h */
 	struct mirage_driver *drv;
 	int listen_fd;
 	int epoll_fd;
@@ -41,6 +42,19 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A line for the driver's log, through the table. */
+__attribute__((format(printf, 3, 4)))
+static void slog(struct mirage_server *srv, enum mirage_log_level level, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	srv->ops->log(srv->drv, level, text);
 }
 
 static int make_path(struct mirage_server *srv, const char *dir, const char *name)
@@ -67,8 +81,8 @@ static bool socket_alive(const char *path)
 	return alive;
 }
 
-int mirage_server_create(struct mirage_server **out, struct mirage_driver *drv,
-			 const char *dir, const char *name)
+int mirage_server_create(struct mirage_server **out, const struct mirage_server_ops *ops,
+			 struct mirage_driver *drv, const char *dir, const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -79,6 +93,7 @@ int mirage_server_create(struct mirage_server **out, struct mirage_driver *drv,
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return mirage_fail(ENOMEM, "out of memory");
+	srv->ops = ops;
 	srv->drv = drv;
 	srv->listen_fd = srv->epoll_fd = -1;
 	if ((ret = make_path(srv, dir, name)) < 0)
@@ -142,7 +157,7 @@ static void conn_close(struct mirage_server *srv, struct mirage_conn *conn)
 		if (srv->conns[i] == conn)
 			srv->conns[i] = NULL;
 	}
-	mirage_driver_conn_closed(srv->drv, conn);
+	srv->ops->conn_closed(srv->drv, conn);
 	epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, conn->fd, NULL);
 	close(conn->fd);
 	free(conn);
@@ -258,7 +273,7 @@ static int handle_version(struct mirage_server *srv, struct mirage_conn *conn,
 static int handle_map(struct mirage_server *srv, struct mirage_conn *conn,
 		      const struct mirage_msg *req)
 {
-	struct mirage_pipe *p = mirage_driver_pipe(srv->drv);
+	struct mirage_pipe *p = srv->ops->pipe(srv->drv);
 	struct mirage_map_out out = {
 		.generation = p->generation,
 		.ring_size = (uint32_t)p->ring_size,
@@ -277,7 +292,7 @@ static int handle_map(struct mirage_server *srv, struct mirage_conn *conn,
 	fds[1] = mirage_pipe_reopen_ro(p->surface_fd);
 	fds[2] = p->wait_fd;
 	if (fds[0] < 0 || fds[1] < 0) {
-		mirage_driver_log(srv->drv, MIRAGE_LOG_ERROR, "pipe map: %s", mirage_last_error());
+		slog(srv, MIRAGE_LOG_ERROR, "pipe map: %s", mirage_last_error());
 		ret = reply_error(conn, req, EIO, false, "pipe map failed: %s", mirage_last_error());
 		goto out;
 	}
@@ -348,10 +363,10 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 					   "mapping test: payload is %u bytes, expected %zu",
 					   req.length, sizeof(in));
 		memcpy(&in, payload, sizeof(in));
-		if (in.generation != mirage_driver_pipe(drv)->generation)
+		if (in.generation != srv->ops->pipe(drv)->generation)
 			return reply_error(conn, &req, ESTALE, false,
 					   "generation %u is retired; the current pipe is %u",
-					   in.generation, mirage_driver_pipe(drv)->generation);
+					   in.generation, srv->ops->pipe(drv)->generation);
 		return reply(conn, &req, 1, NULL, 0, NULL, 0);
 	}
 
@@ -360,7 +375,7 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 
 		if (req.length != 0)
 			return reply_error(conn, &req, EINVAL, true, "pointer shape takes no payload");
-		s = mirage_driver_pipe(drv)->surface;
+		s = srv->ops->pipe(drv)->surface;
 		out = (struct mirage_pointer_out){
 			.serial = s->cursor_serial, .visible = s->cursor_visible,
 			.x = s->cursor_x, .y = s->cursor_y,
@@ -381,7 +396,7 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 		if (in.flags & ~MIRAGE_ATTACH_PERSIST)
 			return reply_error(conn, &req, EINVAL, true,
 					   "attach: unknown flags 0x%x", in.flags);
-		ret = mirage_driver_do_attach(drv, conn, in.flags, msg, sizeof(msg));
+		ret = srv->ops->attach(drv, conn, in.flags, msg, sizeof(msg));
 		if (ret < 0)
 			return reply_error(conn, &req, -ret, false, "%s", msg);
 		return reply(conn, &req, 1, NULL, 0, NULL, 0);
@@ -390,7 +405,7 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 	case MIRAGE_ESC_DETACH:
 		if (req.length != 0)
 			return reply_error(conn, &req, EINVAL, true, "detach takes no payload");
-		ret = mirage_driver_do_detach(drv, conn, msg, sizeof(msg));
+		ret = srv->ops->detach(drv, conn, msg, sizeof(msg));
 		if (ret < 0)
 			return reply_error(conn, &req, -ret, false, "%s", msg);
 		return reply(conn, &req, 1, NULL, 0, NULL, 0);
@@ -401,7 +416,7 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 
 		if (req.length != 0)
 			return reply_error(conn, &req, EINVAL, true, "settings get takes no payload");
-		n = mirage_settings_format(mirage_driver_settings(drv), text, sizeof(text));
+		n = mirage_settings_format(srv->ops->settings(drv), text, sizeof(text));
 		if (n < 0 || (size_t)n >= sizeof(text))
 			return reply_error(conn, &req, EIO, false, "settings text does not fit");
 		return reply(conn, &req, 1, text, (size_t)n, NULL, 0);
@@ -414,7 +429,7 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 		text[req.length] = '\0';
 		if (strlen(text) != req.length)
 			return reply_error(conn, &req, EINVAL, true, "settings text contains a NUL byte");
-		ret = mirage_driver_do_settings_set(drv, conn, text, msg, sizeof(msg));
+		ret = srv->ops->settings_set(drv, conn, text, msg, sizeof(msg));
 		if (ret < 0)
 			return reply_error(conn, &req, -ret, false, "%s", msg);
 		return reply(conn, &req, 1, NULL, 0, NULL, 0);
@@ -427,7 +442,7 @@ static int handle_request(struct mirage_server *srv, struct mirage_conn *conn,
 
 		if (req.length != 0)
 			return reply_error(conn, &req, EINVAL, true, "info takes no payload");
-		n = mirage_driver_fill_info(drv, &info, (char *)out + sizeof(info),
+		n = srv->ops->fill_info(drv, &info, (char *)out + sizeof(info),
 					    sizeof(out) - sizeof(info));
 		memcpy(out, &info, sizeof(info));
 		return reply(conn, &req, 1, out, sizeof(info) + n, NULL, 0);
@@ -459,7 +474,7 @@ static size_t free_slot(const struct mirage_server *srv)
  */
 static struct mirage_conn *eviction_victim(const struct mirage_server *srv)
 {
-	const struct mirage_conn *manager = mirage_driver_manager(srv->drv);
+	const struct mirage_conn *manager = srv->ops->manager(srv->drv);
 	struct mirage_conn *victim = NULL;
 
 	for (size_t i = 0; i < MAX_CONNS; i++) {
@@ -487,7 +502,7 @@ static void log_eviction(struct mirage_server *srv, const struct mirage_conn *vi
 	if (srv->evict_unlogged)
 		snprintf(more, sizeof(more), "; %u more since the last such line",
 			 srv->evict_unlogged);
-	mirage_driver_log(srv->drv, MIRAGE_LOG_WARNING,
+	slog(srv, MIRAGE_LOG_WARNING,
 			  "all %d connections in use: closed an idle one of pid %d "
 			  "(%s for %llu ms) to let pid %d in%s",
 			  MAX_CONNS, (int)victim->pid,
@@ -554,7 +569,7 @@ static void accept_one(struct mirage_server *srv)
 		struct mirage_msg none = { 0 };
 		const char *text = "permission denied: this mirror belongs to another user";
 		mirage_send_msg(fd, none.code, 0, -EACCES, text, strlen(text), NULL, 0);
-		mirage_driver_log(srv->drv, MIRAGE_LOG_WARNING,
+		slog(srv, MIRAGE_LOG_WARNING,
 				  "refused a connection from uid %u", (unsigned)cred.uid);
 		close(fd);
 		return;
@@ -568,7 +583,7 @@ static void accept_one(struct mirage_server *srv)
 				 "all %d map its pipe or hold the manager role", MAX_CONNS);
 
 		mirage_send_msg(fd, 0, 0, -EMFILE, text, n > 0 ? (size_t)n : 0, NULL, 0);
-		mirage_driver_log(srv->drv, MIRAGE_LOG_WARNING,
+		slog(srv, MIRAGE_LOG_WARNING,
 				  "refused pid %d: %d connections already, all consumers or the manager",
 				  (int)cred.pid, MAX_CONNS);
 		close(fd);
@@ -611,7 +626,7 @@ static void serve(struct mirage_server *srv, struct mirage_conn *conn)
 			struct mirage_msg none = { 0 };
 			reply_error(conn, &none, EMSGSIZE, true, "request larger than %zu bytes",
 				    (size_t)MIRAGE_MSG_MAX_SIZE);
-			mirage_driver_log(srv->drv, MIRAGE_LOG_WARNING,
+			slog(srv, MIRAGE_LOG_WARNING,
 					  "pid %d sent an oversized request; disconnected", (int)conn->pid);
 			conn_close(srv, conn);
 			return;
@@ -622,7 +637,7 @@ static void serve(struct mirage_server *srv, struct mirage_conn *conn)
 		}
 		conn->active_ms = now_ms();
 		if (handle_request(srv, conn, buf, (size_t)n) < 0) {
-			mirage_driver_log(srv->drv, MIRAGE_LOG_INFO,
+			slog(srv, MIRAGE_LOG_INFO,
 					  "closed the connection of pid %d after a failed request",
 					  (int)conn->pid);
 			conn_close(srv, conn);

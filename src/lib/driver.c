@@ -32,7 +32,17 @@ MIRAGE_EXPORT void mirage_driver_config_init(struct mirage_driver_config *cfg)
 	mirage_settings_init(&cfg->settings);
 }
 
-void mirage_driver_log(struct mirage_driver *drv, enum mirage_log_level level, const char *fmt, ...)
+/* What the control server calls back (private.h); defined with the hooks below. */
+static const struct mirage_server_ops server_ops;
+
+static void log_text(struct mirage_driver *drv, enum mirage_log_level level, const char *text)
+{
+	if (drv->impl && drv->impl->log)
+		drv->impl->log(drv->impl, level, text);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void dlog(struct mirage_driver *drv, enum mirage_log_level level, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
@@ -42,7 +52,7 @@ void mirage_driver_log(struct mirage_driver *drv, enum mirage_log_level level, c
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	drv->impl->log(drv->impl, level, text);
+	log_text(drv, level, text);
 }
 
 static uint32_t pipe_bpp(const struct mirage_driver *drv)
@@ -135,12 +145,12 @@ static int set_attached(struct mirage_driver *drv, bool on)
 				return ret;
 			}
 		}
-		mirage_driver_log(drv, MIRAGE_LOG_INFO, "attached");
+		dlog(drv, MIRAGE_LOG_INFO, "attached");
 	} else {
 		mirage_ring_publish(&drv->pipe, &drv->writer);
 		if (drv->impl && drv->impl->detach)
 			drv->impl->detach(drv->impl);
-		mirage_driver_log(drv, MIRAGE_LOG_INFO, "detached");
+		dlog(drv, MIRAGE_LOG_INFO, "detached");
 	}
 	return 0;
 }
@@ -178,7 +188,7 @@ MIRAGE_EXPORT int mirage_driver_create(struct mirage_driver **out, const struct 
 	}
 	if ((ret = new_pipe(drv, &drv->pipe, 1)) < 0)
 		goto fail;
-	if ((ret = mirage_server_create(&drv->server, drv, dir, drv->name)) < 0)
+	if ((ret = mirage_server_create(&drv->server, &server_ops, drv, dir, drv->name)) < 0)
 		goto fail;
 
 	/* Before attaching: impl->attach may reach the driver through *out. */
@@ -372,8 +382,8 @@ MIRAGE_EXPORT int mirage_driver_resize(struct mirage_driver *drv, int32_t width,
 		drv->width = old_w;
 		drv->height = old_h;
 		drv->native_bpp = old_bpp;
-		mirage_driver_log(drv, MIRAGE_LOG_ERROR, "resize to %dx%d failed: %s; detaching",
-				  width, height, mirage_last_error());
+		dlog(drv, MIRAGE_LOG_ERROR, "resize to %dx%d failed: %s; detaching",
+		     width, height, mirage_last_error());
 		set_attached(drv, false);
 		return ret;
 	}
@@ -469,21 +479,21 @@ MIRAGE_EXPORT const char *mirage_driver_socket_path(const struct mirage_driver *
 }
 
 /* ------------------------------------------------------------------ */
-/* Hooks for the control server                                        */
+/* Hooks for the control server: its ops table, server_ops (private.h) */
 /* ------------------------------------------------------------------ */
 
-struct mirage_pipe *mirage_driver_pipe(struct mirage_driver *drv)
+static struct mirage_pipe *hook_pipe(struct mirage_driver *drv)
 {
 	return &drv->pipe;
 }
 
-const struct mirage_conn *mirage_driver_manager(const struct mirage_driver *drv)
+static const struct mirage_conn *hook_manager(const struct mirage_driver *drv)
 {
 	return drv->manager;
 }
 
-int mirage_driver_do_attach(struct mirage_driver *drv, struct mirage_conn *conn, uint32_t flags,
-			    char *msg, size_t msglen)
+static int hook_attach(struct mirage_driver *drv, struct mirage_conn *conn, uint32_t flags,
+		       char *msg, size_t msglen)
 {
 	int ret;
 
@@ -497,12 +507,12 @@ int mirage_driver_do_attach(struct mirage_driver *drv, struct mirage_conn *conn,
 		return ret;
 	}
 	drv->manager = (flags & MIRAGE_ATTACH_PERSIST) ? NULL : conn;
-	mirage_driver_log(drv, MIRAGE_LOG_INFO, "pid %d attached%s", (int)conn->pid,
-			  (flags & MIRAGE_ATTACH_PERSIST) ? " (persistent)" : " as manager");
+	dlog(drv, MIRAGE_LOG_INFO, "pid %d attached%s", (int)conn->pid,
+	     (flags & MIRAGE_ATTACH_PERSIST) ? " (persistent)" : " as manager");
 	return 0;
 }
 
-int mirage_driver_do_detach(struct mirage_driver *drv, struct mirage_conn *conn, char *msg, size_t msglen)
+static int hook_detach(struct mirage_driver *drv, struct mirage_conn *conn, char *msg, size_t msglen)
 {
 	if (drv->manager && drv->manager != conn) {
 		snprintf(msg, msglen, "manager role held by pid %d", (int)drv->manager->pid);
@@ -517,8 +527,8 @@ int mirage_driver_do_detach(struct mirage_driver *drv, struct mirage_conn *conn,
 	return 0;
 }
 
-int mirage_driver_do_settings_set(struct mirage_driver *drv, struct mirage_conn *conn, const char *text,
-				  char *msg, size_t msglen)
+static int hook_settings_set(struct mirage_driver *drv, struct mirage_conn *conn, const char *text,
+			     char *msg, size_t msglen)
 {
 	struct mirage_settings next = drv->settings, old = drv->settings;
 	struct mirage_pipe p, old_pipe = { .ring_fd = -1, .surface_fd = -1, .wait_fd = -1 };
@@ -555,19 +565,19 @@ int mirage_driver_do_settings_set(struct mirage_driver *drv, struct mirage_conn 
 	return 0;
 }
 
-void mirage_driver_conn_closed(struct mirage_driver *drv, struct mirage_conn *conn)
+static void hook_conn_closed(struct mirage_driver *drv, struct mirage_conn *conn)
 {
 	if (drv->manager != conn)
 		return;
 	drv->manager = NULL;
 	if (drv->settings.bootup >= 2)
 		return;
-	mirage_driver_log(drv, MIRAGE_LOG_INFO, "manager pid %d went away; detaching", (int)conn->pid);
+	dlog(drv, MIRAGE_LOG_INFO, "manager pid %d went away; detaching", (int)conn->pid);
 	set_attached(drv, false);
 }
 
-size_t mirage_driver_fill_info(struct mirage_driver *drv, struct mirage_info_out *info, char *stats,
-			       size_t size)
+static size_t hook_fill_info(struct mirage_driver *drv, struct mirage_info_out *info, char *stats,
+			     size_t size)
 {
 	const struct mirage_surface_header *s = drv->pipe.surface;
 	size_t n = 0;
@@ -600,3 +610,15 @@ size_t mirage_driver_fill_info(struct mirage_driver *drv, struct mirage_info_out
 	}
 	return n;
 }
+
+static const struct mirage_server_ops server_ops = {
+	.pipe = hook_pipe,
+	.settings = mirage_driver_settings,
+	.manager = hook_manager,
+	.log = log_text,
+	.attach = hook_attach,
+	.detach = hook_detach,
+	.settings_set = hook_settings_set,
+	.conn_closed = hook_conn_closed,
+	.fill_info = hook_fill_info,
+};

@@ -115,29 +115,49 @@ struct mirage_conn {
 
 struct mirage_server;
 
-MIRAGE_INTERNAL int mirage_server_create(struct mirage_server **out, struct mirage_driver *drv,
-					 const char *dir, const char *name);
+/*
+ * What the control server needs from the mirror behind it, handed over
+ * once at mirage_server_create() and called with the `drv` given there.
+ * This table is the only way control.c reaches the driver: driver.c owns
+ * the server and calls down into it (mirage_server_*), control.c calls
+ * back up only through these pointers, so the two files do not call each
+ * other by name.  All are called from the producer's thread, inside
+ * mirage_server_dispatch() or mirage_server_destroy().
+ *
+ * pipe, settings: the current pipe and settings (never NULL).
+ * manager: the connection holding the manager role, or NULL; never evicted
+ *   to make room.
+ * log: one line for the driver's log callback (may drop it).
+ * attach, detach, settings_set: the manager escapes; 0 or -errno with a
+ *   reason for the peer written into msg.
+ * conn_closed: conn is about to be freed (drop any reference to it).
+ * fill_info: the INFO escape's reply and the driver's statistics text
+ *   (NUL-terminated in stats[size]); returns the text's length.
+ */
+struct mirage_server_ops {
+	struct mirage_pipe *(*pipe)(struct mirage_driver *drv);
+	const struct mirage_settings *(*settings)(const struct mirage_driver *drv);
+	const struct mirage_conn *(*manager)(const struct mirage_driver *drv);
+	void (*log)(struct mirage_driver *drv, enum mirage_log_level level, const char *text);
+	int (*attach)(struct mirage_driver *drv, struct mirage_conn *conn, uint32_t flags,
+		      char *msg, size_t msglen);
+	int (*detach)(struct mirage_driver *drv, struct mirage_conn *conn, char *msg, size_t msglen);
+	int (*settings_set)(struct mirage_driver *drv, struct mirage_conn *conn, const char *text,
+			    char *msg, size_t msglen);
+	void (*conn_closed)(struct mirage_driver *drv, struct mirage_conn *conn);
+	size_t (*fill_info)(struct mirage_driver *drv, struct mirage_info_out *info, char *stats,
+			    size_t size);
+};
+
+/* ops must outlive the server (driver.c passes a static table). */
+MIRAGE_INTERNAL int mirage_server_create(struct mirage_server **out,
+					 const struct mirage_server_ops *ops,
+					 struct mirage_driver *drv, const char *dir, const char *name);
 MIRAGE_INTERNAL void mirage_server_destroy(struct mirage_server *srv);
 MIRAGE_INTERNAL int mirage_server_fd(const struct mirage_server *srv);
 MIRAGE_INTERNAL int mirage_server_dispatch(struct mirage_server *srv);
 MIRAGE_INTERNAL const char *mirage_server_path(const struct mirage_server *srv);
 MIRAGE_INTERNAL uint32_t mirage_server_connections(const struct mirage_server *srv);
 MIRAGE_INTERNAL uint32_t mirage_server_consumers(const struct mirage_server *srv);
-
-/* driver.c hooks the control server calls */
-MIRAGE_INTERNAL struct mirage_pipe *mirage_driver_pipe(struct mirage_driver *drv);
-/* The connection holding the manager role, or NULL: never evicted for room. */
-MIRAGE_INTERNAL const struct mirage_conn *mirage_driver_manager(const struct mirage_driver *drv);
-MIRAGE_INTERNAL void mirage_driver_log(struct mirage_driver *drv, enum mirage_log_level level,
-				       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-MIRAGE_INTERNAL int mirage_driver_do_attach(struct mirage_driver *drv, struct mirage_conn *conn,
-					    uint32_t flags, char *msg, size_t msglen);
-MIRAGE_INTERNAL int mirage_driver_do_detach(struct mirage_driver *drv, struct mirage_conn *conn,
-					    char *msg, size_t msglen);
-MIRAGE_INTERNAL int mirage_driver_do_settings_set(struct mirage_driver *drv, struct mirage_conn *conn,
-						  const char *text, char *msg, size_t msglen);
-MIRAGE_INTERNAL void mirage_driver_conn_closed(struct mirage_driver *drv, struct mirage_conn *conn);
-MIRAGE_INTERNAL size_t mirage_driver_fill_info(struct mirage_driver *drv, struct mirage_info_out *info,
-					       char *stats, size_t size);
 
 #endif /* MIRAGE_PRIVATE_H */
