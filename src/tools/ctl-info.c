@@ -77,16 +77,6 @@ static uint32_t other_consumers(const struct mirage_info_out *info)
 	return info->consumers ? info->consumers - 1 : 0;
 }
 
-static int list_option(int opt, const char *arg, void *data)
-{
-	(void)arg;
-	if (opt == 'H') {
-		*(bool *)data = false;
-		return EXIT_OK;
-	}
-	return EXIT_USAGE;
-}
-
 int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -96,10 +86,10 @@ int cmd_list(int argc, char **argv)
 	};
 	const struct command *cmd = ctl_find_command("list");
 	struct list_state st = { 0 };
-	bool header = true;
+	bool no_header = false;
 	int status = EXIT_OK, ret, first;
 
-	ret = ctl_parse_options(cmd, argc, argv, "H", opts, list_option, &header, 0, 0, &first);
+	ret = ctl_parse_options(cmd, argc, argv, "H", opts, ctl_set_flag, &no_header, 0, 0, &first);
 	if (ret >= 0)
 		return ret;
 
@@ -116,7 +106,7 @@ int cmd_list(int argc, char **argv)
 	if (st.count)
 		qsort(st.entries, st.count, sizeof(*st.entries), list_compare);
 
-	if (header)
+	if (!no_header)
 		printf("%-20s %-10s %-11s %-3s %-8s %s\n",
 		       "NAME", "DRIVER", "GEOMETRY", "BPP", "ATTACHED", "CONSUMERS");
 	for (size_t i = 0; i < st.count; i++) {

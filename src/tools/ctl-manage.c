@@ -25,16 +25,6 @@
 /* attach, detach, settings                                            */
 /* ------------------------------------------------------------------ */
 
-static int attach_option(int opt, const char *arg, void *data)
-{
-	(void)arg;
-	if (opt == 'p') {
-		*(bool *)data = true;
-		return EXIT_OK;
-	}
-	return EXIT_USAGE;
-}
-
 int cmd_attach(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -49,7 +39,7 @@ int cmd_attach(int argc, char **argv)
 	sigset_t stop, old;
 	int ret, first, status;
 
-	ret = ctl_parse_options(cmd, argc, argv, "p", opts, attach_option, &persist, 1, 1, &first);
+	ret = ctl_parse_options(cmd, argc, argv, "p", opts, ctl_set_flag, &persist, 1, 1, &first);
 	if (ret >= 0)
 		return ret;
 	name = argv[first];

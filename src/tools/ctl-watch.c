@@ -287,6 +287,29 @@ static int save_image(const struct ctl_image *img, const char *file)
 	return EXIT_OK;
 }
 
+/*
+ * What snapshot and shape begin with: the operands NAME FILE, a refusal
+ * before connecting when FILE wants PNG and there is no libpng (nothing
+ * would come of it; `plain` names the format to use instead), then the
+ * connection.  Returns -1 to go on, or the exit status.
+ */
+static int open_for_image(const struct command *cmd, int argc, char **argv, const char *plain,
+			  const char **name, const char **file, struct mirage_client **c)
+{
+	int ret, first;
+
+	ret = ctl_parse_options(cmd, argc, argv, "", ctl_help_only, NULL, NULL, 2, 2, &first);
+	if (ret >= 0)
+		return ret;
+	*name = argv[first];
+	*file = argv[first + 1];
+	if (ctl_path_is_png(*file) && !ctl_png_supported())
+		return ctl_fail("write %s: PNG output is not available (miragectl was built "
+				"without libpng); use a .%s file name", *file, plain);
+	ret = ctl_connect(*name, c);
+	return ret == EXIT_OK ? -1 : ret;
+}
+
 int cmd_snapshot(int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("snapshot");
@@ -299,21 +322,11 @@ int cmd_snapshot(int argc, char **argv)
 	uint8_t *copy = NULL;
 	const char *name, *file;
 	int64_t copied;
-	int ret, first, status;
+	int ret, status = EXIT_OK;
 
-	ret = ctl_parse_options(cmd, argc, argv, "", ctl_help_only, NULL, NULL, 2, 2, &first);
+	ret = open_for_image(cmd, argc, argv, "ppm", &name, &file, &c);
 	if (ret >= 0)
 		return ret;
-	name = argv[first];
-	file = argv[first + 1];
-	/* Refuse before connecting: nothing would come of it. */
-	if (ctl_path_is_png(file) && !ctl_png_supported())
-		return ctl_fail("write %s: PNG output is not available (miragectl was built "
-			    "without libpng); use a .ppm file name", file);
-
-	status = ctl_connect(name, &c);
-	if (status != EXIT_OK)
-		return status;
 	s = mirage_client_surface(c);
 	/* The header of a mapped pipe never changes its geometry: read it once. */
 	width = (uint32_t)s->width;
@@ -368,20 +381,11 @@ int cmd_shape(int argc, char **argv)
 	struct ctl_image img = { 0 };
 	uint32_t *argb = NULL;
 	const char *name, *file;
-	int ret, first, status;
+	int ret, status = EXIT_OK;
 
-	ret = ctl_parse_options(cmd, argc, argv, "", ctl_help_only, NULL, NULL, 2, 2, &first);
+	ret = open_for_image(cmd, argc, argv, "pam", &name, &file, &c);
 	if (ret >= 0)
 		return ret;
-	name = argv[first];
-	file = argv[first + 1];
-	if (ctl_path_is_png(file) && !ctl_png_supported())
-		return ctl_fail("write %s: PNG output is not available (miragectl was built "
-			    "without libpng); use a .pam file name", file);
-
-	status = ctl_connect(name, &c);
-	if (status != EXIT_OK)
-		return status;
 	argb = malloc(max * sizeof(*argb));
 	if (!argb) {
 		status = ctl_fail("shape %s: %s", name, strerror(ENOMEM));

@@ -60,6 +60,13 @@ int ctl_parse_options(const struct command *cmd, int argc, char **argv,
 		      int (*handle)(int opt, const char *arg, void *data), void *data,
 		      int min, int max, int *first);
 
+/*
+ * The option handler of a command whose one option is a flag: sets
+ * *(bool *)data.  (ctl_parse_options hands on only the options in the
+ * command's table, so whatever arrives here is that flag.)
+ */
+int ctl_set_flag(int opt, const char *arg, void *data);
+
 /* mirage_client_connect(), with the failure line printed: EXIT_OK or EXIT_FAIL. */
 int ctl_connect(const char *name, struct mirage_client **out);
 /* v as a.b.c.d in buf. */

@@ -146,6 +146,14 @@ int ctl_parse_options(const struct command *cmd, int argc, char **argv,
 	return -1;
 }
 
+int ctl_set_flag(int opt, const char *arg, void *data)
+{
+	(void)opt;
+	(void)arg;
+	*(bool *)data = true;
+	return EXIT_OK;
+}
+
 const struct option ctl_help_only[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
