@@ -288,56 +288,59 @@ static int save_image(const struct ctl_image *img, const char *file)
 }
 
 /*
- * What snapshot and shape begin with: the operands NAME FILE, a refusal
- * before connecting when FILE wants PNG and there is no libpng (nothing
- * would come of it; `plain` names the format to use instead), then the
- * connection.  Returns -1 to go on, or the exit status.
+ * What snapshot and shape share: the operands NAME FILE, a refusal before
+ * connecting when FILE wants PNG and there is no libpng (nothing would
+ * come of it; `plain` names the format to use instead), the connection,
+ * then take() fills img (or prints the failure line and returns its exit
+ * status) and the image is written.
  */
-static int open_for_image(const struct command *cmd, int argc, char **argv, const char *plain,
-			  const char **name, const char **file, struct mirage_client **c)
+static int image_command(const char *command, int argc, char **argv, const char *plain,
+			 int (*take)(struct mirage_client *c, const char *name,
+				     struct ctl_image *img))
 {
-	int ret, first;
+	struct mirage_client *c = NULL;
+	struct ctl_image img = { 0 };
+	const char *name, *file;
+	int ret, first, status;
 
-	ret = ctl_parse_options(cmd, argc, argv, "", ctl_help_only, NULL, NULL, 2, 2, &first);
+	ret = ctl_parse_options(ctl_find_command(command), argc, argv, "", ctl_help_only, NULL,
+				NULL, 2, 2, &first);
 	if (ret >= 0)
 		return ret;
-	*name = argv[first];
-	*file = argv[first + 1];
-	if (ctl_path_is_png(*file) && !ctl_png_supported())
+	name = argv[first];
+	file = argv[first + 1];
+	if (ctl_path_is_png(file) && !ctl_png_supported())
 		return ctl_fail("write %s: PNG output is not available (miragectl was built "
-				"without libpng); use a .%s file name", *file, plain);
-	ret = ctl_connect(*name, c);
-	return ret == EXIT_OK ? -1 : ret;
+				"without libpng); use a .%s file name", file, plain);
+	status = ctl_connect(name, &c);
+	if (status != EXIT_OK)
+		return status;
+	status = take(c, name, &img);
+	if (status == EXIT_OK)
+		status = save_image(&img, file);
+	ctl_image_finish(&img);
+	mirage_client_destroy(c);
+	return status;
 }
 
-int cmd_snapshot(int argc, char **argv)
+static int take_snapshot(struct mirage_client *c, const char *name, struct ctl_image *img)
 {
-	const struct command *cmd = ctl_find_command("snapshot");
-	const struct mirage_surface_header *s;
-	struct mirage_client *c = NULL;
+	const struct mirage_surface_header *s = mirage_client_surface(c);
 	struct mirage_info_out info;
-	struct ctl_image img = { 0 };
 	pixman_region32_t region;
 	uint32_t width, height, bpp, stride;
 	uint8_t *copy = NULL;
-	const char *name, *file;
 	int64_t copied;
 	int ret, status = EXIT_OK;
 
-	ret = open_for_image(cmd, argc, argv, "ppm", &name, &file, &c);
-	if (ret >= 0)
-		return ret;
-	s = mirage_client_surface(c);
 	/* The header of a mapped pipe never changes its geometry: read it once. */
 	width = (uint32_t)s->width;
 	height = (uint32_t)s->height;
 	bpp = s->bpp;
 	stride = s->stride;
-	if (!mirage_client_pixels(c) || bpp == 0) {
-		status = ctl_fail("%s has no surface (Cap.DfbBackingMode=%u publishes records only)",
-			      name, s->backing_mode);
-		goto out;
-	}
+	if (!mirage_client_pixels(c) || bpp == 0)
+		return ctl_fail("%s has no surface (Cap.DfbBackingMode=%u publishes records only)",
+				name, s->backing_mode);
 	if (mirage_client_info(c, &info, NULL, 0) == 0 && !info.attached)
 		ctl_warn("%s is detached: the surface may be out of date", name);
 
@@ -346,10 +349,8 @@ int cmd_snapshot(int argc, char **argv)
 	 * plain memcpy keeps the window for tearing as short as it gets.
 	 */
 	copy = malloc((size_t)stride * height);
-	if (!copy) {
-		status = ctl_fail("snapshot %s: %s", name, strerror(ENOMEM));
-		goto out;
-	}
+	if (!copy)
+		return ctl_fail("snapshot %s: %s", name, strerror(ENOMEM));
 	pixman_region32_init(&region);
 	mirage_client_region_full(c, &region);
 	copied = mirage_client_copy_region(c, &region, copy, stride);
@@ -358,39 +359,30 @@ int cmd_snapshot(int argc, char **argv)
 		status = ctl_fail("%s: %s", name, mirage_last_error());
 		goto out;
 	}
-	ret = ctl_image_from_surface(&img, copy, stride, width, height, bpp);
-	if (ret < 0) {
+	ret = ctl_image_from_surface(img, copy, stride, width, height, bpp);
+	if (ret < 0)
 		status = ctl_fail("convert %s: %ux%u at %u bpp, stride %u: %s", name, width, height,
-			      bpp, stride, strerror(-ret));
-		goto out;
-	}
-	status = save_image(&img, file);
+				  bpp, stride, strerror(-ret));
 out:
-	ctl_image_finish(&img);
 	free(copy);
-	mirage_client_destroy(c);
 	return status;
 }
 
-int cmd_shape(int argc, char **argv)
+int cmd_snapshot(int argc, char **argv)
 {
-	const struct command *cmd = ctl_find_command("shape");
+	return image_command("snapshot", argc, argv, "ppm", take_snapshot);
+}
+
+static int take_shape(struct mirage_client *c, const char *name, struct ctl_image *img)
+{
 	const size_t max = (size_t)MIRAGE_CURSOR_MAX * MIRAGE_CURSOR_MAX;
-	struct mirage_client *c = NULL;
 	struct mirage_cursor cursor;
-	struct ctl_image img = { 0 };
-	uint32_t *argb = NULL;
-	const char *name, *file;
+	uint32_t *argb;
 	int ret, status = EXIT_OK;
 
-	ret = open_for_image(cmd, argc, argv, "pam", &name, &file, &c);
-	if (ret >= 0)
-		return ret;
 	argb = malloc(max * sizeof(*argb));
-	if (!argb) {
-		status = ctl_fail("shape %s: %s", name, strerror(ENOMEM));
-		goto out;
-	}
+	if (!argb)
+		return ctl_fail("shape %s: %s", name, strerror(ENOMEM));
 	if (mirage_client_cursor(c, &cursor, argb, max) < 0) {
 		status = ctl_fail("%s: %s", name, mirage_last_error());
 		goto out;
@@ -399,16 +391,16 @@ int cmd_shape(int argc, char **argv)
 		status = ctl_fail("%s has no cursor shape", name);
 		goto out;
 	}
-	ret = ctl_image_from_argb(&img, argb, cursor.width, cursor.height);
-	if (ret < 0) {
+	ret = ctl_image_from_argb(img, argb, cursor.width, cursor.height);
+	if (ret < 0)
 		status = ctl_fail("convert the %ux%u cursor of %s: %s", cursor.width, cursor.height,
-			      name, strerror(-ret));
-		goto out;
-	}
-	status = save_image(&img, file);
+				  name, strerror(-ret));
 out:
-	ctl_image_finish(&img);
 	free(argb);
-	mirage_client_destroy(c);
 	return status;
+}
+
+int cmd_shape(int argc, char **argv)
+{
+	return image_command("shape", argc, argv, "pam", take_shape);
 }
