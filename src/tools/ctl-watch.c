@@ -147,6 +147,7 @@ static int watch_reconnect(struct watch *w)
 	printf("# ");
 	print_pipe(w->c);
 	watch_backfill(w);
+	fflush(stdout);
 	return EXIT_OK;
 }
 
@@ -224,7 +225,6 @@ int cmd_watch(int argc, char **argv)
 			if (status != EXIT_OK)
 				break;
 			gone = false;
-			fflush(stdout);
 			continue;
 		}
 		fflush(stdout);
@@ -240,7 +240,6 @@ int cmd_watch(int argc, char **argv)
 			if (status != EXIT_OK)
 				break;
 			gone = false;
-			fflush(stdout);
 			continue;
 		}
 
