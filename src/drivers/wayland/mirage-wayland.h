@@ -23,8 +23,7 @@
 #include <mirage/driver.h>
 
 #include "refine.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#include "shared.h"
 
 /* A frame a backend captured; valid only during the frame callback. */
 struct wayland_frame {
