@@ -20,6 +20,7 @@
  *     publish them: pixels before records, always.
  */
 #include "mirage-xorg.h"
+#include "compose.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -651,30 +652,28 @@ static bool cursor_box(struct mirage_screen *ms, const struct surf *s, BoxRec *b
 	return true;
 }
 
-/* Save-under layout: the rect's rows packed one after another at the start
- * of the shadow lines. */
-static void save_under(struct surf *s, const BoxRec *b, bool restore)
+/* The save-under: the box's rows packed one after another at the start of
+ * the shadow lines (src/common/compose.c). */
+static struct compose_surface compose_of(const struct surf *s)
 {
-	uint32_t px = s->bpp / 8;
-	size_t len = (size_t)(b->x2 - b->x1) * px;
-	uint8_t *shadow = s->pixels + (size_t)s->height * s->stride;
+	return (struct compose_surface){ .pixels = s->pixels, .stride = s->stride, .bpp = s->bpp,
+					 .width = s->width, .height = s->height };
+}
 
-	for (int32_t y = b->y1; y < b->y2; y++) {
-		uint8_t *line = s->pixels + (size_t)y * s->stride + (size_t)b->x1 * px;
-		uint8_t *save = shadow + (size_t)(y - b->y1) * len;
-
-		if (restore)
-			memcpy(line, save, len);
-		else
-			memcpy(save, line, len);
-	}
+static uint8_t *shadow_of(const struct surf *s)
+{
+	return s->pixels + (size_t)s->height * s->stride;
 }
 
 static void cursor_remove(struct mirage_screen *ms, struct surf *s)
 {
+	struct compose_surface cs = compose_of(s);
+	struct compose_box cb = { ms->drawn_box.x1, ms->drawn_box.y1, ms->drawn_box.x2,
+				  ms->drawn_box.y2 };
+
 	if (!ms->drawn)
 		return;
-	save_under(s, &ms->drawn_box, true);
+	compose_restore(&cs, &cb, shadow_of(s));
 	mirage_driver_set_shadow_status(ms->drv, MIRAGE_SHADOW_EXISTS);
 	rec_add(ms, MIRAGE_REC_BLIT, &ms->drawn_box, 0, 0, 0);
 	ms->stats.rec_cursor++;
@@ -683,24 +682,22 @@ static void cursor_remove(struct mirage_screen *ms, struct surf *s)
 
 static void cursor_draw(struct mirage_screen *ms, struct surf *s)
 {
+	struct compose_surface cs = compose_of(s);
+	struct compose_cursor cc = { .argb = ms->cur_argb, .width = ms->cur_w, .height = ms->cur_h,
+				     .x = ms->cur_x - ms->cur_hot_x,
+				     .y = ms->cur_y - ms->cur_hot_y };
+	struct compose_box cb;
 	BoxRec b;
-	pixman_image_t *src, *dst;
 
-	if (!cursor_box(ms, s, &b) || s->shadow_lines == 0 ||
-	    (size_t)(b.x2 - b.x1) * (b.y2 - b.y1) * (s->bpp / 8) >
-		    (size_t)s->shadow_lines * s->stride)
+	if (!ms->cur_visible || !ms->cur_argb || !compose_clip(&cc, &cs, &cb) ||
+	    compose_save_size(&cs, &cb) > (size_t)s->shadow_lines * s->stride)
 		return;
-	save_under(s, &b, false);
+	compose_draw(&cs, &cc, &cb, shadow_of(s));
 	mirage_driver_set_shadow_status(ms->drv, MIRAGE_SHADOW_EXISTS | MIRAGE_SHADOW_IN_USE);
-	src = pixman_image_create_bits(PIXMAN_a8r8g8b8, (int)ms->cur_w, (int)ms->cur_h,
-				       ms->cur_argb, (int)ms->cur_w * 4);
-	dst = surf_image(ms, s);
-	if (src && dst)
-		pixman_image_composite32(PIXMAN_OP_OVER, src, NULL, dst, 0, 0, 0, 0,
-					 ms->cur_x - ms->cur_hot_x, ms->cur_y - ms->cur_hot_y,
-					 (int)ms->cur_w, (int)ms->cur_h);
-	if (src)
-		pixman_image_unref(src);
+	b.x1 = (short)cb.x1;
+	b.y1 = (short)cb.y1;
+	b.x2 = (short)cb.x2;
+	b.y2 = (short)cb.y2;
 	ms->drawn = true;
 	ms->drawn_box = b;
 	rec_add(ms, MIRAGE_REC_BLIT, &b, 0, 0, 0);
