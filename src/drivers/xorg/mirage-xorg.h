@@ -92,6 +92,21 @@ struct mirage_stats {
 	uint64_t alias_stops;   /* ... and ended (own storage restored) */
 };
 
+/*
+ * monitors.c: the RandR monitor layout last published.  dirty: a RandR
+ * request came since (randr_request); checked: when the list was last
+ * looked at (GetTimeInMillis).
+ */
+struct mx_monitors {
+	struct mirage_monitor table[MIRAGE_MONITORS_MAX];
+	uint32_t count;
+	bool known;                     /* table is what the surface holds */
+	bool dirty;
+	bool randr_cb;                  /* registered on XACE_EXT_DISPATCH */
+	ExtensionEntry *randr_ext;      /* RandR's, for randr_request */
+	CARD32 checked;
+};
+
 struct mirage_screen {
 	struct mirage_driver_impl impl; /* first: recovered with container_of */
 	ScreenPtr screen;
@@ -165,16 +180,7 @@ struct mirage_screen {
 	bool drawn;
 	BoxRec drawn_box;               /* surface rect covered, clipped */
 
-	/* monitors last published; monitors_dirty: a RandR request came
-	 * since (randr_request), monitors_checked: when they were last
-	 * looked at (GetTimeInMillis) */
-	struct mirage_monitor monitors[MIRAGE_MONITORS_MAX];
-	uint32_t monitor_count;
-	bool monitors_known;
-	bool monitors_dirty;
-	bool randr_cb;
-	ExtensionEntry *randr_ext;      /* RandR's, for randr_request */
-	CARD32 monitors_checked;
+	struct mx_monitors mon;          /* monitors.c */
 
 	struct mirage_stats stats;
 
@@ -241,6 +247,15 @@ const char *mirage_alias_state(const struct mirage_screen *ms);
 /* The screen's ModifyPixmapHeader, wrapped (hooks.c installs it). */
 Bool mirage_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int depth,
 				       int bpp, int stride, void *data);
+
+/* monitors.c: RandR */
+/* Registers for RandR requests (screen init); mx_monitors_finish undoes it. */
+void mx_monitors_init(struct mirage_screen *ms);
+void mx_monitors_finish(struct mirage_screen *ms);
+/* Looks RandR's extension entry up (mirror start, before any client). */
+void mx_monitors_start(struct mirage_screen *ms);
+/* Publishes the monitor table when it changed (block handler). */
+void mx_monitors_update(struct mirage_screen *ms);
 
 /* batch.c */
 void mirage_batch_init(struct mirage_batch *b);
