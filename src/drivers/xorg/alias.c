@@ -36,7 +36,7 @@ static const char *refusal(struct mirage_screen *ms, PixmapPtr pix,
 	if (mirage_driver_settings(ms->drv)->pointer_enabled)
 		return "Pointer.Enabled=1 draws the cursor into the surface, which would "
 		       "draw it into the screen";
-	if (ms->sw_cursor)
+	if (ms->cur.sw)
 		return "the server draws a software cursor into the screen, which would "
 		       "draw it into the surface";
 	if (!mirage_fb_pixels(pix))

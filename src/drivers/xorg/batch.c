@@ -27,10 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cursorstr.h>
-#include <dixevents.h>
-#include <inputstr.h>
-#include <mipointer.h>
 #include <servermd.h>
 
 #define OPS_START 64u
@@ -500,7 +496,7 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 
 	/* A software cursor may be drawn in what we just read: read the part
 	 * around it again, without it. */
-	if (ok && ms->sw_cursor && mirage_sprite_box(ms, &cb) &&
+	if (ok && ms->cur.sw && mirage_sprite_box(ms, &cb) &&
 	    RegionContainsRect(region, &cb) != rgnOUT) {
 		RegionRec under;
 
@@ -508,7 +504,7 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 		RegionIntersect(&under, &under, region);
 		ok = read_getimage(ms, s, RegionRects(&under), RegionNumRects(&under));
 		RegionUninit(&under);
-		ms->wake = true;
+		ms->cur.wake = true;
 	}
 	return ok;
 }
@@ -536,172 +532,11 @@ static uint32_t fill_color(struct mirage_screen *ms, uint32_t bpp, uint32_t pixe
 	return r << 16 | g << 8 | b;
 }
 
-/* ------------------------------------------------------------------ */
-/* Cursor                                                              */
-/* ------------------------------------------------------------------ */
-
-bool mirage_cursor_set_shape(struct mirage_screen *ms, CursorPtr cursor)
-{
-	CursorBitsPtr bits = cursor->bits;
-	uint32_t w = bits->width, h = bits->height;
-	int ret;
-
-	if (w > MIRAGE_CURSOR_MAX)
-		w = MIRAGE_CURSOR_MAX;
-	if (h > MIRAGE_CURSOR_MAX)
-		h = MIRAGE_CURSOR_MAX;
-	if (bits->argb) {
-		for (uint32_t y = 0; y < h; y++)
-			memcpy(ms->cur_argb + y * w, bits->argb + (size_t)y * bits->width,
-			       w * sizeof(uint32_t));
-	} else {
-		/* A core cursor: two bitmaps and two colours, server bit order. */
-		uint32_t fg = 0xff000000u | (uint32_t)(cursor->foreRed >> 8) << 16 |
-			      (uint32_t)(cursor->foreGreen >> 8) << 8 | (cursor->foreBlue >> 8);
-		uint32_t bg = 0xff000000u | (uint32_t)(cursor->backRed >> 8) << 16 |
-			      (uint32_t)(cursor->backGreen >> 8) << 8 | (cursor->backBlue >> 8);
-		int pad = BitmapBytePad(bits->width);
-
-		for (uint32_t y = 0; y < h; y++) {
-			const uint8_t *src = bits->source + (size_t)y * pad;
-			const uint8_t *msk = bits->mask + (size_t)y * pad;
-
-			for (uint32_t x = 0; x < w; x++) {
-#if BITMAP_BIT_ORDER == LSBFirst
-				int bit = 1 << (x & 7);
-#else
-				int bit = 0x80 >> (x & 7);
-#endif
-				uint32_t p = 0;
-
-				if (msk[x >> 3] & bit)
-					p = (src[x >> 3] & bit) ? fg : bg;
-				ms->cur_argb[y * w + x] = p;
-			}
-		}
-	}
-	ms->cur_w = w;
-	ms->cur_h = h;
-	ms->cur_hot_x = bits->xhot;
-	ms->cur_hot_y = bits->yhot;
-	ms->cursor_serial = cursor->serialNumber;
-	ms->cur_shape_dirty = false;
-	if (!mirage_driver_settings(ms->drv)->pointer_enabled) {
-		ret = mirage_driver_set_cursor_shape(ms->drv, w, h, ms->cur_hot_x, ms->cur_hot_y,
-						     ms->cur_argb);
-		if (ret < 0) {
-			LogMessage(X_WARNING, "mirage: %s: cursor shape not published: %s\n",
-				   ms->name, mirage_last_error());
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Where the core pointer is, if on this screen. */
-static bool cursor_where(struct mirage_screen *ms, int32_t *x, int32_t *y)
-{
-	DeviceIntPtr dev = inputInfo.pointer;
-	int px = 0, py = 0;
-
-	if (!dev || miPointerGetScreen(dev) != ms->screen)
-		return false;
-	miPointerGetPosition(dev, &px, &py);
-	*x = px;
-	*y = py;
-	return true;
-}
-
-void mirage_cursor_update(struct mirage_screen *ms)
-{
-	CursorPtr cur = inputInfo.pointer ? GetSpriteCursor(inputInfo.pointer) : NULL;
-	int32_t x = 0, y = 0;
-	bool on = cursor_where(ms, &x, &y);
-	bool visible = on && cur && !ms->cursor_hidden;
-
-	if (cur && (ms->cur_shape_dirty || cur->serialNumber != ms->cursor_serial))
-		mirage_cursor_set_shape(ms, cur);
-	if (!mirage_driver_settings(ms->drv)->pointer_enabled) {
-		if (!ms->cursor_known || x != ms->cur_x || y != ms->cur_y ||
-		    visible != ms->cur_visible) {
-			mirage_driver_set_cursor_position(ms->drv, x, y, visible);
-			ms->stats.rec_cursor++;
-		}
-	}
-	ms->cur_x = x;
-	ms->cur_y = y;
-	ms->cur_visible = visible;
-	ms->cursor_known = true;
-}
-
-/* Pointer.Enabled=1: the surface rect the cursor covers, clipped. */
-static bool cursor_box(struct mirage_screen *ms, const struct surf *s, BoxRec *b)
-{
-	int32_t x1 = ms->cur_x - ms->cur_hot_x, y1 = ms->cur_y - ms->cur_hot_y;
-	int32_t x2 = x1 + (int32_t)ms->cur_w, y2 = y1 + (int32_t)ms->cur_h;
-
-	if (!ms->cur_visible || ms->cur_w == 0 || ms->cur_h == 0)
-		return false;
-	if (x1 < 0) x1 = 0;
-	if (y1 < 0) y1 = 0;
-	if (x2 > s->width) x2 = s->width;
-	if (y2 > s->height) y2 = s->height;
-	if (x2 <= x1 || y2 <= y1)
-		return false;
-	b->x1 = (short)x1; b->y1 = (short)y1; b->x2 = (short)x2; b->y2 = (short)y2;
-	return true;
-}
-
-/* The save-under: the box's rows packed one after another at the start of
- * the shadow lines (src/common/compose.c). */
+/* The surface as the cursor composition sees it (src/common/compose.h). */
 static struct compose_surface compose_of(const struct surf *s)
 {
 	return (struct compose_surface){ .pixels = s->pixels, .stride = s->stride, .bpp = s->bpp,
 					 .width = s->width, .height = s->height };
-}
-
-static uint8_t *shadow_of(const struct surf *s)
-{
-	return s->pixels + (size_t)s->height * s->stride;
-}
-
-static void cursor_remove(struct mirage_screen *ms, struct surf *s)
-{
-	struct compose_surface cs = compose_of(s);
-	struct compose_box cb = { ms->drawn_box.x1, ms->drawn_box.y1, ms->drawn_box.x2,
-				  ms->drawn_box.y2 };
-
-	if (!ms->drawn)
-		return;
-	compose_restore(&cs, &cb, shadow_of(s));
-	mirage_driver_set_shadow_status(ms->drv, MIRAGE_SHADOW_EXISTS);
-	rec_add(ms, MIRAGE_REC_BLIT, &ms->drawn_box, 0, 0, 0);
-	ms->stats.rec_cursor++;
-	ms->drawn = false;
-}
-
-static void cursor_draw(struct mirage_screen *ms, struct surf *s)
-{
-	struct compose_surface cs = compose_of(s);
-	struct compose_cursor cc = { .argb = ms->cur_argb, .width = ms->cur_w, .height = ms->cur_h,
-				     .x = ms->cur_x - ms->cur_hot_x,
-				     .y = ms->cur_y - ms->cur_hot_y };
-	struct compose_box cb;
-	BoxRec b;
-
-	if (!ms->cur_visible || !ms->cur_argb || !compose_clip(&cc, &cs, &cb) ||
-	    compose_save_size(&cs, &cb) > (size_t)s->shadow_lines * s->stride)
-		return;
-	compose_draw(&cs, &cc, &cb, shadow_of(s));
-	mirage_driver_set_shadow_status(ms->drv, MIRAGE_SHADOW_EXISTS | MIRAGE_SHADOW_IN_USE);
-	b.x1 = (short)cb.x1;
-	b.y1 = (short)cb.y1;
-	b.x2 = (short)cb.x2;
-	b.y2 = (short)cb.y2;
-	ms->drawn = true;
-	ms->drawn_box = b;
-	rec_add(ms, MIRAGE_REC_BLIT, &b, 0, 0, 0);
-	ms->stats.rec_cursor++;
 }
 
 static bool box_overlap(const BoxRec *a, const BoxRec *b)
@@ -730,13 +565,14 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	const struct mirage_settings *set = mirage_driver_settings(ms->drv);
 	struct surf s;
 	bool have = surf_get(ms, &s);
+	struct compose_surface cs = compose_of(&s);
 	/* Mode 2: the server renders into the surface itself; only records. */
 	bool pixels = have && !ms->aliased;
 	bool pointer = set->pointer_enabled && have;
 	bool full = ms->need_full;
-	int32_t old_x = ms->cur_x, old_y = ms->cur_y;
-	bool old_vis = ms->cur_visible;
-	uint32_t old_serial = ms->cursor_serial;
+	int32_t old_x = ms->cur.x, old_y = ms->cur.y;
+	bool old_vis = ms->cur.visible;
+	uint32_t old_serial = ms->cur.serial;
 	uint32_t budget = b->max_boxes;
 	bool want_d = pixels || pointer;
 	uint32_t last_copy = 0;
@@ -745,12 +581,12 @@ void mirage_batch_flush(struct mirage_screen *ms)
 
 	ms->in_flush = true;
 	ms->nrecs = 0;
-	mirage_cursor_update(ms);
-	bool cursor_changed = old_x != ms->cur_x || old_y != ms->cur_y ||
-			      old_vis != ms->cur_visible || old_serial != ms->cursor_serial;
+	mx_cursor_update(ms, set);
+	bool cursor_changed = old_x != ms->cur.x || old_y != ms->cur.y ||
+			      old_vis != ms->cur.visible || old_serial != ms->cur.serial;
 
 	if (!b->any && !b->overflowed && !full &&
-	    !(pointer && (cursor_changed || (!ms->drawn && ms->cur_visible)))) {
+	    !(pointer && (cursor_changed || (!ms->cur.drawn && ms->cur.visible)))) {
 		mirage_driver_publish(ms->drv);
 		ms->in_flush = false;
 		return;
@@ -763,16 +599,18 @@ void mirage_batch_flush(struct mirage_screen *ms)
 		mirage_driver_pixels_ahead(ms->drv);
 
 	/* 1. cursor out of the surface when the batch may touch it */
-	if (pointer && ms->drawn && !full &&
-	    (cursor_changed || (b->any && box_overlap(&b->extents, &ms->drawn_box))))
-		cursor_remove(ms, &s);
+	if (pointer && ms->cur.drawn && !full &&
+	    (cursor_changed || (b->any && box_overlap(&b->extents, &ms->cur.drawn_box)))) {
+		mx_cursor_remove(ms, &cs, &cb);
+		rec_add(ms, MIRAGE_REC_BLIT, &cb, 0, 0, 0);
+	}
 
 	if (full) {
 		BoxRec all = { 0, 0, (short)ms->width, (short)ms->height };
 
 		RegionReset(&d, &all);
 		mirage_batch_reset(b);
-		ms->drawn = false;
+		ms->cur.drawn = false;
 		ms->need_full = false;
 		ms->stats.full_refreshes++;
 		rec_add(ms, MIRAGE_REC_BLIT, &all, 0, 0, 0);
@@ -899,14 +737,11 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	}
 
 	/* 4. cursor back in, records out */
-	if (pointer && !ms->drawn)
-		cursor_draw(ms, &s);
-	else if (pointer && ms->drawn && cursor_box(ms, &s, &cb) &&
-		 RegionContainsRect(&d, &cb) != rgnOUT) {
-		/* the damage read over the drawn cursor: draw it again */
-		ms->drawn = false;
-		cursor_draw(ms, &s);
-	}
+	if (pointer && ms->cur.drawn && mx_cursor_box(ms, &cs, &cb) &&
+	    RegionContainsRect(&d, &cb) != rgnOUT)
+		ms->cur.drawn = false; /* the damage read over the drawn cursor: draw it again */
+	if (pointer && !ms->cur.drawn && mx_cursor_draw(ms, &cs, s.shadow_lines, &cb))
+		rec_add(ms, MIRAGE_REC_BLIT, &cb, 0, 0, 0);
 	if (s.img)
 		pixman_image_unref(s.img);
 	RegionUninit(&d);
@@ -968,7 +803,7 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     (unsigned long long)st->overflow_batches,
 		     (unsigned long long)st->collapsed_batches,
 		     (unsigned long long)st->full_refreshes,
-		     (unsigned long long)st->early_flushes, ms->sw_cursor,
+		     (unsigned long long)st->early_flushes, ms->cur.sw,
 		     (unsigned long long)st->sprite_ignored, (unsigned long long)st->resizes,
 		     (unsigned long long)st->errors);
 	if (n < 0)

@@ -620,12 +620,15 @@ static Bool display_cursor(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
 	screen->DisplayCursor = display_cursor;
 	/* Only the core pointer's sprite is mirrored. */
 	if (IsMaster(dev) && dev->type == MASTER_POINTER) {
-		ms->cursor_hidden = cursor == NULL;
-		if (!cursor || cursor->serialNumber != ms->cursor_serial)
-			ms->cur_shape_dirty = true;
-		if (cursor && cursor->serialNumber != ms->cursor_serial && ms->active &&
-		    ms->drv && !mirage_driver_settings(ms->drv)->pointer_enabled)
-			mirage_cursor_set_shape(ms, cursor);
+		ms->cur.hidden = cursor == NULL;
+		if (!cursor || cursor->serialNumber != ms->cur.serial)
+			ms->cur.shape_dirty = true;
+		if (cursor && cursor->serialNumber != ms->cur.serial && ms->active && ms->drv) {
+			const struct mirage_settings *set = mirage_driver_settings(ms->drv);
+
+			if (!set->pointer_enabled)
+				mx_cursor_set_shape(ms, set, cursor);
+		}
 	}
 	return ret;
 }

@@ -93,6 +93,36 @@ struct mirage_stats {
 };
 
 /*
+ * cursor.c: the cursor as the module last saw and published it.  hooks.c
+ * sets `hidden` (DisplayCursor(NULL)) and `sw` (the server drew a software
+ * cursor); module.c reads and clears `wake`; the rest is cursor.c's.
+ */
+struct mx_cursor {
+	uint32_t serial;                /* CursorRec.serialNumber shown */
+	bool known;                     /* position published at least once */
+	bool hidden;                    /* DisplayCursor(NULL) */
+	int32_t x, y;                   /* hotspot on the screen */
+	bool visible;
+	uint32_t *argb;                 /* MIRAGE_CURSOR_MAX^2, premultiplied */
+	uint32_t w, h;
+	int32_t hot_x, hot_y;
+	bool shape_dirty;               /* convert the shape again */
+	/*
+	 * The software cursor (hooks.c): damage while it is drawn or taken
+	 * out is not the screen's content.  sw: the server drew one (the
+	 * driver has no hardware cursor for some shape), so the framebuffer
+	 * may hold cursor pixels; wake: reading took it out, let the server
+	 * loop once more so misprite puts it back.
+	 */
+	bool sw;
+	bool wake;
+	/* Pointer.Enabled=1: cursor drawn into the surface over a save-under
+	 * in the shadow lines (src/common/compose.c) */
+	bool drawn;
+	BoxRec drawn_box;               /* surface rect covered, clipped */
+};
+
+/*
  * monitors.c: the RandR monitor layout last published.  dirty: a RandR
  * request came since (randr_request); checked: when the list was last
  * looked at (GetTimeInMillis).
@@ -156,30 +186,7 @@ struct mirage_screen {
 	struct mirage_record *recs;
 	uint32_t nrecs, recs_cap;
 
-	/* cursor */
-	uint32_t cursor_serial;         /* CursorRec.serialNumber shown */
-	bool cursor_known;
-	bool cursor_hidden;             /* DisplayCursor(NULL) */
-	CursorPtr displayed;            /* last DisplayCursor on this screen */
-	int32_t cur_x, cur_y;
-	bool cur_visible;
-	uint32_t *cur_argb;             /* MIRAGE_CURSOR_MAX^2 */
-	uint32_t cur_w, cur_h;
-	int32_t cur_hot_x, cur_hot_y;
-	bool cur_shape_dirty;
-	/*
-	 * The software cursor (hooks.c): damage while it is drawn or taken
-	 * out is not the screen's content.  sw_cursor: the server drew one
-	 * (the driver has no hardware cursor for some shape), so the
-	 * framebuffer may hold cursor pixels; wake: reading took it out,
-	 * let the server loop once more so misprite puts it back.
-	 */
-	bool sw_cursor;
-	bool wake;
-	/* Pointer.Enabled=1: cursor drawn into the surface */
-	bool drawn;
-	BoxRec drawn_box;               /* surface rect covered, clipped */
-
+	struct mx_cursor cur;            /* cursor.c */
 	struct mx_monitors mon;          /* monitors.c */
 
 	struct mirage_stats stats;
@@ -248,6 +255,26 @@ const char *mirage_alias_state(const struct mirage_screen *ms);
 Bool mirage_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int depth,
 				       int bpp, int stride, void *data);
 
+/* cursor.c */
+struct compose_surface;
+/* Converts and keeps the shape; publishes it unless Pointer.Enabled=1
+ * composes it (false: not published, logged). */
+bool mx_cursor_set_shape(struct mirage_screen *ms, const struct mirage_settings *set,
+			 CursorPtr cursor);
+/* Polls the core pointer's position and shape and publishes what changed
+ * (each batch, from mirage_batch_flush). */
+void mx_cursor_update(struct mirage_screen *ms, const struct mirage_settings *set);
+/* Pointer.Enabled=1: the surface box the cursor covers, clipped; false
+ * when it is hidden or off the surface. */
+bool mx_cursor_box(const struct mirage_screen *ms, const struct compose_surface *s, BoxRec *b);
+/* Takes the drawn cursor out (save-under restored); true, with the box
+ * that changed, when there was one. */
+bool mx_cursor_remove(struct mirage_screen *ms, const struct compose_surface *s, BoxRec *changed);
+/* Draws the cursor in over a fresh save-under in the shadow lines; true,
+ * with the box that changed, when it drew. */
+bool mx_cursor_draw(struct mirage_screen *ms, const struct compose_surface *s,
+		    uint32_t shadow_lines, BoxRec *changed);
+
 /* monitors.c: RandR */
 /* Registers for RandR requests (screen init); mx_monitors_finish undoes it. */
 void mx_monitors_init(struct mirage_screen *ms);
@@ -279,9 +306,6 @@ extern bool mirage_read_getimage;
  * memory), else NULL: then only the screen's GetImage reads them.  The one
  * place where that is decided. */
 void *mirage_fb_pixels(PixmapPtr pix);
-/* Cursor: polls position and shape; called from the block handler. */
-void mirage_cursor_update(struct mirage_screen *ms);
-bool mirage_cursor_set_shape(struct mirage_screen *ms, CursorPtr cursor);
 size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t size);
 
 #endif /* MIRAGE_XORG_H */

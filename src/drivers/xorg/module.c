@@ -105,11 +105,11 @@ static void impl_settings_changed(struct mirage_driver_impl *impl,
 	if (s->forced_bpp != old->forced_bpp || s->backing_mode != old->backing_mode ||
 	    s->pointer_enabled != old->pointer_enabled) {
 		ms->need_full = true;
-		ms->drawn = false;
-		ms->cursor_known = false;
-		ms->cur_shape_dirty = true;
+		ms->cur.drawn = false;
+		ms->cur.known = false;
+		ms->cur.shape_dirty = true;
 		if (s->pointer_enabled && !old->pointer_enabled)
-			mirage_driver_set_cursor_position(ms->drv, ms->cur_x, ms->cur_y, false);
+			mirage_driver_set_cursor_position(ms->drv, ms->cur.x, ms->cur.y, false);
 	}
 	LogMessage(X_INFO, "mirage: %s: settings changed (ForcedBpp %d, DfbBackingMode %d, "
 		   "Pointer.Enabled %d)\n", ms->name, s->forced_bpp, s->backing_mode,
@@ -159,7 +159,7 @@ static void damage_report(DamagePtr damage, RegionPtr region, void *closure)
 	/* A software cursor drawn or taken out (hooks.c): not content. */
 	if (mirage_in_sprite()) {
 		if (!ms->in_flush)
-			ms->sw_cursor = true;
+			ms->cur.sw = true;
 		ms->stats.sprite_ignored++;
 		return;
 	}
@@ -361,16 +361,16 @@ static void sync_state(struct mirage_screen *ms)
 			return;
 		ms->active = true;
 		ms->need_full = true;
-		ms->drawn = false;
-		ms->cursor_known = false;
-		ms->cur_shape_dirty = true;
+		ms->cur.drawn = false;
+		ms->cur.known = false;
+		ms->cur.shape_dirty = true;
 		ms->mon.known = false;
 	} else if (!attached && ms->active) {
 		mirage_alias_stop(ms);
 		ms->active = false;
 		damage_unwatch(ms);
 		mirage_batch_reset(&ms->batch);
-		ms->drawn = false;
+		ms->cur.drawn = false;
 	}
 }
 
@@ -502,7 +502,7 @@ static void check_geometry(struct mirage_screen *ms)
 		return;
 	}
 	mirage_batch_reset(&ms->batch);
-	ms->drawn = false;
+	ms->cur.drawn = false;
 	ret = mirage_driver_resize(ms->drv, ms->width, ms->height, ms->native_bpp);
 	ms->stats.resizes++;
 	if (ret < 0) {
@@ -513,8 +513,8 @@ static void check_geometry(struct mirage_screen *ms)
 	LogMessage(X_INFO, "mirage: %s: resized to %dx%d\n", ms->name, ms->width, ms->height);
 	ms->need_full = true;
 	ms->mon.known = false;
-	ms->cursor_known = false;
-	ms->cur_shape_dirty = true;
+	ms->cur.known = false;
+	ms->cur.shape_dirty = true;
 	if (ms->active)
 		damage_watch(ms);
 }
@@ -559,10 +559,10 @@ static void block_handler(ScreenPtr screen, void *timeout)
 	screen->BlockHandler = block_handler;
 
 	mirror_block(ms);
-	if (ms->wake) {
+	if (ms->cur.wake) {
 		/* Reading took a software cursor out: at once around the
 		 * loop, where misprite puts it back. */
-		ms->wake = false;
+		ms->cur.wake = false;
 		AdjustWaitForDelay(timeout, 0);
 	}
 }
@@ -617,7 +617,7 @@ static Bool close_screen(ScreenPtr screen)
 	screen->CloseScreen = ms->CloseScreen;
 	mirage_batch_finish(&ms->batch);
 	free(ms->recs);
-	free(ms->cur_argb);
+	free(ms->cur.argb);
 	dixSetPrivate(&screen->devPrivates, &mirage_screen_key, NULL);
 	free(ms);
 	ret = screen->CloseScreen(screen);
@@ -643,8 +643,8 @@ static void screen_init(ScreenPtr screen)
 	ms->ctx.type = MIRAGE_REC_BLIT;
 	mirage_batch_init(&ms->batch);
 	ms->batch.max_boxes = MIRAGE_RING_DEFAULT_CAPACITY / 2 - 256;
-	ms->cur_argb = calloc((size_t)MIRAGE_CURSOR_MAX * MIRAGE_CURSOR_MAX, sizeof(uint32_t));
-	if (!ms->cur_argb) {
+	ms->cur.argb = calloc((size_t)MIRAGE_CURSOR_MAX * MIRAGE_CURSOR_MAX, sizeof(uint32_t));
+	if (!ms->cur.argb) {
 		LogMessage(X_ERROR, "mirage: screen %d: out of memory; not mirrored\n",
 			   screen->myNum);
 		free(ms);
@@ -666,7 +666,7 @@ static void screen_init(ScreenPtr screen)
 		LogMessage(X_ERROR, "mirage: %s: cannot hook the screen; not mirrored\n", ms->name);
 		dixSetPrivate(&screen->devPrivates, &mirage_screen_key, NULL);
 		mirage_batch_finish(&ms->batch);
-		free(ms->cur_argb);
+		free(ms->cur.argb);
 		free(ms);
 		return;
 	}
