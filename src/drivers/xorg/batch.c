@@ -21,6 +21,8 @@
  */
 #include "mirage-xorg.h"
 #include "compose.h"
+#include "fold.h"
+#include "shared.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -197,42 +199,6 @@ static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
 	return true;
 }
 
-static int64_t rect_area(const struct mirage_rect *r)
-{
-	return (int64_t)(r->right - r->left) * (r->bottom - r->top);
-}
-
-/*
- * Folds drawing record b into a, the record just before it, when one record
- * says both exactly: the same type and colour, no source point (a copy
- * sent as BLIT keeps its own), and a union that is a rectangle (one inside
- * the other, or the same columns or rows meeting).  Their order does not
- * matter: no copy comes between them.  A terminal's lines (the text, then
- * the cursor on the next line, then that line's text) mostly fold into one
- * record per block of lines: fewer slots for the producer to write and the
- * consumers to read, and a ring that fills slower.
- */
-static bool rec_fold(struct mirage_record *a, const struct mirage_record *b)
-{
-	const struct mirage_rect *r = &a->rect, *n = &b->rect;
-
-	if (a->type != b->type || a->type == MIRAGE_REC_SCREEN_SCREEN || a->color != b->color ||
-	    a->point.x || a->point.y || b->point.x || b->point.y)
-		return false;
-
-	struct mirage_rect u = { min(r->left, n->left), min(r->top, n->top),
-				 max(r->right, n->right), max(r->bottom, n->bottom) };
-	struct mirage_rect in = { max(r->left, n->left), max(r->top, n->top),
-				  min(r->right, n->right), min(r->bottom, n->bottom) };
-	int64_t overlap = in.left < in.right && in.top < in.bottom ? rect_area(&in) : 0;
-
-	/* The union is a rectangle when it fills its bounding box. */
-	if (rect_area(&u) != rect_area(r) + rect_area(n) - overlap)
-		return false;
-	a->rect = u;
-	return true;
-}
-
 static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
 		    int32_t sx, int32_t sy, uint32_t color)
 {
@@ -253,7 +219,7 @@ static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
 	r->point.y = sy;
 	r->color = color;
 	/* the new record, and each it grew, may fold into the one before */
-	while (ms->nrecs > 1 && rec_fold(&ms->recs[ms->nrecs - 2], r)) {
+	while (ms->nrecs > 1 && mx_rec_fold(&ms->recs[ms->nrecs - 2], r)) {
 		ms->nrecs--;
 		r = &ms->recs[ms->nrecs - 1];
 		ms->stats.rec_folded++;
@@ -348,15 +314,8 @@ static void surface_copy(struct surf *s, const BoxRec *boxes, uint32_t n, int dx
 			if (y2 - y1 > s->height - sy1) y2 = y1 + s->height - sy1;
 			if (x2 <= x1 || y2 <= y1)
 				continue;
-			size_t len = (size_t)(x2 - x1) * px;
-			for (int32_t r = 0; r < y2 - y1; r++) {
-				int32_t row = dy > 0 ? y2 - y1 - 1 - r : r;
-
-				memmove(s->pixels + (size_t)(y1 + row) * s->stride + (size_t)x1 * px,
-					s->pixels + (size_t)(sy1 + row) * s->stride + (size_t)sx1 * px,
-					len);
-			}
-			st->bytes_moved += len * (size_t)(y2 - y1);
+			copy_within(s->pixels, s->stride, px, x1, y1, x2 - x1, y2 - y1, sx1, sy1);
+			st->bytes_moved += (size_t)(x2 - x1) * px * (size_t)(y2 - y1);
 		}
 		done += (uint32_t)(last - first + 1);
 		i = step > 0 ? last + 1 : first - 1;
@@ -559,7 +518,7 @@ static void count(struct mirage_stats *st, uint32_t type, uint32_t n)
 	}
 }
 
-void mirage_batch_flush(struct mirage_screen *ms)
+int mirage_batch_flush(struct mirage_screen *ms)
 {
 	struct mirage_batch *b = &ms->batch;
 	const struct mirage_settings *set = mirage_driver_settings(ms->drv);
@@ -589,7 +548,7 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	    !(pointer && (cursor_changed || (!ms->cur.drawn && ms->cur.visible)))) {
 		mirage_driver_publish(ms->drv);
 		ms->in_flush = false;
-		return;
+		return 0;
 	}
 	RegionNull(&d);
 	ms->stats.batches++;
@@ -732,8 +691,7 @@ void mirage_batch_flush(struct mirage_screen *ms)
 			pixman_image_unref(s.img);
 		mirage_batch_reset(b);
 		ms->in_flush = false;
-		mirage_screen_fail(ms, "reading the screen into the surface failed (out of memory)");
-		return;
+		return -ENOMEM;
 	}
 
 	/* 4. cursor back in, records out */
@@ -752,6 +710,7 @@ void mirage_batch_flush(struct mirage_screen *ms)
 	mirage_driver_publish(ms->drv);
 	mirage_batch_reset(b);
 	ms->in_flush = false;
+	return 0;
 }
 
 size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t size)

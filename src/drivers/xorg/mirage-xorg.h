@@ -1,11 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Xorg mirror module's private declarations, shared by module.c (module
- * entry, per-screen life cycle, the libmirage callbacks), hooks.c (the
- * wrapped screen procs and GC ops that classify operations) and batch.c
- * (the per-batch log of operations, the surface update and the records).
+ * The Xorg mirror module's private declarations.  Which file owns what:
+ *
+ *   module.c    module entry, options, per-screen life cycle (screen init,
+ *               mirror start/stop, block handler, FlushCallback) and the
+ *               libmirage callbacks (struct mirage_driver_impl, first in
+ *               struct mirage_screen, recovered with container_of)
+ *   hooks.c     the wrapped screen procs and GC ops that classify
+ *               operations (struct mirage_ctx) and the software cursor's
+ *               drawing (mirage_in_sprite)
+ *   batch.c     struct mirage_batch: the operation log of one batch, the
+ *               surface update, the records (recs) and the statistics
+ *   cursor.c    struct mx_cursor (ms->cur): shape, pointer polling and
+ *               the cursor composed over a save-under (Pointer.Enabled=1)
+ *   monitors.c  struct mx_monitors (ms->mon): the RandR monitor layout
+ *   alias.c     Cap.DfbBackingMode 2: the screen pixmap in the surface
+ *
+ * Calls go one way: module.c -> hooks.c, batch.c, monitors.c, alias.c;
+ * hooks.c -> batch.c, cursor.c, alias.c; batch.c -> cursor.c; cursor.c
+ * and monitors.c call none of the others.  The exceptions go through the
+ * server's own tables of callbacks (the wrapped procs, DAMAGE's report
+ * functions, the block handler), and the module-wide helpers of module.c
+ * (mirage_screen_get, mirage_damage_suspend/resume, mirage_screen_fail).
+ *
+ * Names: functions shared between the module's files that are new carry
+ * the prefix mx_ (mx_cursor_*, mx_monitors_*), so that they are not
+ * mistaken for libmirage's public mirage_* API; the older mirage_batch_*,
+ * mirage_hooks_*, mirage_alias_* are to follow.
  *
  * Everything runs on the X server's main thread; nothing here is locked.
+ * Ordering within one batch (mirage_batch_flush): the cursor is polled
+ * first, taken out of the surface before the batch's pixels are applied
+ * and drawn back after them; pixels always before the records that
+ * describe them.
  */
 #ifndef MIRAGE_XORG_H
 #define MIRAGE_XORG_H
@@ -292,8 +319,12 @@ void mirage_batch_reset(struct mirage_batch *b);
 void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region);
 /* Logs a screen-to-screen copy: dst region, source = dst - (dx, dy). */
 void mirage_batch_copy(struct mirage_screen *ms, RegionPtr dst, int dx, int dy);
-/* Applies the batch to the surface and publishes its records. */
-void mirage_batch_flush(struct mirage_screen *ms);
+/*
+ * Applies the batch to the surface and publishes its records.  0, or
+ * -ENOMEM when the screen could not be read into the surface (the batch is
+ * dropped; the caller decides whether mirroring goes on, and logs).
+ */
+int mirage_batch_flush(struct mirage_screen *ms) __attribute__((warn_unused_result));
 /*
  * Option "ScreenRead" "getimage": the module treats every screen pixmap as
  * out of the CPU's reach, as it is on a GPU (glamor), so that the GetImage

@@ -519,6 +519,17 @@ static void check_geometry(struct mirage_screen *ms)
 		damage_watch(ms);
 }
 
+/* A batch that cannot reach the surface would leave it wrong for good:
+ * stop mirroring rather than publish records of pixels it lacks. */
+static void flush(struct mirage_screen *ms)
+{
+	int ret = mirage_batch_flush(ms);
+
+	if (ret < 0)
+		mirage_screen_fail(ms, "reading the screen into the surface failed (%s)",
+				   ret == -ENOMEM ? "out of memory" : strerror(-ret));
+}
+
 static void mirror_block(struct mirage_screen *ms)
 {
 	if (ms->failed) {
@@ -539,7 +550,7 @@ static void mirror_block(struct mirage_screen *ms)
 		return;
 	mirage_alias_update(ms);
 	mx_monitors_update(ms);
-	mirage_batch_flush(ms);
+	flush(ms);
 	/* No operation is under way here: once the batch is out, the
 	 * records describe every pixel of the surface. */
 	if (!ms->failed && ms->active && !ms->need_full && !ms->batch.any &&
@@ -596,7 +607,7 @@ static void flush_callback(CallbackListPtr *list, void *data, void *call)
 			   pix->devKind != ms->pixmap_stride))
 		return;
 	ms->stats.early_flushes++;
-	mirage_batch_flush(ms);
+	flush(ms);
 }
 
 /* ------------------------------------------------------------------ */
