@@ -30,7 +30,7 @@
 #include <string.h>
 
 /* Why the screen cannot render into the surface now, or NULL. */
-static const char *refusal(struct mirage_screen *ms, PixmapPtr pix,
+static const char *refusal(struct mx_screen *ms, PixmapPtr pix,
 			   const struct mirage_surface_header *h, const uint8_t *pixels)
 {
 	if (mirage_driver_settings(ms->drv)->pointer_enabled)
@@ -39,8 +39,8 @@ static const char *refusal(struct mirage_screen *ms, PixmapPtr pix,
 	if (ms->cur.sw)
 		return "the server draws a software cursor into the screen, which would "
 		       "draw it into the surface";
-	if (!mirage_fb_pixels(pix))
-		return mirage_read_getimage ?
+	if (!mx_fb_pixels(pix))
+		return mx_read_getimage ?
 		       "the screen pixmap is not in CPU memory (Option \"ScreenRead\" \"getimage\")" :
 		       "the screen pixmap is not in CPU memory";
 	if (!pixels || !h || h->bpp == 0)
@@ -58,7 +58,7 @@ static const char *refusal(struct mirage_screen *ms, PixmapPtr pix,
 }
 
 /* Points the pixmap's storage at ptr/stride, keeping everything else. */
-static void set_storage(struct mirage_screen *ms, PixmapPtr pix, void *ptr, int stride)
+static void set_storage(struct mx_screen *ms, PixmapPtr pix, void *ptr, int stride)
 {
 	ScreenPtr screen = ms->screen;
 	Bool ok;
@@ -77,7 +77,7 @@ static void set_storage(struct mirage_screen *ms, PixmapPtr pix, void *ptr, int 
 	}
 }
 
-static bool start(struct mirage_screen *ms)
+static bool start(struct mx_screen *ms)
 {
 	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
 	const struct mirage_surface_header *h = mirage_driver_surface(ms->drv);
@@ -117,7 +117,7 @@ static bool start(struct mirage_screen *ms)
 	return true;
 }
 
-void mirage_alias_stop(struct mirage_screen *ms)
+void mx_alias_stop(struct mx_screen *ms)
 {
 	PixmapPtr pix = ms->alias_pixmap;
 
@@ -144,7 +144,7 @@ void mirage_alias_stop(struct mirage_screen *ms)
 	ms->own_ptr = NULL;
 }
 
-void mirage_alias_update(struct mirage_screen *ms)
+void mx_alias_update(struct mx_screen *ms)
 {
 	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
 	bool want = ms->active && ms->drv && !ms->failed &&
@@ -155,7 +155,7 @@ void mirage_alias_update(struct mirage_screen *ms)
 		if (!want || pix != ms->alias_pixmap || pix->devPrivate.ptr != ms->alias_ptr ||
 		    pix->devKind != ms->alias_stride || pix->drawable.height != ms->alias_height ||
 		    refusal(ms, pix, mirage_driver_surface(ms->drv), mirage_driver_pixels(ms->drv)))
-			mirage_alias_stop(ms);
+			mx_alias_stop(ms);
 		else
 			return;
 	}
@@ -166,25 +166,25 @@ void mirage_alias_update(struct mirage_screen *ms)
 	start(ms);
 }
 
-Bool mirage_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int depth,
+Bool mx_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int depth,
 				       int bpp, int stride, void *data)
 {
 	ScreenPtr screen = pix->drawable.pScreen;
-	struct mirage_screen *ms = mirage_screen_get(screen);
+	struct mx_screen *ms = mx_screen_get(screen);
 	Bool ret;
 
 	if (ms->aliased && !ms->in_modify && pix == ms->alias_pixmap) {
 		if (data && data != ms->alias_ptr) {
 			/* New storage from the pixmap's owner: the alias ends;
 			 * what the pixmap shows is the caller's business. */
-			mirage_alias_forget(ms);
+			mx_alias_forget(ms);
 		} else {
 			/* A new size or stride on our surface (a RandR resize
 			 * passes the current pointer back): the server's own
 			 * storage first, then the change applies to it. */
 			void *own = ms->own_ptr;
 
-			mirage_alias_stop(ms);
+			mx_alias_stop(ms);
 			if (data)
 				data = own;
 		}
@@ -192,11 +192,11 @@ Bool mirage_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int
 	screen->ModifyPixmapHeader = ms->ModifyPixmapHeader;
 	ret = screen->ModifyPixmapHeader(pix, width, height, depth, bpp, stride, data);
 	ms->ModifyPixmapHeader = screen->ModifyPixmapHeader;
-	screen->ModifyPixmapHeader = mirage_alias_modify_pixmap_header;
+	screen->ModifyPixmapHeader = mx_alias_modify_pixmap_header;
 	return ret;
 }
 
-void mirage_alias_forget(struct mirage_screen *ms)
+void mx_alias_forget(struct mx_screen *ms)
 {
 	if (!ms->aliased)
 		return;
@@ -210,7 +210,7 @@ void mirage_alias_forget(struct mirage_screen *ms)
 	ms->own_ptr = NULL;
 }
 
-const char *mirage_alias_state(const struct mirage_screen *ms)
+const char *mx_alias_state(const struct mx_screen *ms)
 {
 	if (!ms->drv)
 		return "none";

@@ -34,13 +34,13 @@
 #define OPS_START 64u
 #define BOXES_START 1024u
 
-void mirage_batch_init(struct mirage_batch *b)
+void mx_batch_init(struct mx_batch *b)
 {
 	memset(b, 0, sizeof(*b));
 	RegionNull(&b->overflow);
 }
 
-void mirage_batch_finish(struct mirage_batch *b)
+void mx_batch_finish(struct mx_batch *b)
 {
 	free(b->ops);
 	free(b->boxes);
@@ -49,7 +49,7 @@ void mirage_batch_finish(struct mirage_batch *b)
 	b->boxes = NULL;
 }
 
-void mirage_batch_reset(struct mirage_batch *b)
+void mx_batch_reset(struct mx_batch *b)
 {
 	b->nops = 0;
 	b->nboxes = 0;
@@ -58,7 +58,7 @@ void mirage_batch_reset(struct mirage_batch *b)
 	RegionEmpty(&b->overflow);
 }
 
-static inline void extend(struct mirage_batch *b, const BoxRec *e)
+static inline void extend(struct mx_batch *b, const BoxRec *e)
 {
 	if (!b->any) {
 		b->extents = *e;
@@ -72,7 +72,7 @@ static inline void extend(struct mirage_batch *b, const BoxRec *e)
 }
 
 /* Past the limit (or out of memory): the rest of the batch is one region. */
-static void overflow(struct mirage_batch *b, RegionPtr region)
+static void overflow(struct mx_batch *b, RegionPtr region)
 {
 	if (!b->overflowed) {
 		b->overflowed = true;
@@ -80,13 +80,13 @@ static void overflow(struct mirage_batch *b, RegionPtr region)
 	RegionUnion(&b->overflow, &b->overflow, region);
 }
 
-static bool reserve(struct mirage_batch *b, uint32_t nboxes)
+static bool reserve(struct mx_batch *b, uint32_t nboxes)
 {
 	if (b->overflowed || b->nboxes + nboxes > b->max_boxes)
 		return false;
 	if (b->nops == b->ops_cap) {
 		uint32_t cap = b->ops_cap ? b->ops_cap * 2 : OPS_START;
-		struct mirage_op *ops = realloc(b->ops, cap * sizeof(*ops));
+		struct mx_op *ops = realloc(b->ops, cap * sizeof(*ops));
 
 		if (!ops)
 			return false;
@@ -108,18 +108,18 @@ static bool reserve(struct mirage_batch *b, uint32_t nboxes)
 	return true;
 }
 
-static void log_op(struct mirage_screen *ms, uint32_t kind, uint32_t type, uint32_t color,
+static void log_op(struct mx_screen *ms, uint32_t kind, uint32_t type, uint32_t color,
 		   int dx, int dy, RegionPtr region)
 {
-	struct mirage_batch *b = &ms->batch;
+	struct mx_batch *b = &ms->batch;
 	uint32_t n = RegionNumRects(region);
-	struct mirage_op *op;
+	struct mx_op *op;
 
 	if (n == 0)
 		return;
 	ms->stats.ops++;
 	extend(b, RegionExtents(region));
-	if (kind == MIRAGE_OP_COPY) {
+	if (kind == MX_OP_COPY) {
 		BoxRec src = *RegionExtents(region);
 
 		src.x1 -= dx; src.x2 -= dx;
@@ -145,13 +145,13 @@ static void log_op(struct mirage_screen *ms, uint32_t kind, uint32_t type, uint3
 	b->nboxes += n;
 }
 
-void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region)
+void mx_batch_damage(struct mx_screen *ms, RegionPtr region)
 {
 	uint32_t type = ms->ctx.type, color = ms->ctx.color;
 	RegionRec cut;
 
 	if (!ms->ctx.exact && !ms->ctx.copied) {
-		log_op(ms, MIRAGE_OP_DAMAGE, type, color, 0, 0, region);
+		log_op(ms, MX_OP_DAMAGE, type, color, 0, 0, region);
 		return;
 	}
 	RegionNull(&cut);
@@ -167,22 +167,22 @@ void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region)
 		type = MIRAGE_REC_BLIT;
 		color = 0;
 	}
-	log_op(ms, MIRAGE_OP_DAMAGE, type, color, 0, 0, &cut);
+	log_op(ms, MX_OP_DAMAGE, type, color, 0, 0, &cut);
 	RegionUninit(&cut);
 }
 
-void mirage_batch_copy(struct mirage_screen *ms, RegionPtr dst, int dx, int dy)
+void mx_batch_copy(struct mx_screen *ms, RegionPtr dst, int dx, int dy)
 {
 	if (dx == 0 && dy == 0)
 		return;
-	log_op(ms, MIRAGE_OP_COPY, MIRAGE_REC_SCREEN_SCREEN, 0, dx, dy, dst);
+	log_op(ms, MX_OP_COPY, MIRAGE_REC_SCREEN_SCREEN, 0, dx, dy, dst);
 }
 
 /* ------------------------------------------------------------------ */
 /* Records                                                             */
 /* ------------------------------------------------------------------ */
 
-static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
+static bool rec_reserve(struct mx_screen *ms, uint32_t n)
 {
 	if (ms->nrecs + n > ms->recs_cap) {
 		uint32_t cap = ms->recs_cap ? ms->recs_cap : 1024;
@@ -199,7 +199,7 @@ static bool rec_reserve(struct mirage_screen *ms, uint32_t n)
 	return true;
 }
 
-static void rec_add(struct mirage_screen *ms, uint32_t type, const BoxRec *b,
+static void rec_add(struct mx_screen *ms, uint32_t type, const BoxRec *b,
 		    int32_t sx, int32_t sy, uint32_t color)
 {
 	struct mirage_record *r;
@@ -248,7 +248,7 @@ struct surf {
 	pixman_image_t *img;    /* visible lines */
 };
 
-static bool surf_get(struct mirage_screen *ms, struct surf *s)
+static bool surf_get(struct mx_screen *ms, struct surf *s)
 {
 	const struct mirage_surface_header *h = mirage_driver_surface(ms->drv);
 
@@ -264,7 +264,7 @@ static bool surf_get(struct mirage_screen *ms, struct surf *s)
 	return true;
 }
 
-static pixman_image_t *surf_image(struct mirage_screen *ms, struct surf *s)
+static pixman_image_t *surf_image(struct mx_screen *ms, struct surf *s)
 {
 	if (!s->img)
 		s->img = pixman_image_create_bits(surface_format(s->bpp), s->width, s->height,
@@ -275,7 +275,7 @@ static pixman_image_t *surf_image(struct mirage_screen *ms, struct surf *s)
 /* Moves the surface boxes of one copy, in an order that never reads what
  * it already overwrote. */
 static void surface_copy(struct surf *s, const BoxRec *boxes, uint32_t n, int dx, int dy,
-			 struct mirage_stats *st)
+			 struct mx_stats *st)
 {
 	uint32_t px = s->bpp / 8;
 	int32_t i, step;
@@ -340,7 +340,7 @@ static bool clip_box(const BoxRec *b, int32_t w, int32_t h, BoxRec *out)
  * image (a ghost) after it moved on.  The cursor's own drawing is ignored
  * (hooks.c); misprite puts it back at the next block handler.
  */
-static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec *b, int n)
+static bool read_getimage(struct mx_screen *ms, struct surf *s, const BoxRec *b, int n)
 {
 	ScreenPtr screen = ms->screen;
 	WindowPtr root = screen->root;
@@ -349,7 +349,7 @@ static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec
 
 	if (!root)
 		return false;
-	mirage_sprite_enter();
+	mx_sprite_enter();
 	for (int i = 0; i < n && ok; i++) {
 		BoxRec c;
 		int x1, y1, w, h, stride;
@@ -382,21 +382,21 @@ static bool read_getimage(struct mirage_screen *ms, struct surf *s, const BoxRec
 		free(buf);
 		ms->stats.bytes_copied += (uint64_t)w * h * (s->bpp / 8);
 	}
-	mirage_sprite_leave();
+	mx_sprite_leave();
 	return ok;
 }
 
-bool mirage_read_getimage;
+bool mx_read_getimage;
 
-void *mirage_fb_pixels(PixmapPtr pix)
+void *mx_fb_pixels(PixmapPtr pix)
 {
 	/* A pixmap in GPU memory (glamor) has no CPU pointer; the option
 	 * makes every pixmap look like one. */
-	return mirage_read_getimage ? NULL : pix->devPrivate.ptr;
+	return mx_read_getimage ? NULL : pix->devPrivate.ptr;
 }
 
 /* Reads the screen's pixels in region into the surface. */
-static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr region)
+static bool surface_read(struct mx_screen *ms, struct surf *s, RegionPtr region)
 {
 	ScreenPtr screen = ms->screen;
 	PixmapPtr pix = screen->GetScreenPixmap(screen);
@@ -410,7 +410,7 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 
 	if (!pix || n == 0)
 		return true;
-	fb = mirage_fb_pixels(pix);
+	fb = mx_fb_pixels(pix);
 	if (!fb) {
 		/* The screen pixmap is not in CPU memory (glamor...). */
 		return read_getimage(ms, s, b, n);
@@ -455,7 +455,7 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 
 	/* A software cursor may be drawn in what we just read: read the part
 	 * around it again, without it. */
-	if (ok && ms->cur.sw && mirage_sprite_box(ms, &cb) &&
+	if (ok && ms->cur.sw && mx_sprite_box(ms, &cb) &&
 	    RegionContainsRect(region, &cb) != rgnOUT) {
 		RegionRec under;
 
@@ -469,7 +469,7 @@ static bool surface_read(struct mirage_screen *ms, struct surf *s, RegionPtr reg
 }
 
 /* Surface colour of a screen pixel, for SOLIDFILL. */
-static uint32_t fill_color(struct mirage_screen *ms, uint32_t bpp, uint32_t pixel)
+static uint32_t fill_color(struct mx_screen *ms, uint32_t bpp, uint32_t pixel)
 {
 	uint32_t r, g, b;
 
@@ -507,7 +507,7 @@ static bool box_overlap(const BoxRec *a, const BoxRec *b)
 /* Flush                                                               */
 /* ------------------------------------------------------------------ */
 
-static void count(struct mirage_stats *st, uint32_t type, uint32_t n)
+static void count(struct mx_stats *st, uint32_t type, uint32_t n)
 {
 	switch (type) {
 	case MIRAGE_REC_BLIT: st->rec_blit += n; break;
@@ -518,9 +518,9 @@ static void count(struct mirage_stats *st, uint32_t type, uint32_t n)
 	}
 }
 
-int mirage_batch_flush(struct mirage_screen *ms)
+int mx_batch_flush(struct mx_screen *ms)
 {
-	struct mirage_batch *b = &ms->batch;
+	struct mx_batch *b = &ms->batch;
 	const struct mirage_settings *set = mirage_driver_settings(ms->drv);
 	struct surf s;
 	bool have = surf_get(ms, &s);
@@ -568,7 +568,7 @@ int mirage_batch_flush(struct mirage_screen *ms)
 		BoxRec all = { 0, 0, (short)ms->width, (short)ms->height };
 
 		RegionReset(&d, &all);
-		mirage_batch_reset(b);
+		mx_batch_reset(b);
 		ms->cur.drawn = false;
 		ms->need_full = false;
 		ms->stats.full_refreshes++;
@@ -578,14 +578,14 @@ int mirage_batch_flush(struct mirage_screen *ms)
 
 	/* 2. replay the log */
 	for (uint32_t i = 0; i < b->nops; i++)
-		if (b->ops[i].kind == MIRAGE_OP_COPY)
+		if (b->ops[i].kind == MX_OP_COPY)
 			last_copy = i;
 	for (uint32_t i = 0; i < b->nops; i++) {
-		struct mirage_op *op = &b->ops[i];
+		struct mx_op *op = &b->ops[i];
 		const BoxRec *boxes = &b->boxes[op->first];
 		RegionRec r;
 
-		if (op->kind == MIRAGE_OP_DAMAGE) {
+		if (op->kind == MX_OP_DAMAGE) {
 			for (uint32_t k = 0; k < op->count; k++) {
 				const BoxRec *x = &boxes[k];
 
@@ -689,7 +689,7 @@ int mirage_batch_flush(struct mirage_screen *ms)
 		RegionUninit(&d);
 		if (s.img)
 			pixman_image_unref(s.img);
-		mirage_batch_reset(b);
+		mx_batch_reset(b);
 		ms->in_flush = false;
 		return -ENOMEM;
 	}
@@ -708,14 +708,14 @@ int mirage_batch_flush(struct mirage_screen *ms)
 		mirage_driver_post(ms->drv, &ms->recs[i]);
 	ms->stats.records += ms->nrecs;
 	mirage_driver_publish(ms->drv);
-	mirage_batch_reset(b);
+	mx_batch_reset(b);
 	ms->in_flush = false;
 	return 0;
 }
 
-size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t size)
+size_t mx_stats_format(const struct mx_screen *ms, char *buf, size_t size)
 {
-	const struct mirage_stats *st = &ms->stats;
+	const struct mx_stats *st = &ms->stats;
 	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
 	int n;
 
@@ -748,8 +748,8 @@ size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t siz
 		     "resizes=%llu\n"
 		     "errors=%llu\n",
 		     ms->screen->myNum,
-		     ms->aliased ? "alias" : pix && mirage_fb_pixels(pix) ? "direct" : "getimage",
-		     mirage_alias_state(ms),
+		     ms->aliased ? "alias" : pix && mx_fb_pixels(pix) ? "direct" : "getimage",
+		     mx_alias_state(ms),
 		     ms->alias_refused ? ms->alias_refused : "none",
 		     (unsigned long long)st->alias_starts, (unsigned long long)st->alias_stops,
 		     (unsigned long long)st->batches, (unsigned long long)st->ops,

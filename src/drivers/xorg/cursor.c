@@ -18,7 +18,7 @@
 #include <mipointer.h>
 #include <servermd.h>
 
-bool mx_cursor_set_shape(struct mirage_screen *ms, const struct mirage_settings *set,
+bool mx_cursor_set_shape(struct mx_screen *ms, const struct mirage_settings *set,
 			 CursorPtr cursor)
 {
 	CursorBitsPtr bits = cursor->bits;
@@ -78,7 +78,7 @@ bool mx_cursor_set_shape(struct mirage_screen *ms, const struct mirage_settings 
 }
 
 /* Where the core pointer is, if on this screen. */
-static bool cursor_where(struct mirage_screen *ms, int32_t *x, int32_t *y)
+static bool cursor_where(struct mx_screen *ms, int32_t *x, int32_t *y)
 {
 	DeviceIntPtr dev = inputInfo.pointer;
 	int px = 0, py = 0;
@@ -91,7 +91,7 @@ static bool cursor_where(struct mirage_screen *ms, int32_t *x, int32_t *y)
 	return true;
 }
 
-void mx_cursor_update(struct mirage_screen *ms, const struct mirage_settings *set)
+void mx_cursor_update(struct mx_screen *ms, const struct mirage_settings *set)
 {
 	CursorPtr cur = inputInfo.pointer ? GetSpriteCursor(inputInfo.pointer) : NULL;
 	int32_t x = 0, y = 0;
@@ -113,7 +113,7 @@ void mx_cursor_update(struct mirage_screen *ms, const struct mirage_settings *se
 	ms->cur.known = true;
 }
 
-static struct compose_cursor cursor_of(const struct mirage_screen *ms)
+static struct compose_cursor cursor_of(const struct mx_screen *ms)
 {
 	return (struct compose_cursor){ .argb = ms->cur.argb, .width = ms->cur.w,
 					.height = ms->cur.h, .x = ms->cur.x - ms->cur.hot_x,
@@ -126,7 +126,7 @@ static BoxRec box_of(const struct compose_box *cb)
 			 .y2 = (short)cb->y2 };
 }
 
-bool mx_cursor_box(const struct mirage_screen *ms, const struct compose_surface *s, BoxRec *b)
+bool mx_cursor_box(const struct mx_screen *ms, const struct compose_surface *s, BoxRec *b)
 {
 	struct compose_cursor cc = cursor_of(ms);
 	struct compose_box cb;
@@ -144,7 +144,7 @@ static uint8_t *shadow_of(const struct compose_surface *s)
 	return s->pixels + (size_t)s->height * s->stride;
 }
 
-bool mx_cursor_remove(struct mirage_screen *ms, const struct compose_surface *s, BoxRec *changed)
+bool mx_cursor_remove(struct mx_screen *ms, const struct compose_surface *s, BoxRec *changed)
 {
 	const BoxRec *d = &ms->cur.drawn_box;
 	struct compose_box cb = { d->x1, d->y1, d->x2, d->y2 };
@@ -159,7 +159,7 @@ bool mx_cursor_remove(struct mirage_screen *ms, const struct compose_surface *s,
 	return true;
 }
 
-bool mx_cursor_draw(struct mirage_screen *ms, const struct compose_surface *s,
+bool mx_cursor_draw(struct mx_screen *ms, const struct compose_surface *s,
 		    uint32_t shadow_lines, BoxRec *changed)
 {
 	struct compose_cursor cc = cursor_of(ms);

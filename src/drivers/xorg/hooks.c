@@ -32,10 +32,10 @@ struct gc_priv {
 
 static struct gc_priv *gc_priv(GCPtr gc)
 {
-	return dixLookupPrivate(&gc->devPrivates, &mirage_gc_key);
+	return dixLookupPrivate(&gc->devPrivates, &mx_gc_key);
 }
 
-bool mirage_drawable_on_screen(DrawablePtr d)
+bool mx_drawable_on_screen(DrawablePtr d)
 {
 	ScreenPtr screen = d->pScreen;
 	PixmapPtr spix = screen->GetScreenPixmap(screen);
@@ -69,17 +69,17 @@ bool mirage_drawable_on_screen(DrawablePtr d)
  */
 static _Thread_local int sprite_depth;
 
-bool mirage_in_sprite(void)
+bool mx_in_sprite(void)
 {
 	return sprite_depth > 0;
 }
 
-void mirage_sprite_enter(void)
+void mx_sprite_enter(void)
 {
 	sprite_depth++;
 }
 
-void mirage_sprite_leave(void)
+void mx_sprite_leave(void)
 {
 	sprite_depth--;
 }
@@ -90,7 +90,7 @@ static short clamp16(int v)
 	return (short)max(min(v, 32767), -32768);
 }
 
-bool mirage_sprite_box(struct mirage_screen *ms, BoxRec *box)
+bool mx_sprite_box(struct mx_screen *ms, BoxRec *box)
 {
 	DeviceIntPtr dev = inputInfo.pointer;
 	CursorPtr cur = dev ? GetSpriteCursor(dev) : NULL;
@@ -127,8 +127,8 @@ static bool sprite_mark(bool *mark)
 /* GC funcs                                                            */
 /* ------------------------------------------------------------------ */
 
-static const GCOps mirage_gc_ops;
-static const GCFuncs mirage_gc_funcs;
+static const GCOps mx_gc_ops;
+static const GCFuncs mx_gc_funcs;
 
 #define FUNC_PROLOGUE(gc) \
 	struct gc_priv *gp_ = gc_priv(gc); \
@@ -138,10 +138,10 @@ static const GCFuncs mirage_gc_funcs;
 
 #define FUNC_EPILOGUE(gc) \
 	gp_->funcs = (gc)->funcs; \
-	(gc)->funcs = &mirage_gc_funcs; \
+	(gc)->funcs = &mx_gc_funcs; \
 	if (gp_->ops) { \
 		gp_->ops = (gc)->ops; \
-		(gc)->ops = &mirage_gc_ops; \
+		(gc)->ops = &mx_gc_ops; \
 	}
 
 static void validate_gc(GCPtr gc, unsigned long changes, DrawablePtr d)
@@ -198,7 +198,7 @@ static void copy_clip(GCPtr dst, GCPtr src)
 	FUNC_EPILOGUE(dst);
 }
 
-static const GCFuncs mirage_gc_funcs = {
+static const GCFuncs mx_gc_funcs = {
 	validate_gc, change_gc, copy_gc, destroy_gc, change_clip, destroy_clip, copy_clip,
 };
 
@@ -213,8 +213,8 @@ static const GCFuncs mirage_gc_funcs = {
  */
 #define OP_PROLOGUE(gc, d, type_) \
 	struct gc_priv *gp_ = gc_priv(gc); \
-	struct mirage_screen *ms_ = mirage_screen_get((d)->pScreen); \
-	struct mirage_ctx saved_ = ms_->ctx; \
+	struct mx_screen *ms_ = mx_screen_get((d)->pScreen); \
+	struct mx_ctx saved_ = ms_->ctx; \
 	bool sprite_ = sprite_mark(&gp_->sprite); \
 	(gc)->funcs = gp_->funcs; \
 	(gc)->ops = gp_->ops; \
@@ -227,8 +227,8 @@ static const GCFuncs mirage_gc_funcs = {
 	ms_->ctx = saved_; \
 	gp_->funcs = (gc)->funcs; \
 	gp_->ops = (gc)->ops; \
-	(gc)->funcs = &mirage_gc_funcs; \
-	(gc)->ops = &mirage_gc_ops
+	(gc)->funcs = &mx_gc_funcs; \
+	(gc)->ops = &mx_gc_ops
 
 #define OP_VOID(name, type_, params, args) \
 	static void op_##name params \
@@ -319,7 +319,7 @@ static void image_text_down(DrawablePtr d, GCPtr gc, int x, int y, int n, unsign
  * after it) costs more than the rest of our work on it together.  So for
  * the usual terminal font, one whose characters all have the same metrics,
  * the region is ours (text_region) and our damage is off the screen while
- * the string is drawn (mirage_damage_suspend): the damage layer's wrapper
+ * the string is drawn (mx_damage_suspend): the damage layer's wrapper
  * then only checks that nobody else listens.
  *
  * Otherwise ImageText is ImageGlyphBlt of the string's glyphs: fb's
@@ -341,14 +341,14 @@ static void image_text(DrawablePtr d, GCPtr gc, int x, int y, int n, unsigned ch
 	unsigned long got = 0;
 
 	OP_PROLOGUE(gc, d, MIRAGE_REC_TEXTOUT);
-	if (ms_->active && !sprite_ && FONTCONSTMETRICS(font) && mirage_drawable_on_screen(d) &&
-	    mirage_damage_suspend(ms_)) {
+	if (ms_->active && !sprite_ && FONTCONSTMETRICS(font) && mx_drawable_on_screen(d) &&
+	    mx_damage_suspend(ms_)) {
 		RegionRec r;
 
 		image_text_down(d, gc, x, y, n, s, wide);
-		mirage_damage_resume(ms_);
+		mx_damage_resume(ms_);
 		text_region(d, gc, x, y, n, &r);
-		mirage_batch_damage(ms_, &r);
+		mx_batch_damage(ms_, &r);
 		RegionUninit(&r);
 	} else if (!ms_->active || !ms_->aliased) {
 		image_text_down(d, gc, x, y, n, s, wide);
@@ -416,7 +416,7 @@ static void op_PolyFillRect(DrawablePtr d, GCPtr gc, int n, xRectangle *r)
 	RegionPtr exact = NULL;
 
 	OP_PROLOGUE(gc, d, MIRAGE_REC_BLIT);
-	if (ms_->active && n > 1 && n <= 256 && mirage_drawable_on_screen(d)) {
+	if (ms_->active && n > 1 && n <= 256 && mx_drawable_on_screen(d)) {
 		exact = RegionFromRects(n, r, CT_UNSORTED);
 		if (exact) {
 			if (d->type == DRAWABLE_WINDOW)
@@ -451,8 +451,8 @@ static RegionPtr copy_region(DrawablePtr src, DrawablePtr dst, GCPtr gc, int sx,
 	BoxRec box;
 	RegionPtr rgn;
 
-	if (w <= 0 || h <= 0 || !mirage_drawable_on_screen(src) ||
-	    !mirage_drawable_on_screen(dst) || src->pScreen != dst->pScreen ||
+	if (w <= 0 || h <= 0 || !mx_drawable_on_screen(src) ||
+	    !mx_drawable_on_screen(dst) || src->pScreen != dst->pScreen ||
 	    gc->alu != GXcopy ||
 	    (gc->planemask & ((1UL << gc->depth) - 1)) != ((1UL << gc->depth) - 1))
 		return NULL;
@@ -521,7 +521,7 @@ static RegionPtr op_CopyArea(DrawablePtr src, DrawablePtr d, GCPtr gc, int sx, i
 			int ox = (dx + d->x) - (sx + src->x);
 			int oy = (dy + d->y) - (sy + src->y);
 
-			mirage_batch_copy(ms_, copied, ox, oy);
+			mx_batch_copy(ms_, copied, ox, oy);
 			ms_->ctx.copied = copied;
 			ms_->in_copy++;
 		}
@@ -546,7 +546,7 @@ static RegionPtr op_CopyPlane(DrawablePtr src, DrawablePtr d, GCPtr gc, int sx, 
 	return ret;
 }
 
-static const GCOps mirage_gc_ops = {
+static const GCOps mx_gc_ops = {
 	op_FillSpans, op_SetSpans, op_PutImage, op_CopyArea, op_CopyPlane, op_PolyPoint,
 	op_Polylines, op_PolySegment, op_PolyRectangle, op_PolyArc, op_FillPolygon,
 	op_PolyFillRect, op_PolyFillArc, op_PolyText8, op_PolyText16, op_ImageText8,
@@ -559,7 +559,7 @@ static const GCOps mirage_gc_ops = {
 
 static Bool create_gc(GCPtr gc)
 {
-	struct mirage_screen *ms = mirage_screen_get(gc->pScreen);
+	struct mx_screen *ms = mx_screen_get(gc->pScreen);
 	struct gc_priv *gp = gc_priv(gc);
 	Bool ret;
 
@@ -571,7 +571,7 @@ static Bool create_gc(GCPtr gc)
 		gp->funcs = gc->funcs;
 		gp->ops = NULL;
 		gp->sprite = sprite_depth > 0;
-		gc->funcs = &mirage_gc_funcs;
+		gc->funcs = &mx_gc_funcs;
 	}
 	return ret;
 }
@@ -579,8 +579,8 @@ static Bool create_gc(GCPtr gc)
 static void copy_window(WindowPtr win, DDXPointRec old, RegionPtr src)
 {
 	ScreenPtr screen = win->drawable.pScreen;
-	struct mirage_screen *ms = mirage_screen_get(screen);
-	struct mirage_ctx saved = ms->ctx;
+	struct mx_screen *ms = mx_screen_get(screen);
+	struct mx_ctx saved = ms->ctx;
 	RegionPtr copied = NULL;
 
 	if (ms->active && screen->GetWindowPixmap(win) == screen->GetScreenPixmap(screen)) {
@@ -592,7 +592,7 @@ static void copy_window(WindowPtr win, DDXPointRec old, RegionPtr src)
 			RegionCopy(copied, src);
 			RegionTranslate(copied, dx, dy);
 			RegionIntersect(copied, copied, &win->borderClip);
-			mirage_batch_copy(ms, copied, dx, dy);
+			mx_batch_copy(ms, copied, dx, dy);
 			ms->ctx.copied = copied;
 			ms->ctx.type = MIRAGE_REC_BLIT;
 			ms->in_copy++;
@@ -611,7 +611,7 @@ static void copy_window(WindowPtr win, DDXPointRec old, RegionPtr src)
 
 static Bool display_cursor(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
 {
-	struct mirage_screen *ms = mirage_screen_get(screen);
+	struct mx_screen *ms = mx_screen_get(screen);
 	Bool ret;
 
 	screen->DisplayCursor = ms->DisplayCursor;
@@ -638,8 +638,8 @@ static void glyphs(CARD8 op, PicturePtr src, PicturePtr dst, PictFormatPtr mask,
 {
 	ScreenPtr screen = dst->pDrawable ? dst->pDrawable->pScreen : src->pDrawable->pScreen;
 	PictureScreenPtr ps = GetPictureScreen(screen);
-	struct mirage_screen *ms = mirage_screen_get(screen);
-	struct mirage_ctx saved = ms->ctx;
+	struct mx_screen *ms = mx_screen_get(screen);
+	struct mx_ctx saved = ms->ctx;
 
 	if (ms->active)
 		ms->ctx.type = MIRAGE_REC_TEXTOUT;
@@ -659,8 +659,8 @@ static void composite(CARD8 op, PicturePtr src, PicturePtr mask, PicturePtr dst,
 {
 	ScreenPtr screen = dst->pDrawable->pScreen;
 	PictureScreenPtr ps = GetPictureScreen(screen);
-	struct mirage_screen *ms = mirage_screen_get(screen);
-	bool sprite = sprite_mark(dixLookupPrivate(&dst->devPrivates, &mirage_picture_key));
+	struct mx_screen *ms = mx_screen_get(screen);
+	bool sprite = sprite_mark(dixLookupPrivate(&dst->devPrivates, &mx_picture_key));
 
 	ps->Composite = ms->Composite;
 	ps->Composite(op, src, mask, dst, xs, ys, xm, ym, xd, yd, w, h);
@@ -693,14 +693,14 @@ static Bool sprite_unrealize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr curso
 	return sprite_funcs(screen)->UnrealizeCursor(dev, screen, cursor);
 }
 
-bool mirage_screen_cursor = true;
+bool mx_screen_cursor = true;
 
 static void sprite_set(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor, int x, int y)
 {
 	/* ScreenCursor off: the layers below (a hardware cursor, misprite)
 	 * are only ever told to show none.  The pointer's cursor itself is
 	 * the dix sprite's, which the records follow (batch.c). */
-	if (!mirage_screen_cursor)
+	if (!mx_screen_cursor)
 		cursor = NULL;
 	sprite_depth++;
 	sprite_funcs(screen)->SetCursor(dev, screen, cursor, x, y);
@@ -740,7 +740,7 @@ static const miPointerSpriteFuncRec sprite_wrapper = {
 	.DeviceCursorCleanup = sprite_cleanup,
 };
 
-static void sprite_wrap(struct mirage_screen *ms)
+static void sprite_wrap(struct mx_screen *ms)
 {
 	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
 
@@ -751,7 +751,7 @@ static void sprite_wrap(struct mirage_screen *ms)
 	mp->spriteFuncs = (miPointerSpriteFuncPtr)&sprite_wrapper;
 }
 
-static void sprite_unwrap(struct mirage_screen *ms)
+static void sprite_unwrap(struct mx_screen *ms)
 {
 	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
 
@@ -760,7 +760,7 @@ static void sprite_unwrap(struct mirage_screen *ms)
 		mp->spriteFuncs = sprite_below[ms->screen->myNum];
 }
 
-bool mirage_hooks_init(struct mirage_screen *ms)
+bool mx_hooks_init(struct mx_screen *ms)
 {
 	ScreenPtr screen = ms->screen;
 	PictureScreenPtr ps = GetPictureScreenIfSet(screen);
@@ -772,7 +772,7 @@ bool mirage_hooks_init(struct mirage_screen *ms)
 	ms->DisplayCursor = screen->DisplayCursor;
 	screen->DisplayCursor = display_cursor;
 	ms->ModifyPixmapHeader = screen->ModifyPixmapHeader;
-	screen->ModifyPixmapHeader = mirage_alias_modify_pixmap_header;
+	screen->ModifyPixmapHeader = mx_alias_modify_pixmap_header;
 	if (ps) {
 		ms->Glyphs = ps->Glyphs;
 		ps->Glyphs = glyphs;
@@ -783,7 +783,7 @@ bool mirage_hooks_init(struct mirage_screen *ms)
 	return true;
 }
 
-void mirage_hooks_finish(struct mirage_screen *ms)
+void mx_hooks_finish(struct mx_screen *ms)
 {
 	ScreenPtr screen = ms->screen;
 	PictureScreenPtr ps = GetPictureScreenIfSet(screen);

@@ -5,11 +5,11 @@
  *   module.c    module entry, options, per-screen life cycle (screen init,
  *               mirror start/stop, block handler, FlushCallback) and the
  *               libmirage callbacks (struct mirage_driver_impl, first in
- *               struct mirage_screen, recovered with container_of)
+ *               struct mx_screen, recovered with container_of)
  *   hooks.c     the wrapped screen procs and GC ops that classify
- *               operations (struct mirage_ctx) and the software cursor's
- *               drawing (mirage_in_sprite)
- *   batch.c     struct mirage_batch: the operation log of one batch, the
+ *               operations (struct mx_ctx) and the software cursor's
+ *               drawing (mx_in_sprite)
+ *   batch.c     struct mx_batch: the operation log of one batch, the
  *               surface update, the records (recs) and the statistics
  *   cursor.c    struct mx_cursor (ms->cur): shape, pointer polling and
  *               the cursor composed over a save-under (Pointer.Enabled=1)
@@ -21,15 +21,16 @@
  * and monitors.c call none of the others.  The exceptions go through the
  * server's own tables of callbacks (the wrapped procs, DAMAGE's report
  * functions, the block handler), and the module-wide helpers of module.c
- * (mirage_screen_get, mirage_damage_suspend/resume, mirage_screen_fail).
+ * (mx_screen_get, mx_damage_suspend/resume, mx_screen_fail).
  *
- * Names: functions shared between the module's files that are new carry
- * the prefix mx_ (mx_cursor_*, mx_monitors_*), so that they are not
- * mistaken for libmirage's public mirage_* API; the older mirage_batch_*,
- * mirage_hooks_*, mirage_alias_* are to follow.
+ * Names: everything internal to the module, shared between its files,
+ * carries the prefix mx_ (struct mx_screen, mx_batch_flush, MX_OP_*), so
+ * that nothing is mistaken for libmirage's public mirage_* API; mirage_*
+ * here is always the library's.  The one exported symbol is the loader's
+ * mirageModuleData.
  *
  * Everything runs on the X server's main thread; nothing here is locked.
- * Ordering within one batch (mirage_batch_flush): the cursor is polled
+ * Ordering within one batch (mx_batch_flush): the cursor is polled
  * first, taken out of the surface before the batch's pixels are applied
  * and drawn back after them; pixels always before the records that
  * describe them.
@@ -60,7 +61,7 @@
 #define MIRAGE_XORG_LOG "mirage"
 
 /* What an operation of the current request is being classified as. */
-struct mirage_ctx {
+struct mx_ctx {
 	uint32_t type;          /* MIRAGE_REC_* of damage reported now */
 	uint32_t color;         /* SOLIDFILL colour (screen pixel) */
 	RegionPtr copied;       /* part of the reported damage a copy covers */
@@ -69,17 +70,17 @@ struct mirage_ctx {
 };
 
 /* One entry of the per-batch log. */
-enum mirage_op_kind {
-	MIRAGE_OP_DAMAGE = 0,   /* pixels changed in boxes: read them at the end */
-	MIRAGE_OP_COPY = 1,     /* boxes (destination) copied from box - (dx, dy) */
+enum mx_op_kind {
+	MX_OP_DAMAGE = 0,   /* pixels changed in boxes: read them at the end */
+	MX_OP_COPY = 1,     /* boxes (destination) copied from box - (dx, dy) */
 };
 
-struct mirage_op {
+struct mx_op {
 	uint32_t kind;
 	uint32_t type;
 	uint32_t color;
 	int32_t dx, dy;
-	uint32_t first, count;  /* boxes in mirage_batch.boxes */
+	uint32_t first, count;  /* boxes in mx_batch.boxes */
 };
 
 /*
@@ -87,8 +88,8 @@ struct mirage_op {
  * `max_boxes` is reached the rest of the batch goes into `overflow`, read
  * and published as BLIT at the end (counted, never silent).
  */
-struct mirage_batch {
-	struct mirage_op *ops;
+struct mx_batch {
+	struct mx_op *ops;
 	uint32_t nops, ops_cap;
 	BoxRec *boxes;
 	uint32_t nboxes, boxes_cap;
@@ -99,7 +100,7 @@ struct mirage_batch {
 	RegionRec overflow;
 };
 
-struct mirage_stats {
+struct mx_stats {
 	uint64_t batches;
 	uint64_t ops;
 	uint64_t records;
@@ -164,7 +165,7 @@ struct mx_monitors {
 	CARD32 checked;
 };
 
-struct mirage_screen {
+struct mx_screen {
 	struct mirage_driver_impl impl; /* first: recovered with container_of */
 	ScreenPtr screen;
 	struct mirage_driver *drv;
@@ -174,7 +175,7 @@ struct mirage_screen {
 	bool need_full;         /* refresh the whole surface at the next batch */
 	bool notify_fd;         /* control socket registered with SetNotifyFd */
 	bool flush_cb;          /* registered on FlushCallback */
-	bool in_flush;          /* inside mirage_batch_flush */
+	bool in_flush;          /* inside mx_batch_flush */
 	/* Inside a copy we logged before the server performs it (CopyArea,
 	 * CopyWindow): an early flush now would read the screen between the
 	 * log and the copy, so it waits for the block handler. */
@@ -184,8 +185,8 @@ struct mirage_screen {
 	DamagePtr ahead;            /* reports before each operation renders */
 	bool ahead_armed;           /* ahead is registered (module.c) */
 	PixmapPtr damage_pixmap;    /* what both are registered on */
-	struct mirage_ctx ctx;
-	struct mirage_batch batch;
+	struct mx_ctx ctx;
+	struct mx_batch batch;
 
 	/* geometry the pipe was made for */
 	int32_t width, height;
@@ -216,7 +217,7 @@ struct mirage_screen {
 	struct mx_cursor cur;            /* cursor.c */
 	struct mx_monitors mon;          /* monitors.c */
 
-	struct mirage_stats stats;
+	struct mx_stats stats;
 
 	/* wrapped screen procs */
 	CloseScreenProcPtr CloseScreen;
@@ -230,22 +231,22 @@ struct mirage_screen {
 };
 
 /* module.c */
-extern DevPrivateKeyRec mirage_screen_key;
-extern DevPrivateKeyRec mirage_gc_key;
-extern DevPrivateKeyRec mirage_picture_key;
+extern DevPrivateKeyRec mx_screen_key;
+extern DevPrivateKeyRec mx_gc_key;
+extern DevPrivateKeyRec mx_picture_key;
 
-static inline struct mirage_screen *mirage_screen_get(ScreenPtr screen)
+static inline struct mx_screen *mx_screen_get(ScreenPtr screen)
 {
-	return dixLookupPrivate(&screen->devPrivates, &mirage_screen_key);
+	return dixLookupPrivate(&screen->devPrivates, &mx_screen_key);
 }
 
 /* Takes our damage off the screen pixmap for one operation that logs its
- * own region (false: it is not on it); mirage_damage_resume puts it back. */
-bool mirage_damage_suspend(struct mirage_screen *ms);
-void mirage_damage_resume(struct mirage_screen *ms);
+ * own region (false: it is not on it); mx_damage_resume puts it back. */
+bool mx_damage_suspend(struct mx_screen *ms);
+void mx_damage_resume(struct mx_screen *ms);
 
 /* Logs an error and stops mirroring this screen for good. */
-void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
+void mx_screen_fail(struct mx_screen *ms, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* hooks.c */
@@ -255,76 +256,76 @@ void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
  * no software cursor ever lands in the framebuffer.  Set once, from the
  * configuration, before any screen exists.
  */
-extern bool mirage_screen_cursor;
-bool mirage_hooks_init(struct mirage_screen *ms);
-void mirage_hooks_finish(struct mirage_screen *ms);
+extern bool mx_screen_cursor;
+bool mx_hooks_init(struct mx_screen *ms);
+void mx_hooks_finish(struct mx_screen *ms);
 /* Inside the software cursor's drawing (this thread): damage is ignored. */
-bool mirage_in_sprite(void);
-void mirage_sprite_enter(void);
-void mirage_sprite_leave(void);
+bool mx_in_sprite(void);
+void mx_sprite_enter(void);
+void mx_sprite_leave(void);
 /* The core pointer's cursor rectangle on this screen, padded; false when
  * it is not on this screen. */
-bool mirage_sprite_box(struct mirage_screen *ms, BoxRec *box);
+bool mx_sprite_box(struct mx_screen *ms, BoxRec *box);
 /* True when the drawable's pixels are the screen pixmap's. */
-bool mirage_drawable_on_screen(DrawablePtr d);
+bool mx_drawable_on_screen(DrawablePtr d);
 
 /* alias.c: Cap.DfbBackingMode 2 */
 /* Starts or stops aliasing as the settings and the screen allow (block
  * handler, after the geometry check). */
-void mirage_alias_update(struct mirage_screen *ms);
+void mx_alias_update(struct mx_screen *ms);
 /* Gives the screen pixmap its own storage back (pixels copied back). */
-void mirage_alias_stop(struct mirage_screen *ms);
+void mx_alias_stop(struct mx_screen *ms);
 /* The aliased pixmap is being destroyed: forget it, touch nothing. */
-void mirage_alias_forget(struct mirage_screen *ms);
+void mx_alias_forget(struct mx_screen *ms);
 /* "alias", "copy" or "none": how the surface is kept. */
-const char *mirage_alias_state(const struct mirage_screen *ms);
+const char *mx_alias_state(const struct mx_screen *ms);
 /* The screen's ModifyPixmapHeader, wrapped (hooks.c installs it). */
-Bool mirage_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int depth,
+Bool mx_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int depth,
 				       int bpp, int stride, void *data);
 
 /* cursor.c */
 struct compose_surface;
 /* Converts and keeps the shape; publishes it unless Pointer.Enabled=1
  * composes it (false: not published, logged). */
-bool mx_cursor_set_shape(struct mirage_screen *ms, const struct mirage_settings *set,
+bool mx_cursor_set_shape(struct mx_screen *ms, const struct mirage_settings *set,
 			 CursorPtr cursor);
 /* Polls the core pointer's position and shape and publishes what changed
- * (each batch, from mirage_batch_flush). */
-void mx_cursor_update(struct mirage_screen *ms, const struct mirage_settings *set);
+ * (each batch, from mx_batch_flush). */
+void mx_cursor_update(struct mx_screen *ms, const struct mirage_settings *set);
 /* Pointer.Enabled=1: the surface box the cursor covers, clipped; false
  * when it is hidden or off the surface. */
-bool mx_cursor_box(const struct mirage_screen *ms, const struct compose_surface *s, BoxRec *b);
+bool mx_cursor_box(const struct mx_screen *ms, const struct compose_surface *s, BoxRec *b);
 /* Takes the drawn cursor out (save-under restored); true, with the box
  * that changed, when there was one. */
-bool mx_cursor_remove(struct mirage_screen *ms, const struct compose_surface *s, BoxRec *changed);
+bool mx_cursor_remove(struct mx_screen *ms, const struct compose_surface *s, BoxRec *changed);
 /* Draws the cursor in over a fresh save-under in the shadow lines; true,
  * with the box that changed, when it drew. */
-bool mx_cursor_draw(struct mirage_screen *ms, const struct compose_surface *s,
+bool mx_cursor_draw(struct mx_screen *ms, const struct compose_surface *s,
 		    uint32_t shadow_lines, BoxRec *changed);
 
 /* monitors.c: RandR */
 /* Registers for RandR requests (screen init); mx_monitors_finish undoes it. */
-void mx_monitors_init(struct mirage_screen *ms);
-void mx_monitors_finish(struct mirage_screen *ms);
+void mx_monitors_init(struct mx_screen *ms);
+void mx_monitors_finish(struct mx_screen *ms);
 /* Looks RandR's extension entry up (mirror start, before any client). */
-void mx_monitors_start(struct mirage_screen *ms);
+void mx_monitors_start(struct mx_screen *ms);
 /* Publishes the monitor table when it changed (block handler). */
-void mx_monitors_update(struct mirage_screen *ms);
+void mx_monitors_update(struct mx_screen *ms);
 
 /* batch.c */
-void mirage_batch_init(struct mirage_batch *b);
-void mirage_batch_finish(struct mirage_batch *b);
-void mirage_batch_reset(struct mirage_batch *b);
+void mx_batch_init(struct mx_batch *b);
+void mx_batch_finish(struct mx_batch *b);
+void mx_batch_reset(struct mx_batch *b);
 /* Logs damage (region in screen coordinates) of the current ctx. */
-void mirage_batch_damage(struct mirage_screen *ms, RegionPtr region);
+void mx_batch_damage(struct mx_screen *ms, RegionPtr region);
 /* Logs a screen-to-screen copy: dst region, source = dst - (dx, dy). */
-void mirage_batch_copy(struct mirage_screen *ms, RegionPtr dst, int dx, int dy);
+void mx_batch_copy(struct mx_screen *ms, RegionPtr dst, int dx, int dy);
 /*
  * Applies the batch to the surface and publishes its records.  0, or
  * -ENOMEM when the screen could not be read into the surface (the batch is
  * dropped; the caller decides whether mirroring goes on, and logs).
  */
-int mirage_batch_flush(struct mirage_screen *ms) __attribute__((warn_unused_result));
+int mx_batch_flush(struct mx_screen *ms) __attribute__((warn_unused_result));
 /*
  * Option "ScreenRead" "getimage": the module treats every screen pixmap as
  * out of the CPU's reach, as it is on a GPU (glamor), so that the GetImage
@@ -332,11 +333,11 @@ int mirage_batch_flush(struct mirage_screen *ms) __attribute__((warn_unused_resu
  * (the dummy driver, in the tests).  Set once, from the configuration,
  * before any screen exists.
  */
-extern bool mirage_read_getimage;
+extern bool mx_read_getimage;
 /* The screen pixmap's pixels when the module may read them in place (CPU
  * memory), else NULL: then only the screen's GetImage reads them.  The one
  * place where that is decided. */
-void *mirage_fb_pixels(PixmapPtr pix);
-size_t mirage_stats_format(const struct mirage_screen *ms, char *buf, size_t size);
+void *mx_fb_pixels(PixmapPtr pix);
+size_t mx_stats_format(const struct mx_screen *ms, char *buf, size_t size);
 
 #endif /* MIRAGE_XORG_H */

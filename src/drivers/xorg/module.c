@@ -27,18 +27,18 @@
 #include <opaque.h>
 
 
-DevPrivateKeyRec mirage_screen_key;
-DevPrivateKeyRec mirage_gc_key;
-DevPrivateKeyRec mirage_picture_key;
+DevPrivateKeyRec mx_screen_key;
+DevPrivateKeyRec mx_gc_key;
+DevPrivateKeyRec mx_picture_key;
 
 /* From the SubSection, kept for every server generation. */
 static struct mirage_settings conf_settings;
 static char conf_name[MIRAGE_NAME_MAX];
 static bool conf_loaded;
 
-static void damage_unregister(struct mirage_screen *ms);
+static void damage_unregister(struct mx_screen *ms);
 
-void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
+void mx_screen_fail(struct mx_screen *ms, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -54,18 +54,18 @@ void mirage_screen_fail(struct mirage_screen *ms, const char *fmt, ...)
 	/* Stop logging damage now; the driver is destroyed from the block
 	 * handler, never from inside one of its own callbacks. */
 	damage_unregister(ms);
-	mirage_batch_reset(&ms->batch);
+	mx_batch_reset(&ms->batch);
 }
 
 /* ------------------------------------------------------------------ */
 /* libmirage callbacks                                                 */
 /* ------------------------------------------------------------------ */
 
-static void sync_state(struct mirage_screen *ms);
+static void sync_state(struct mx_screen *ms);
 
 static int impl_attach(struct mirage_driver_impl *impl)
 {
-	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+	struct mx_screen *ms = container_of(impl, struct mx_screen, impl);
 
 	if (ms->failed)
 		return -EIO;
@@ -77,11 +77,11 @@ static int impl_attach(struct mirage_driver_impl *impl)
 
 static void impl_detach(struct mirage_driver_impl *impl)
 {
-	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+	struct mx_screen *ms = container_of(impl, struct mx_screen, impl);
 
 	/* Mode 2: no longer mirroring, so the server gets its own storage
 	 * back now (the pipe may go away without another callback). */
-	mirage_alias_stop(ms);
+	mx_alias_stop(ms);
 	if (ms->drv)
 		sync_state(ms);
 }
@@ -89,7 +89,7 @@ static void impl_detach(struct mirage_driver_impl *impl)
 static void impl_settings_changed(struct mirage_driver_impl *impl,
 				  const struct mirage_settings *old)
 {
-	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+	struct mx_screen *ms = container_of(impl, struct mx_screen, impl);
 	const struct mirage_settings *s = mirage_driver_settings(ms->drv);
 
 	/* Mode 2: the previous surface is still mapped, but only until we
@@ -98,7 +98,7 @@ static void impl_settings_changed(struct mirage_driver_impl *impl,
 	 * allow it. */
 	if (s->forced_bpp != old->forced_bpp || s->backing_mode != old->backing_mode ||
 	    s->pointer_enabled != old->pointer_enabled)
-		mirage_alias_stop(ms);
+		mx_alias_stop(ms);
 
 	/* A new pipe (bpp, backing mode) or a cursor mode switch: the whole
 	 * surface and the cursor state start over. */
@@ -118,15 +118,15 @@ static void impl_settings_changed(struct mirage_driver_impl *impl,
 
 static size_t impl_info(struct mirage_driver_impl *impl, char *buf, size_t size)
 {
-	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+	struct mx_screen *ms = container_of(impl, struct mx_screen, impl);
 
-	return mirage_stats_format(ms, buf, size);
+	return mx_stats_format(ms, buf, size);
 }
 
 static void impl_log(struct mirage_driver_impl *impl, enum mirage_log_level level,
 		     const char *message)
 {
-	struct mirage_screen *ms = container_of(impl, struct mirage_screen, impl);
+	struct mx_screen *ms = container_of(impl, struct mx_screen, impl);
 	MessageType type = X_INFO;
 	int verb = 1;
 
@@ -151,19 +151,19 @@ static void impl_log(struct mirage_driver_impl *impl, enum mirage_log_level leve
  */
 static void damage_report(DamagePtr damage, RegionPtr region, void *closure)
 {
-	struct mirage_screen *ms = closure;
+	struct mx_screen *ms = closure;
 
 	DamageEmpty(damage);
 	if (!ms->active)
 		return;
 	/* A software cursor drawn or taken out (hooks.c): not content. */
-	if (mirage_in_sprite()) {
+	if (mx_in_sprite()) {
 		if (!ms->in_flush)
 			ms->cur.sw = true;
 		ms->stats.sprite_ignored++;
 		return;
 	}
-	mirage_batch_damage(ms, region);
+	mx_batch_damage(ms, region);
 }
 
 /*
@@ -177,7 +177,7 @@ static void damage_report(DamagePtr damage, RegionPtr region, void *closure)
  * layer one damage, not two.  (Unregistering from inside the report is
  * safe: the damage layer has already taken the next one off the list.)
  */
-static void ahead_fire(struct mirage_screen *ms)
+static void ahead_fire(struct mx_screen *ms)
 {
 	if (ms->aliased && ms->drv)
 		mirage_driver_pixels_ahead(ms->drv);
@@ -191,7 +191,7 @@ static void ahead_report(DamagePtr damage, RegionPtr region, void *closure)
 	ahead_fire(closure);
 }
 
-static void ahead_arm(struct mirage_screen *ms)
+static void ahead_arm(struct mx_screen *ms)
 {
 	if (ms->ahead && !ms->ahead_armed && ms->aliased && ms->damage_pixmap) {
 		DamageRegister(&ms->damage_pixmap->drawable, ms->ahead);
@@ -201,7 +201,7 @@ static void ahead_arm(struct mirage_screen *ms)
 
 static void damage_destroy(DamagePtr damage, void *closure)
 {
-	struct mirage_screen *ms = closure;
+	struct mx_screen *ms = closure;
 
 	if (ms->ahead == damage) {
 		ms->ahead = NULL;
@@ -217,7 +217,7 @@ static void damage_destroy(DamagePtr damage, void *closure)
 		/* The aliased screen pixmap itself is going away: nothing
 		 * to give back. */
 		if (ms->aliased && ms->alias_pixmap == ms->damage_pixmap)
-			mirage_alias_forget(ms);
+			mx_alias_forget(ms);
 		ms->damage = NULL;
 		ms->damage_pixmap = NULL;
 		ms->need_full = true;
@@ -255,7 +255,7 @@ static pixman_format_code_t screen_format(ScreenPtr screen, PixmapPtr pix, uint3
 
 static void control_ready(int fd, int ready, void *data)
 {
-	struct mirage_screen *ms = data;
+	struct mx_screen *ms = data;
 	int ret;
 
 	if (!ms->drv || ms->failed)
@@ -264,14 +264,14 @@ static void control_ready(int fd, int ready, void *data)
 	if (ret < 0) {
 		RemoveNotifyFd(fd);
 		ms->notify_fd = false;
-		mirage_screen_fail(ms, "control socket failed: %s", strerror(-ret));
+		mx_screen_fail(ms, "control socket failed: %s", strerror(-ret));
 		return;
 	}
 	/* Attach and detach requests change what we log. */
 	sync_state(ms);
 }
 
-static bool damage_watch(struct mirage_screen *ms)
+static bool damage_watch(struct mx_screen *ms)
 {
 	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
 
@@ -281,7 +281,7 @@ static bool damage_watch(struct mirage_screen *ms)
 		ms->damage = DamageCreate(damage_report, damage_destroy,
 					  DamageReportRawRegion, TRUE, ms->screen, ms);
 		if (!ms->damage) {
-			mirage_screen_fail(ms, "DamageCreate failed (out of memory)");
+			mx_screen_fail(ms, "DamageCreate failed (out of memory)");
 			return false;
 		}
 		/* Report after the operation rendered: whatever we logged
@@ -293,7 +293,7 @@ static bool damage_watch(struct mirage_screen *ms)
 		ms->ahead = DamageCreate(ahead_report, damage_destroy, DamageReportRawRegion, TRUE,
 					 ms->screen, ms);
 		if (!ms->ahead) {
-			mirage_screen_fail(ms, "DamageCreate failed (out of memory)");
+			mx_screen_fail(ms, "DamageCreate failed (out of memory)");
 			return false;
 		}
 		/* (Registered by ahead_arm().) */
@@ -306,7 +306,7 @@ static bool damage_watch(struct mirage_screen *ms)
 	return true;
 }
 
-static void damage_unregister(struct mirage_screen *ms)
+static void damage_unregister(struct mx_screen *ms)
 {
 	if (!ms->damage_pixmap)
 		return;
@@ -330,7 +330,7 @@ static void damage_unregister(struct mirage_screen *ms)
  * operation draws into the surface at once, so the first one after a
  * publish says so, as ahead_report would have.
  */
-bool mirage_damage_suspend(struct mirage_screen *ms)
+bool mx_damage_suspend(struct mx_screen *ms)
 {
 	if (!ms->damage_pixmap) /* set only while ms->damage is on it */
 		return false;
@@ -340,19 +340,19 @@ bool mirage_damage_suspend(struct mirage_screen *ms)
 	return true;
 }
 
-void mirage_damage_resume(struct mirage_screen *ms)
+void mx_damage_resume(struct mx_screen *ms)
 {
 	if (ms->damage_pixmap)
 		DamageRegister(&ms->damage_pixmap->drawable, ms->damage);
 }
 
-static void damage_unwatch(struct mirage_screen *ms)
+static void damage_unwatch(struct mx_screen *ms)
 {
 	damage_unregister(ms);
 }
 
 /* Makes what we log follow mirage_driver_attached(). */
-static void sync_state(struct mirage_screen *ms)
+static void sync_state(struct mx_screen *ms)
 {
 	bool attached = ms->drv && !ms->failed && mirage_driver_attached(ms->drv);
 
@@ -366,16 +366,16 @@ static void sync_state(struct mirage_screen *ms)
 		ms->cur.shape_dirty = true;
 		ms->mon.known = false;
 	} else if (!attached && ms->active) {
-		mirage_alias_stop(ms);
+		mx_alias_stop(ms);
 		ms->active = false;
 		damage_unwatch(ms);
-		mirage_batch_reset(&ms->batch);
+		mx_batch_reset(&ms->batch);
 		ms->cur.drawn = false;
 	}
 }
 
 /* Records the screen's geometry; false when the format is unsupported. */
-static bool read_geometry(struct mirage_screen *ms)
+static bool read_geometry(struct mx_screen *ms)
 {
 	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
 	uint32_t bpp = 0;
@@ -385,7 +385,7 @@ static bool read_geometry(struct mirage_screen *ms)
 		return false;
 	fmt = screen_format(ms->screen, pix, &bpp);
 	if (!fmt) {
-		mirage_screen_fail(ms, "unsupported visual (depth %d, %d bpp): "
+		mx_screen_fail(ms, "unsupported visual (depth %d, %d bpp): "
 				   "only depth 24/32 bpp and depth 16 RGB 565 are mirrored",
 				   pix->drawable.depth, pix->drawable.bitsPerPixel);
 		return false;
@@ -400,7 +400,7 @@ static bool read_geometry(struct mirage_screen *ms)
 	return true;
 }
 
-static void mirror_start(struct mirage_screen *ms)
+static void mirror_start(struct mx_screen *ms)
 {
 	struct mirage_driver_config cfg;
 	int ret;
@@ -420,11 +420,11 @@ static void mirror_start(struct mirage_screen *ms)
 	ret = mirage_driver_create(&ms->drv, &cfg, &ms->impl);
 	if (ret < 0) {
 		ms->drv = NULL;
-		mirage_screen_fail(ms, "cannot create the mirror: %s", mirage_last_error());
+		mx_screen_fail(ms, "cannot create the mirror: %s", mirage_last_error());
 		return;
 	}
 	if (!SetNotifyFd(mirage_driver_fd(ms->drv), control_ready, X_NOTIFY_READ, ms)) {
-		mirage_screen_fail(ms, "SetNotifyFd on the control socket failed");
+		mx_screen_fail(ms, "SetNotifyFd on the control socket failed");
 		return;
 	}
 	ms->notify_fd = true;
@@ -435,10 +435,10 @@ static void mirror_start(struct mirage_screen *ms)
 	sync_state(ms);
 }
 
-static void mirror_stop(struct mirage_screen *ms)
+static void mirror_stop(struct mx_screen *ms)
 {
 	/* before the pipe goes: the screen must not point at it */
-	mirage_alias_stop(ms);
+	mx_alias_stop(ms);
 	damage_unwatch(ms);
 	if (ms->damage) {
 		DamagePtr d = ms->damage;
@@ -463,7 +463,7 @@ static void mirror_stop(struct mirage_screen *ms)
 }
 
 /* A new size or format: a new pipe; consumers reconnect. */
-static void check_geometry(struct mirage_screen *ms)
+static void check_geometry(struct mx_screen *ms)
 {
 	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
 	void *ptr;
@@ -484,7 +484,7 @@ static void check_geometry(struct mirage_screen *ms)
 		return;
 	/* Something changed: the server's own storage back first (the old
 	 * pipe goes away in mirage_driver_resize). */
-	mirage_alias_stop(ms);
+	mx_alias_stop(ms);
 	if (pix->drawable.width == ms->width && pix->drawable.height == ms->height &&
 	    ms->pixmap) {
 		/* Same size, new storage: only our pointers change. */
@@ -501,12 +501,12 @@ static void check_geometry(struct mirage_screen *ms)
 	} else if (!read_geometry(ms)) {
 		return;
 	}
-	mirage_batch_reset(&ms->batch);
+	mx_batch_reset(&ms->batch);
 	ms->cur.drawn = false;
 	ret = mirage_driver_resize(ms->drv, ms->width, ms->height, ms->native_bpp);
 	ms->stats.resizes++;
 	if (ret < 0) {
-		mirage_screen_fail(ms, "resize to %dx%d failed: %s", ms->width, ms->height,
+		mx_screen_fail(ms, "resize to %dx%d failed: %s", ms->width, ms->height,
 				   mirage_last_error());
 		return;
 	}
@@ -521,16 +521,16 @@ static void check_geometry(struct mirage_screen *ms)
 
 /* A batch that cannot reach the surface would leave it wrong for good:
  * stop mirroring rather than publish records of pixels it lacks. */
-static void flush(struct mirage_screen *ms)
+static void flush(struct mx_screen *ms)
 {
-	int ret = mirage_batch_flush(ms);
+	int ret = mx_batch_flush(ms);
 
 	if (ret < 0)
-		mirage_screen_fail(ms, "reading the screen into the surface failed (%s)",
+		mx_screen_fail(ms, "reading the screen into the surface failed (%s)",
 				   ret == -ENOMEM ? "out of memory" : strerror(-ret));
 }
 
-static void mirror_block(struct mirage_screen *ms)
+static void mirror_block(struct mx_screen *ms)
 {
 	if (ms->failed) {
 		if (ms->drv || ms->damage)
@@ -548,7 +548,7 @@ static void mirror_block(struct mirage_screen *ms)
 	check_geometry(ms);
 	if (!ms->active)
 		return;
-	mirage_alias_update(ms);
+	mx_alias_update(ms);
 	mx_monitors_update(ms);
 	flush(ms);
 	/* No operation is under way here: once the batch is out, the
@@ -562,7 +562,7 @@ static void mirror_block(struct mirage_screen *ms)
 
 static void block_handler(ScreenPtr screen, void *timeout)
 {
-	struct mirage_screen *ms = mirage_screen_get(screen);
+	struct mx_screen *ms = mx_screen_get(screen);
 
 	screen->BlockHandler = ms->BlockHandler;
 	screen->BlockHandler(screen, timeout);
@@ -591,8 +591,8 @@ static void block_handler(ScreenPtr screen, void *timeout)
  */
 static void flush_callback(CallbackListPtr *list, void *data, void *call)
 {
-	struct mirage_screen *ms = data;
-	struct mirage_batch *b = &ms->batch;
+	struct mx_screen *ms = data;
+	struct mx_batch *b = &ms->batch;
 	PixmapPtr pix;
 
 	if (!ms->active || ms->failed || !ms->drv || ms->in_copy || ms->in_flush ||
@@ -616,20 +616,20 @@ static void flush_callback(CallbackListPtr *list, void *data, void *call)
 
 static Bool close_screen(ScreenPtr screen)
 {
-	struct mirage_screen *ms = mirage_screen_get(screen);
+	struct mx_screen *ms = mx_screen_get(screen);
 	Bool ret;
 
 	mirror_stop(ms);
 	if (ms->flush_cb)
 		DeleteCallback(&FlushCallback, flush_callback, ms);
 	mx_monitors_finish(ms);
-	mirage_hooks_finish(ms);
+	mx_hooks_finish(ms);
 	screen->BlockHandler = ms->BlockHandler;
 	screen->CloseScreen = ms->CloseScreen;
-	mirage_batch_finish(&ms->batch);
+	mx_batch_finish(&ms->batch);
 	free(ms->recs);
 	free(ms->cur.argb);
-	dixSetPrivate(&screen->devPrivates, &mirage_screen_key, NULL);
+	dixSetPrivate(&screen->devPrivates, &mx_screen_key, NULL);
 	free(ms);
 	ret = screen->CloseScreen(screen);
 	return ret;
@@ -637,7 +637,7 @@ static Bool close_screen(ScreenPtr screen)
 
 static void screen_init(ScreenPtr screen)
 {
-	struct mirage_screen *ms = calloc(1, sizeof(*ms));
+	struct mx_screen *ms = calloc(1, sizeof(*ms));
 
 	if (!ms) {
 		LogMessage(X_ERROR, "mirage: screen %d: out of memory; not mirrored\n",
@@ -652,7 +652,7 @@ static void screen_init(ScreenPtr screen)
 	ms->impl.info = impl_info;
 	ms->impl.log = impl_log;
 	ms->ctx.type = MIRAGE_REC_BLIT;
-	mirage_batch_init(&ms->batch);
+	mx_batch_init(&ms->batch);
 	ms->batch.max_boxes = MIRAGE_RING_DEFAULT_CAPACITY / 2 - 256;
 	ms->cur.argb = calloc((size_t)MIRAGE_CURSOR_MAX * MIRAGE_CURSOR_MAX, sizeof(uint32_t));
 	if (!ms->cur.argb) {
@@ -672,11 +672,11 @@ static void screen_init(ScreenPtr screen)
 		snprintf(ms->name + len, sizeof(ms->name) - len, ".%d", screen->myNum);
 	}
 
-	dixSetPrivate(&screen->devPrivates, &mirage_screen_key, ms);
-	if (!DamageSetup(screen) || !mirage_hooks_init(ms)) {
+	dixSetPrivate(&screen->devPrivates, &mx_screen_key, ms);
+	if (!DamageSetup(screen) || !mx_hooks_init(ms)) {
 		LogMessage(X_ERROR, "mirage: %s: cannot hook the screen; not mirrored\n", ms->name);
-		dixSetPrivate(&screen->devPrivates, &mirage_screen_key, NULL);
-		mirage_batch_finish(&ms->batch);
+		dixSetPrivate(&screen->devPrivates, &mx_screen_key, NULL);
+		mx_batch_finish(&ms->batch);
 		free(ms->cur.argb);
 		free(ms);
 		return;
@@ -692,11 +692,11 @@ static void screen_init(ScreenPtr screen)
 	mx_monitors_init(ms);
 }
 
-static void mirage_extension_init(void)
+static void mx_extension_init(void)
 {
-	if (!dixRegisterPrivateKey(&mirage_screen_key, PRIVATE_SCREEN, 0) ||
-	    !dixRegisterPrivateKey(&mirage_gc_key, PRIVATE_GC, sizeof(void *) * 4) ||
-	    !dixRegisterPrivateKey(&mirage_picture_key, PRIVATE_PICTURE, sizeof(bool))) {
+	if (!dixRegisterPrivateKey(&mx_screen_key, PRIVATE_SCREEN, 0) ||
+	    !dixRegisterPrivateKey(&mx_gc_key, PRIVATE_GC, sizeof(void *) * 4) ||
+	    !dixRegisterPrivateKey(&mx_picture_key, PRIVATE_PICTURE, sizeof(bool))) {
 		LogMessage(X_ERROR, "mirage: cannot register private keys; not mirroring\n");
 		return;
 	}
@@ -704,8 +704,8 @@ static void mirage_extension_init(void)
 		screen_init(screenInfo.screens[i]);
 }
 
-static const ExtensionModule mirage_ext[] = {
-	{ mirage_extension_init, "MIRAGE", NULL },
+static const ExtensionModule mx_ext[] = {
+	{ mx_extension_init, "MIRAGE", NULL },
 };
 
 /* ------------------------------------------------------------------ */
@@ -739,20 +739,20 @@ static void read_options(XF86OptionPtr opts)
 				LogMessage(X_ERROR, "mirage: Option \"ScreenCursor\" \"%s\": not a "
 					   "boolean (on, off); using on\n", value);
 			} else {
-				mirage_screen_cursor = on;
+				mx_screen_cursor = on;
 				LogMessage(X_CONFIG, "mirage: Option \"ScreenCursor\" \"%s\"\n", value);
 			}
 		} else if (strcasecmp(key, "ScreenRead") == 0) {
 			/* Only forces the decision that a GPU driver's pixmap
-			 * makes (mirage_fb_pixels): the code that runs is the
+			 * makes (mx_fb_pixels): the code that runs is the
 			 * same, so the tests cover it on the dummy driver. */
 			if (strcasecmp(value, "direct") != 0 && strcasecmp(value, "getimage") != 0) {
 				LogMessage(X_ERROR, "mirage: Option \"ScreenRead\" \"%s\": not "
 					   "direct or getimage; using direct\n", value);
 			} else {
-				mirage_read_getimage = strcasecmp(value, "getimage") == 0;
+				mx_read_getimage = strcasecmp(value, "getimage") == 0;
 				LogMessage(X_CONFIG, "mirage: Option \"ScreenRead\" \"%s\"%s\n", value,
-					   mirage_read_getimage ? ": the screen is read through "
+					   mx_read_getimage ? ": the screen is read through "
 					   "GetImage only, as on a GPU" : "");
 			}
 		} else if (mirage_settings_set(&conf_settings, key, value) < 0) {
@@ -765,7 +765,7 @@ static void read_options(XF86OptionPtr opts)
 	}
 }
 
-static void *mirage_setup(void *module, void *opts, int *errmaj, int *errmin)
+static void *mx_setup(void *module, void *opts, int *errmaj, int *errmin)
 {
 	/* `Load "mirage"` and `SubSection "mirage"` are two loads of the same
 	 * module; only the second carries the options.  Both succeed, each
@@ -773,12 +773,12 @@ static void *mirage_setup(void *module, void *opts, int *errmaj, int *errmin)
 	read_options(opts);
 	if (!conf_loaded) {
 		conf_loaded = true;
-		LoadExtensionList(mirage_ext, 1, FALSE);
+		LoadExtensionList(mx_ext, 1, FALSE);
 	}
 	return (void *)1;
 }
 
-static XF86ModuleVersionInfo mirage_version = {
+static XF86ModuleVersionInfo mx_version = {
 	"mirage",
 	"mirage project",
 	MODINFOSTRING1,
@@ -791,4 +791,4 @@ static XF86ModuleVersionInfo mirage_version = {
 	{ 0, 0, 0, 0 }
 };
 
-_X_EXPORT XF86ModuleData mirageModuleData = { &mirage_version, mirage_setup, NULL };
+_X_EXPORT XF86ModuleData mirageModuleData = { &mx_version, mx_setup, NULL };

@@ -51,7 +51,7 @@ static struct mirage_monitor *new_monitor(struct mirage_monitor *m, const char *
  * before any client can send a request.) */
 static void randr_request(CallbackListPtr *list, void *data, void *call)
 {
-	struct mirage_screen *ms = data;
+	struct mx_screen *ms = data;
 	const XaceExtAccessRec *rec = call;
 
 	(void)list;
@@ -68,7 +68,7 @@ static void randr_request(CallbackListPtr *list, void *data, void *call)
  * block handler, and reading the RandR state after the server slept costs
  * cache misses on every pointer it follows.
  */
-void mx_monitors_update(struct mirage_screen *ms)
+void mx_monitors_update(struct mx_screen *ms)
 {
 	struct mirage_monitor mon[MIRAGE_MONITORS_MAX];
 	uint32_t n = 0;
@@ -139,18 +139,18 @@ void mx_monitors_update(struct mirage_screen *ms)
 	ms->mon.known = true;
 }
 
-void mx_monitors_init(struct mirage_screen *ms)
+void mx_monitors_init(struct mx_screen *ms)
 {
 	/* Without it the monitor list is looked at every block handler. */
 	ms->mon.randr_cb = XaceRegisterCallback(XACE_EXT_DISPATCH, randr_request, ms);
 }
 
-void mx_monitors_start(struct mirage_screen *ms)
+void mx_monitors_start(struct mx_screen *ms)
 {
 	ms->mon.randr_ext = CheckExtension(RANDR_NAME); /* NULL without RandR */
 }
 
-void mx_monitors_finish(struct mirage_screen *ms)
+void mx_monitors_finish(struct mx_screen *ms)
 {
 	if (ms->mon.randr_cb)
 		XaceDeleteCallback(XACE_EXT_DISPATCH, randr_request, ms);
