@@ -34,8 +34,10 @@
 # (default 3); both servers are capped at $FPS updates a second (default
 # 30, wayvnc's own default; mirage-vnc's is 60).
 #
-# With MIRAGE_VNC_WAYLAND=1 mirage is started as `mirage-vnc --wayland`
-# (which starts mirage-wayland itself) instead of the two processes.
+# mirage is `mirage-vnc --wayland` (which starts mirage-wayland itself,
+# capturing at most $FPS frames a second too); with MIRAGE_VNC_WAYLAND=0
+# the two processes are started apart (mirage-wayland --max-fps $FPS, then
+# mirage-vnc --mirror).
 #
 #   flock /tmp/mirage-x.lock bench/wayland/bench-wayland.sh BUILD_DIR
 # Environment: REPEAT, IDLE_S, CHARS, SEQ, STEPS, FPS, COMPRESS, ENCODINGS,
@@ -211,12 +213,12 @@ start_server() {
 	next_port
 	case $1 in
 	mirage)
-		if [ "${MIRAGE_VNC_WAYLAND:-0}" = 1 ]; then
+		if [ "${MIRAGE_VNC_WAYLAND:-1}" = 1 ]; then
 			as_user "$MIRAGE_VNC" --wayland --listen "127.0.0.1:$PORT" --http-port 0 \
 				--max-fps "$FPS" > "$B/mirage-vnc.log" 2>&1 &
 			SRV_PIDS="$!"
 		else
-			as_user "$WL_BIN" > "$B/mirage-wayland.log" 2>&1 &
+			as_user "$WL_BIN" --max-fps "$FPS" > "$B/mirage-wayland.log" 2>&1 &
 			SRV_PIDS="$!"
 			for _ in $(seq 100); do
 				as_user "$CTL_BIN" list --no-header 2> /dev/null | grep -q '^wl-HEADLESS-1' && break
@@ -302,7 +304,7 @@ once() {
 	for k in bytes updates; do
 		sed -n "s/.* $k=\([0-9-]*\).*/\1/p" "$out.out" >> "$out.$k"
 	done
-	if [ "$SRV" = mirage ] && [ "${MIRAGE_VNC_WAYLAND:-0}" != 1 ]; then
+	if [ "$SRV" = mirage ]; then
 		as_user "$CTL_BIN" status wl-HEADLESS-1 > "$out.status" 2>&1 || true
 	fi
 }

@@ -45,6 +45,7 @@ struct options {
 	const char *backend;
 	struct mirage_settings settings;
 	bool wait;
+	int max_fps;          /* --max-fps, 0: as fast as the compositor gives */
 };
 
 enum run_result { RUN_SIGNAL, RUN_LOST, RUN_FAILED };
@@ -64,13 +65,15 @@ static enum run_result serve(struct wayland_mirror *m, int sigfd)
 	int ret;
 
 	for (;;) {
+		int timeout = b->impl->timeout ? b->impl->timeout(b) : -1;
+
 		ret = b->impl->flush(b);
 		if (ret < 0)
 			return ret == -EPIPE ? RUN_LOST : RUN_FAILED;
 		fds[0] = (struct pollfd){ .fd = b->impl->fd(b), .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = mirage_driver_fd(m->drv), .events = POLLIN };
 		fds[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-		if (poll(fds, 3, -1) < 0) {
+		if (poll(fds, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			wayland_log(MIRAGE_LOG_ERROR, "poll: %s", strerror(errno));
@@ -151,7 +154,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mirage-wayland [--display wayland-N] [--output NAME] [--name NAME]\n"
-		"                      [--backend auto|wlroots] [--set KEY=VALUE ...] [--wait] [--verbose]\n"
+		"                      [--backend auto|wlroots] [--set KEY=VALUE ...] [--max-fps N]\n"
+		"                      [--wait] [--verbose]\n"
 		"Publishes a mirage pipe for one output of a running Wayland compositor\n"
 		"(default $WAYLAND_DISPLAY, its first output), named wl-OUTPUT, until interrupted.\n");
 }
@@ -165,6 +169,7 @@ int main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "set", required_argument, NULL, 's' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "max-fps", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -175,7 +180,7 @@ int main(int argc, char **argv)
 
 	wayland_mirror_init(&m);
 	mirage_settings_init(&o.settings);
-	while ((c = getopt_long(argc, argv, "d:o:n:b:s:wvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:o:n:b:s:wf:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.display = optarg;
@@ -202,6 +207,17 @@ int main(int argc, char **argv)
 		case 'w':
 			o.wait = true;
 			break;
+		case 'f': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 1000) {
+				fprintf(stderr, "mirage-wayland: --max-fps %s: expected 1 to 1000\n", optarg);
+				return 2;
+			}
+			o.max_fps = (int)v;
+			break;
+		}
 		case 'v':
 			wayland_verbose = true;
 			break;
@@ -236,6 +252,7 @@ int main(int argc, char **argv)
 		m.backend->display = o.display;
 		m.backend->output = o.output;
 		m.backend->overlay_cursor = o.settings.pointer_enabled;
+		m.backend->min_interval_ms = o.max_fps ? 1000 / o.max_fps : 0;
 		m.backend->frame_fn = wayland_mirror_frame;
 		m.backend->frame_data = &m;
 		/* While waiting, say once that the compositor is not there. */

@@ -58,6 +58,10 @@ struct wayland_backend_impl {
 	int (*fd)(struct wayland_backend *b);
 	/* Sends what is queued; call before sleeping on fd. */
 	int (*flush)(struct wayland_backend *b);
+	/* Milliseconds until the backend has work of its own (a capture held
+	 * back by min_interval_ms), -1 for none; when that time has come it
+	 * does the work and answers the next.  NULL: never. */
+	int (*timeout)(struct wayland_backend *b);
 	int (*dispatch)(struct wayland_backend *b);
 	/* Frees everything open made; the struct itself too.  NULL is a no-op. */
 	void (*destroy)(struct wayland_backend *b);
@@ -71,6 +75,7 @@ struct wayland_backend {
 	const char *output;         /* NULL: the first output */
 	bool overlay_cursor;        /* Pointer.Enabled: the cursor composited in */
 	bool quiet;                 /* --wait retrying: no repeated errors */
+	int min_interval_ms;        /* --max-fps: frames at least this far apart */
 	wayland_frame_fn frame_fn;
 	void *frame_data;
 	/* Filled by open (and kept current by dispatch). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <wayland-client.h>
@@ -47,6 +48,8 @@ struct wlr_backend_state {
 	/* The capture in flight. */
 	struct zwlr_screencopy_frame_v1 *frame;
 	bool started, first, failed, have_buffer, y_invert;
+	int64_t last_ready_ms;      /* when the last frame came */
+	bool held;                  /* the next capture waits for min_interval_ms */
 	uint32_t format, stride;
 	int32_t width, height;
 	pixman_region32_t damage;
@@ -325,6 +328,14 @@ static void frame_flags(void *data, struct zwlr_screencopy_frame_v1 *f, uint32_t
 
 static int request(struct wlr_backend_state *wb);
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void frame_ready(void *data, struct zwlr_screencopy_frame_v1 *f, uint32_t hi, uint32_t lo, uint32_t ns)
 {
 	struct wlr_backend_state *wb = data;
@@ -357,7 +368,14 @@ static void frame_ready(void *data, struct zwlr_screencopy_frame_v1 *f, uint32_t
 		return;
 	}
 	pixman_region32_clear(&wb->damage);
-	if (wb->started && request(wb) < 0)
+	wb->last_ready_ms = now_ms();
+	if (!wb->started)
+		return;
+	/* A change after a still moment is asked for at once (the request
+	 * waits at the compositor); only a stream of frames is paced. */
+	if (wb->base.min_interval_ms > 0)
+		wb->held = true;
+	else if (request(wb) < 0)
 		wb->failed = true;
 }
 
@@ -498,6 +516,7 @@ static int wlr_start(struct wayland_backend *b)
 	}
 	wb->started = true;
 	wb->first = true;
+	wb->held = false;
 	pixman_region32_clear(&wb->damage);
 	return request(wb);
 }
@@ -507,6 +526,7 @@ static void wlr_stop(struct wayland_backend *b)
 	struct wlr_backend_state *wb = from_base(b);
 
 	wb->started = false;
+	wb->held = false;
 	if (wb->frame) {
 		zwlr_screencopy_frame_v1_destroy(wb->frame);
 		wb->frame = NULL;
@@ -547,6 +567,22 @@ static int wlr_dispatch(struct wayland_backend *b)
 	return status(wb);
 }
 
+static int wlr_timeout(struct wayland_backend *b)
+{
+	struct wlr_backend_state *wb = from_base(b);
+	int64_t left;
+
+	if (!wb->held)
+		return -1;
+	left = wb->last_ready_ms + b->min_interval_ms - now_ms();
+	if (left > 0)
+		return (int)left;
+	wb->held = false;
+	if (wb->started && request(wb) < 0)
+		wb->failed = true;
+	return -1;
+}
+
 static void wlr_destroy(struct wayland_backend *b)
 {
 	struct wlr_backend_state *wb;
@@ -585,6 +621,7 @@ static const struct wayland_backend_impl wlroots_impl = {
 	.fd = wlr_fd,
 	.flush = wlr_flush,
 	.dispatch = wlr_dispatch,
+	.timeout = wlr_timeout,
 	.destroy = wlr_destroy,
 };
 

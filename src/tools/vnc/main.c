@@ -378,7 +378,7 @@ int main(int argc, char **argv)
 #ifdef MIRAGE_VNC_WAYLAND
 		input_display = wayland;
 		input_impl = &vnc_input_wayland;
-		ret = vnc_wayland_start(&ch.driver, wayland, &o.mirror);
+		ret = vnc_wayland_start(&ch.driver, wayland, o.max_fps, &o.mirror);
 #else
 		vnc_log("--wayland: this mirage-vnc was built without Wayland support");
 		ret = -ENOTSUP;

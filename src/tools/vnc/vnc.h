@@ -135,8 +135,11 @@ void vnc_driver_stop(struct vnc_driver *d);
 int vnc_x11_start(struct vnc_driver **out, const struct vnc_options *opt, const char **mirror)
 	__attribute__((warn_unused_result));
 /* --wayland: mirage-wayland for a running compositor's first output
- * (wayland.c); *mirror is "wl-OUTPUT". */
-int vnc_wayland_start(struct vnc_driver **out, const char *display, const char **mirror)
+ * (wayland.c), capturing at most max_fps frames a second (the pacing of
+ * the viewers: more would be read and compared for nobody); *mirror is
+ * "wl-OUTPUT". */
+int vnc_wayland_start(struct vnc_driver **out, const char *display, int max_fps,
+		      const char **mirror)
 	__attribute__((warn_unused_result));
 /* A compositor's output, its name and current mode followed as its
  * events come (wayland.c, for the Wayland input backend too). */

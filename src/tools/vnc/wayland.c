@@ -103,16 +103,19 @@ static int first_output(const char *display, char *name, size_t size)
 	return ret;
 }
 
-int vnc_wayland_start(struct vnc_driver **out, const char *display, const char **mirror)
+int vnc_wayland_start(struct vnc_driver **out, const char *display, int max_fps,
+		      const char **mirror)
 {
-	char output[48], name[64];
+	char output[48], name[64], fps[16];
 	int ret;
 
 	ret = first_output(display, output, sizeof(output));
 	if (ret < 0)
 		return ret;
 	snprintf(name, sizeof(name), "wl-%s", output);
-	const char *args[] = { "--display", display, "--output", output, "--name", name, NULL };
+	snprintf(fps, sizeof(fps), "%d", max_fps);
+	const char *args[] = { "--display", display, "--output", output, "--name", name,
+			       "--max-fps", fps, NULL };
 	ret = vnc_driver_start(out, "drivers/wayland", "mirage-wayland", args, name, display);
 	if (ret < 0)
 		return ret;
