@@ -338,6 +338,5 @@ extern bool mx_read_getimage;
  * memory), else NULL: then only the screen's GetImage reads them.  The one
  * place where that is decided. */
 void *mx_fb_pixels(PixmapPtr pix);
-size_t mx_stats_format(const struct mx_screen *ms, char *buf, size_t size);
 
 #endif /* MIRAGE_XORG_H */

@@ -116,11 +116,69 @@ static void impl_settings_changed(struct mirage_driver_impl *impl,
 		   s->pointer_enabled);
 }
 
+/* The counters as miragectl status shows them (key=value lines). */
+static size_t stats_format(const struct mx_screen *ms, char *buf, size_t size)
+{
+	const struct mx_stats *st = &ms->stats;
+	PixmapPtr pix = ms->screen->GetScreenPixmap(ms->screen);
+	int n;
+
+	n = snprintf(buf, size,
+		     "screen=%d\n"
+		     "fb_access=%s\n"
+		     "backing=%s\n"
+		     "backing_fallback=%s\n"
+		     "alias_starts=%llu\n"
+		     "alias_stops=%llu\n"
+		     "batches=%llu\n"
+		     "ops=%llu\n"
+		     "records=%llu\n"
+		     "records_blit=%llu\n"
+		     "records_textout=%llu\n"
+		     "records_screen_screen=%llu\n"
+		     "records_solidfill=%llu\n"
+		     "records_cursor=%llu\n"
+		     "records_folded=%llu\n"
+		     "bytes_copied=%llu\n"
+		     "bytes_moved=%llu\n"
+		     "damaged_pixels=%llu\n"
+		     "batch_record_limit=%u\n"
+		     "overflow_batches=%llu\n"
+		     "collapsed_batches=%llu\n"
+		     "full_refreshes=%llu\n"
+		     "early_flushes=%llu\n"
+		     "software_cursor=%d\n"
+		     "sprite_damage_ignored=%llu\n"
+		     "resizes=%llu\n"
+		     "errors=%llu\n",
+		     ms->screen->myNum,
+		     ms->aliased ? "alias" : pix && mx_fb_pixels(pix) ? "direct" : "getimage",
+		     mx_alias_state(ms),
+		     ms->alias_refused ? ms->alias_refused : "none",
+		     (unsigned long long)st->alias_starts, (unsigned long long)st->alias_stops,
+		     (unsigned long long)st->batches, (unsigned long long)st->ops,
+		     (unsigned long long)st->records, (unsigned long long)st->rec_blit,
+		     (unsigned long long)st->rec_text, (unsigned long long)st->rec_copy,
+		     (unsigned long long)st->rec_fill, (unsigned long long)st->rec_cursor,
+		     (unsigned long long)st->rec_folded,
+		     (unsigned long long)st->bytes_copied, (unsigned long long)st->bytes_moved,
+		     (unsigned long long)st->damaged_area, ms->batch.max_boxes,
+		     (unsigned long long)st->overflow_batches,
+		     (unsigned long long)st->collapsed_batches,
+		     (unsigned long long)st->full_refreshes,
+		     (unsigned long long)st->early_flushes, ms->cur.sw,
+		     (unsigned long long)st->sprite_ignored, (unsigned long long)st->resizes,
+		     (unsigned long long)st->errors);
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size ? size - 1 : 0;
+}
+
 static size_t impl_info(struct mirage_driver_impl *impl, char *buf, size_t size)
 {
 	struct mx_screen *ms = container_of(impl, struct mx_screen, impl);
 
-	return mx_stats_format(ms, buf, size);
+	return stats_format(ms, buf, size);
 }
 
 static void impl_log(struct mirage_driver_impl *impl, enum mirage_log_level level,
