@@ -11,16 +11,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include "mirage-wayland.h"
-#include "signals.h"
+#include "runner.h"
 
 bool wayland_verbose;
 
@@ -38,17 +35,13 @@ void wayland_log(enum mirage_log_level level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-struct options {
-	const char *display;
-	const char *output;
-	const char *name;
-	const char *backend;
-	struct mirage_settings settings;
-	bool wait;
-	int max_fps;          /* --max-fps, 0: as fast as the compositor gives */
+struct wayland_main {
+	struct wayland_mirror m;
+	struct driver_options o;    /* the common options */
+	const char *output;          /* --output, NULL: the first */
+	const char *backend;         /* --backend */
+	int max_fps;                 /* --max-fps, 0: as fast as the compositor gives */
 };
-
-enum run_result { RUN_SIGNAL, RUN_LOST, RUN_FAILED };
 
 /* The backend --backend names; auto is wlroots until another exists. */
 static struct wayland_backend *backend_create(const char *name)
@@ -58,7 +51,18 @@ static struct wayland_backend *backend_create(const char *name)
 	return NULL;
 }
 
-static enum run_result serve(struct wayland_mirror *m, int sigfd)
+/*
+ * A backend's error as the end of a life: the compositor gone (-EPIPE) or
+ * the output removed (-ENODEV, said by the backend) is what --wait waits
+ * out.
+ */
+static enum driver_life life_of(struct wayland_mirror *m, int err)
+{
+	m->compositor_gone = err == -EPIPE;
+	return err == -EPIPE || err == -ENODEV ? DRIVER_LOST : DRIVER_FAILED;
+}
+
+static enum driver_life serve(struct wayland_mirror *m, int sigfd)
 {
 	struct wayland_backend *b = m->backend;
 	struct pollfd fds[3];
@@ -69,7 +73,7 @@ static enum run_result serve(struct wayland_mirror *m, int sigfd)
 
 		ret = b->impl->flush(b);
 		if (ret < 0)
-			return ret == -EPIPE ? RUN_LOST : RUN_FAILED;
+			return life_of(m, ret);
 		fds[0] = (struct pollfd){ .fd = b->impl->fd(b), .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = mirage_driver_fd(m->drv), .events = POLLIN };
 		fds[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
@@ -77,44 +81,35 @@ static enum run_result serve(struct wayland_mirror *m, int sigfd)
 			if (errno == EINTR)
 				continue;
 			wayland_log(MIRAGE_LOG_ERROR, "poll: %s", strerror(errno));
-			return RUN_FAILED;
+			return DRIVER_FAILED;
 		}
-		if (fds[2].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) > 0)
-				wayland_log(MIRAGE_LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
-			return RUN_SIGNAL;
-		}
-		if (fds[1].revents & POLLIN) {
-			ret = mirage_driver_dispatch(m->drv);
-			if (ret < 0) {
-				wayland_log(MIRAGE_LOG_ERROR, "control socket failed: %s", strerror(-ret));
-				return RUN_FAILED;
-			}
-		}
+		ret = driver_runner_events("mirage-wayland", m->drv, &fds[2], &fds[1]);
+		if (ret != 0)
+			return ret > 0 ? DRIVER_STOPPED : DRIVER_FAILED;
 		if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
 			ret = b->impl->dispatch(b);
 			if (ret < 0)
-				return ret == -EPIPE ? RUN_LOST : RUN_FAILED;
+				return life_of(m, ret);
 		}
 	}
 }
 
 /* One life of the mirror: open the compositor, create the pipe, serve. */
-static enum run_result run_once(struct wayland_mirror *m, const struct options *o, int sigfd)
+static enum driver_life run_once(struct wayland_main *x, int sigfd)
 {
+	struct wayland_mirror *m = &x->m;
 	struct mirage_driver_config cfg;
 	char name[MIRAGE_NAME_MAX + MIRAGE_MONITOR_NAME_MAX];
-	enum run_result rr = RUN_FAILED;
+	enum driver_life rr = DRIVER_FAILED;
 	int ret;
 
 	mirage_driver_config_init(&cfg);
 	cfg.width = m->backend->width;
 	cfg.height = m->backend->height;
 	cfg.native_bpp = 32;
-	cfg.settings = o->settings;
-	if (o->name)
-		snprintf(name, sizeof(name), "%s", o->name);
+	cfg.settings = x->o.settings;
+	if (x->o.name)
+		snprintf(name, sizeof(name), "%s", x->o.name);
 	else
 		snprintf(name, sizeof(name), "wl-%s", m->backend->output_name);
 	cfg.name = name;
@@ -125,7 +120,7 @@ static enum run_result run_once(struct wayland_mirror *m, const struct options *
 	m->setting_up = false;
 	if (ret < 0) {
 		wayland_log(MIRAGE_LOG_ERROR, "cannot create mirror \"%s\": %s", name, mirage_last_error());
-		return RUN_FAILED;
+		return DRIVER_FAILED;
 	}
 	if (wayland_mirror_surface_changed(m) < 0)
 		goto cleanup;
@@ -138,7 +133,7 @@ static enum run_result run_once(struct wayland_mirror *m, const struct options *
 		    m->backend->output_name, m->backend->width, m->backend->height, m->backend->impl->name,
 		    name, mirage_driver_socket_path(m->drv), mirage_driver_attached(m->drv) ? "" : " (detached)");
 	rr = serve(m, sigfd);
-	if (rr == RUN_LOST)
+	if (rr == DRIVER_LOST && m->compositor_gone)
 		wayland_log(MIRAGE_LOG_ERROR, "lost the connection to the Wayland compositor: it went away; "
 			    "mirror \"%s\" stopped", name);
 cleanup:
@@ -148,6 +143,44 @@ cleanup:
 	free(m->next.data);
 	memset(&m->next, 0, sizeof(m->next));
 	return rr;
+}
+
+static int life_open(void *data, bool quiet)
+{
+	struct wayland_main *x = data;
+	struct wayland_backend *b = backend_create(x->backend);
+
+	wayland_verbose = x->o.verbose;
+	x->m.backend = b;
+	if (!b) {
+		wayland_log(MIRAGE_LOG_ERROR, "out of memory");
+		return -ENOMEM;
+	}
+	b->display = x->o.display;
+	b->output = x->output;
+	b->overlay_cursor = x->o.settings.pointer_enabled;
+	b->min_interval_ms = x->max_fps ? 1000 / x->max_fps : 0;
+	b->frame_fn = wayland_mirror_frame;
+	b->frame_data = &x->m;
+	b->quiet = quiet;
+	return b->impl->open(b);
+}
+
+static enum driver_life life_run(void *data, int sigfd)
+{
+	struct wayland_main *x = data;
+
+	x->m.backend->quiet = false;
+	return run_once(x, sigfd);
+}
+
+static void life_close(void *data)
+{
+	struct wayland_main *x = data;
+
+	if (x->m.backend)
+		x->m.backend->impl->destroy(x->m.backend);
+	x->m.backend = NULL;
 }
 
 static void usage(FILE *f)
@@ -160,139 +193,57 @@ static void usage(FILE *f)
 		"(default $WAYLAND_DISPLAY, its first output), named wl-OUTPUT, until interrupted.\n");
 }
 
-int main(int argc, char **argv)
+static int take_option(void *data, int c, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "display", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "set", required_argument, NULL, 's' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "max-fps", required_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct options o = { .backend = "auto" };
-	struct wayland_mirror m;
-	int c, sigfd, status = 1;
+	struct wayland_main *x = data;
+	char *end;
+	long v;
 
-	wayland_mirror_init(&m);
-	mirage_settings_init(&o.settings);
-	while ((c = getopt_long(argc, argv, "d:o:n:b:s:wf:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			o.display = optarg;
-			break;
-		case 'o':
-			o.output = optarg;
-			break;
-		case 'n':
-			o.name = optarg;
-			break;
-		case 'b':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "wlroots")) {
-				fprintf(stderr, "mirage-wayland: --backend %s: not a backend (auto, wlroots)\n", optarg);
-				return 2;
-			}
-			o.backend = optarg;
-			break;
-		case 's':
-			if (mirage_settings_parse(&o.settings, optarg) < 0) {
-				fprintf(stderr, "mirage-wayland: --set %s: %s\n", optarg, mirage_last_error());
-				return 2;
-			}
-			break;
-		case 'w':
-			o.wait = true;
-			break;
-		case 'f': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 1000) {
-				fprintf(stderr, "mirage-wayland: --max-fps %s: expected 1 to 1000\n", optarg);
-				return 2;
-			}
-			o.max_fps = (int)v;
-			break;
-		}
-		case 'v':
-			wayland_verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
+	switch (c) {
+	case 'o':
+		x->output = arg;
+		return 0;
+	case 'b':
+		if (strcmp(arg, "auto") && strcmp(arg, "wlroots")) {
+			fprintf(stderr, "mirage-wayland: --backend %s: not a backend (auto, wlroots)\n", arg);
 			return 2;
 		}
+		x->backend = arg;
+		return 0;
+	case 'f':
+		v = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || v < 1 || v > 1000) {
+			fprintf(stderr, "mirage-wayland: --max-fps %s: expected 1 to 1000\n", arg);
+			return 2;
+		}
+		x->max_fps = (int)v;
+		return 0;
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	return 2;
+}
 
-	sigfd = driver_stop_signalfd();
-	if (sigfd < 0) {
-		fprintf(stderr, "mirage-wayland: signalfd: %s\n", strerror(-sigfd));
-		return 1;
-	}
+static const struct option options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "backend", required_argument, NULL, 'b' },
+	{ "max-fps", required_argument, NULL, 'f' },
+	{ NULL, 0, NULL, 0 },
+};
 
-	for (unsigned failures = 0;;) {
-		enum run_result rr;
-		int ret;
+static const struct driver_runner runner = {
+	.prog = "mirage-wayland",
+	.waiting = "the compositor and its output",
+	.options = options,
+	.letters = "o:b:f:",
+	.option = take_option,
+	.usage = usage,
+	.open = life_open,
+	.run = life_run,
+	.close = life_close,
+};
 
-		m.backend = backend_create(o.backend);
-		if (!m.backend) {
-			wayland_log(MIRAGE_LOG_ERROR, "out of memory");
-			break;
-		}
-		m.backend->display = o.display;
-		m.backend->output = o.output;
-		m.backend->overlay_cursor = o.settings.pointer_enabled;
-		m.backend->min_interval_ms = o.max_fps ? 1000 / o.max_fps : 0;
-		m.backend->frame_fn = wayland_mirror_frame;
-		m.backend->frame_data = &m;
-		/* While waiting, say once that the compositor is not there. */
-		m.backend->quiet = o.wait && failures > 0;
-		ret = m.backend->impl->open(m.backend);
-		if (ret < 0) {
-			m.backend->impl->destroy(m.backend);
-			m.backend = NULL;
-			/* Without the protocol there is nothing to wait for. */
-			if (!o.wait || ret == -ENOTSUP) {
-				status = 1;
-				break;
-			}
-			if (failures++ == 0)
-				wayland_log(MIRAGE_LOG_INFO, "--wait: waiting for the compositor and its output");
-			struct pollfd pf = { .fd = sigfd, .events = POLLIN };
-			if (poll(&pf, 1, 500) > 0) {
-				status = 0;
-				break;
-			}
-			continue;
-		}
-		failures = 0;
-		m.backend->quiet = false;
-		rr = run_once(&m, &o, sigfd);
-		m.backend->impl->destroy(m.backend);
-		m.backend = NULL;
-		if (rr == RUN_SIGNAL) {
-			status = 0;
-			break;
-		}
-		if (rr == RUN_FAILED && !o.wait) {
-			status = 1;
-			break;
-		}
-		if (!o.wait) {
-			status = 1;
-			break;
-		}
-	}
-	close(sigfd);
-	return status;
+int main(int argc, char **argv)
+{
+	static struct wayland_main x = { .backend = "auto" };
+	wayland_mirror_init(&x.m);
+	return driver_main(&runner, &x.o, &x, argc, argv);
 }

@@ -98,6 +98,7 @@ struct wayland_mirror {
 	bool full_refresh;              /* next frame: compare and publish everything */
 	bool setting_up, pending_attach;
 	bool verbose;
+	bool compositor_gone;            /* the last life ended with the compositor */
 };
 
 /* The driver callbacks (mirror.c) into impl. */

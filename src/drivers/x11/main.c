@@ -9,18 +9,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "mirage-x11.h"
 #include "shared.h"
-#include "signals.h"
+#include "runner.h"
 
 static struct x11_mirror *from_impl(struct mirage_driver_impl *impl)
 {
@@ -95,17 +91,13 @@ static void on_log(struct mirage_driver_impl *impl, enum mirage_log_level level,
 /* Main loop                                                           */
 /* ------------------------------------------------------------------ */
 
-struct options {
-	const char *display;
-	const char *name;
-	struct mirage_settings settings;
-	uint32_t capacity; /* ring slots; 0: the library's default */
-	bool wait;
+struct x11_main {
+	struct x11_mirror m;
+	struct driver_options o;    /* the common options */
+	uint32_t capacity;           /* --capacity: ring slots; 0: the library's default */
 };
 
-enum run_result { RUN_SIGNAL, RUN_LOST, RUN_FAILED };
-
-static enum run_result serve(struct x11_mirror *m, int sigfd)
+static enum driver_life serve(struct x11_mirror *m, int sigfd)
 {
 	struct pollfd fds[3];
 
@@ -118,13 +110,13 @@ static enum run_result serve(struct x11_mirror *m, int sigfd)
 			free(ev);
 		}
 		if (xcb_connection_has_error(m->conn))
-			return RUN_LOST;
+			return DRIVER_LOST;
 		delay = x11_display_delay(m);
 		if (delay == 0) {
 			ret = x11_display_flush(m);
 			if (ret < 0) {
 				x11_log(m, MIRAGE_LOG_ERROR, "stopping: %s", strerror(-ret));
-				return RUN_FAILED;
+				return DRIVER_FAILED;
 			}
 		}
 		xcb_flush(m->conn);
@@ -135,7 +127,7 @@ static enum run_result serve(struct x11_mirror *m, int sigfd)
 			continue;
 		}
 		if (xcb_connection_has_error(m->conn))
-			return RUN_LOST;
+			return DRIVER_LOST;
 
 		fds[0] = (struct pollfd){ .fd = xcb_get_file_descriptor(m->conn), .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = mirage_driver_fd(m->drv), .events = POLLIN };
@@ -145,42 +137,33 @@ static enum run_result serve(struct x11_mirror *m, int sigfd)
 			if (errno == EINTR)
 				continue;
 			x11_log(m, MIRAGE_LOG_ERROR, "poll: %s", strerror(errno));
-			return RUN_FAILED;
+			return DRIVER_FAILED;
 		}
-		if (fds[2].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) > 0)
-				x11_log(m, MIRAGE_LOG_INFO, "%s: stopping", strsignal((int)si.ssi_signo));
-			return RUN_SIGNAL;
-		}
-		if (fds[1].revents & POLLIN) {
-			ret = mirage_driver_dispatch(m->drv);
-			if (ret < 0) {
-				x11_log(m, MIRAGE_LOG_ERROR, "control socket failed: %s", strerror(-ret));
-				return RUN_FAILED;
-			}
-		}
+		ret = driver_runner_events("mirage-x11", m->drv, &fds[2], &fds[1]);
+		if (ret != 0)
+			return ret > 0 ? DRIVER_STOPPED : DRIVER_FAILED;
 		if (fds[0].revents & (POLLERR | POLLHUP))
 			(void)xcb_poll_for_event(m->conn); /* notices the hang-up */
 	}
 }
 
 /* One life of the mirror: open the display, create the pipe, serve. */
-static enum run_result run_once(struct x11_mirror *m, const struct options *o, int sigfd)
+static enum driver_life run_once(struct x11_main *x, int sigfd)
 {
+	struct x11_mirror *m = &x->m;
 	struct mirage_driver_config cfg;
 	char name[MIRAGE_NAME_MAX];
-	enum run_result rr = RUN_FAILED;
+	enum driver_life rr = DRIVER_FAILED;
 	int ret;
 
 	mirage_driver_config_init(&cfg);
 	cfg.width = m->width;
 	cfg.height = m->height;
 	cfg.native_bpp = m->xbpp;
-	cfg.capacity = o->capacity;
-	cfg.settings = o->settings;
-	if (o->name)
-		snprintf(name, sizeof(name), "%s", o->name);
+	cfg.capacity = x->capacity;
+	cfg.settings = x->o.settings;
+	if (x->o.name)
+		snprintf(name, sizeof(name), "%s", x->o.name);
 	else
 		snprintf(name, sizeof(name), "x11-%d", m->display_number);
 	cfg.name = name;
@@ -191,7 +174,7 @@ static enum run_result run_once(struct x11_mirror *m, const struct options *o, i
 	if (ret < 0) {
 		m->setting_up = false;
 		x11_log(m, MIRAGE_LOG_ERROR, "cannot create mirror \"%s\": %s", name, mirage_last_error());
-		return RUN_FAILED;
+		return DRIVER_FAILED;
 	}
 	ret = x11_display_surface_changed(m);
 	m->setting_up = false;
@@ -204,7 +187,7 @@ static enum run_result run_once(struct x11_mirror *m, const struct options *o, i
 		m->display_name ? m->display_name : "", m->width, m->height, m->xbpp, name,
 		mirage_driver_socket_path(m->drv), mirage_driver_attached(m->drv) ? "" : " (detached)");
 	rr = serve(m, sigfd);
-	if (rr == RUN_LOST)
+	if (rr == DRIVER_LOST)
 		x11_log(m, MIRAGE_LOG_ERROR, "lost the connection to X display \"%s\": the server went away; "
 			"mirror \"%s\" stopped", m->display_name ? m->display_name : "", name);
 cleanup:
@@ -212,6 +195,32 @@ cleanup:
 	mirage_driver_destroy(m->drv);
 	m->drv = NULL;
 	return rr;
+}
+
+static int life_open(void *data, bool quiet)
+{
+	struct x11_main *x = data;
+	int ret;
+
+	x->m.display_name = x->o.display;
+	x->m.verbose = x->o.verbose;
+	x->m.quiet = quiet;
+	ret = x11_display_open(&x->m);
+	if (ret == 0)
+		x->m.quiet = false;
+	return ret;
+}
+
+static enum driver_life life_run(void *data, int sigfd)
+{
+	struct x11_main *x = data;
+
+	return run_once(x, sigfd);
+}
+
+static void life_close(void *data)
+{
+	x11_display_close(&((struct x11_main *)data)->m);
 }
 
 static void usage(FILE *f)
@@ -223,26 +232,56 @@ static void usage(FILE *f)
 		"named x11-N for display :N, until interrupted.\n");
 }
 
+static int take_option(void *data, int c, const char *arg)
+{
+	struct x11_main *x = data;
+	char *end;
+	unsigned long v;
+
+	switch (c) {
+	case 'c':
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || v < MIRAGE_RING_MIN_CAPACITY || v > MIRAGE_RING_MAX_CAPACITY) {
+			fprintf(stderr, "mirage-x11: --capacity %s: not a number of ring slots in %u..%u\n", arg,
+				MIRAGE_RING_MIN_CAPACITY, MIRAGE_RING_MAX_CAPACITY);
+			return 2;
+		}
+		x->capacity = (uint32_t)v;
+		return 0;
+	case 'S':
+		x->m.no_shm = true;
+		return 0;
+	case 'X':
+		x->m.no_xvfb = true;
+		return 0;
+	}
+	return 2;
+}
+
+static const struct option options[] = {
+	{ "capacity", required_argument, NULL, 'c' },
+	{ "no-shm", no_argument, NULL, 'S' },
+	{ "no-xvfb-shmem", no_argument, NULL, 'X' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct driver_runner runner = {
+	.prog = "mirage-x11",
+	.waiting = "the X display to appear",
+	.options = options,
+	.letters = "c:",
+	.option = take_option,
+	.usage = usage,
+	.open = life_open,
+	.run = life_run,
+	.close = life_close,
+};
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "display", required_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "set", required_argument, NULL, 's' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "capacity", required_argument, NULL, 'c' },
-		{ "no-shm", no_argument, NULL, 'S' },
-		{ "no-xvfb-shmem", no_argument, NULL, 'X' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct options o = { 0 };
-	struct x11_mirror m;
-	int c, sigfd, status = 1;
-
-	memset(&m, 0, sizeof(m));
-	m.impl = (struct mirage_driver_impl){
+	static struct x11_main x; /* large; one a process */
+	x.m.impl = (struct mirage_driver_impl){
 		.name = "x11",
 		.attach = on_attach,
 		.detach = on_detach,
@@ -250,103 +289,6 @@ int main(int argc, char **argv)
 		.info = on_info,
 		.log = on_log,
 	};
-	m.xvfb_shmid = -1;
-	mirage_settings_init(&o.settings);
-	while ((c = getopt_long(argc, argv, "d:n:s:c:wvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			o.display = optarg;
-			break;
-		case 'n':
-			o.name = optarg;
-			break;
-		case 's':
-			if (mirage_settings_parse(&o.settings, optarg) < 0) {
-				fprintf(stderr, "mirage-x11: --set %s: %s\n", optarg, mirage_last_error());
-				return 2;
-			}
-			break;
-		case 'w':
-			o.wait = true;
-			break;
-		case 'c': {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < MIRAGE_RING_MIN_CAPACITY ||
-			    v > MIRAGE_RING_MAX_CAPACITY) {
-				fprintf(stderr, "mirage-x11: --capacity %s: not a number of ring slots in %u..%u\n",
-					optarg, MIRAGE_RING_MIN_CAPACITY, MIRAGE_RING_MAX_CAPACITY);
-				return 2;
-			}
-			o.capacity = (uint32_t)v;
-			break;
-		}
-		case 'S':
-			m.no_shm = true;
-			break;
-		case 'X':
-			m.no_xvfb = true;
-			break;
-		case 'v':
-			m.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-
-	sigfd = driver_stop_signalfd();
-	if (sigfd < 0) {
-		fprintf(stderr, "mirage-x11: signalfd: %s\n", strerror(-sigfd));
-		return 1;
-	}
-
-	for (unsigned failures = 0;;) {
-		enum run_result rr;
-
-		m.display_name = o.display;
-		/* While waiting, say once that the display is not there. */
-		m.quiet = o.wait && failures > 0;
-		if (x11_display_open(&m) < 0) {
-			x11_display_close(&m);
-			if (!o.wait) {
-				status = 1;
-				break;
-			}
-			if (failures++ == 0)
-				x11_log(&m, MIRAGE_LOG_INFO, "--wait: waiting for the X display to appear");
-			/* No server, so no events to wait on: look again shortly. */
-			struct pollfd pf = { .fd = sigfd, .events = POLLIN };
-			if (poll(&pf, 1, 500) > 0) {
-				status = 0;
-				break;
-			}
-			continue;
-		}
-		failures = 0;
-		m.quiet = false;
-		rr = run_once(&m, &o, sigfd);
-		x11_display_close(&m);
-		if (rr == RUN_SIGNAL) {
-			status = 0;
-			break;
-		}
-		if (rr == RUN_FAILED || !o.wait) {
-			status = 1;
-			break;
-		}
-	}
-	close(sigfd);
-	return status;
+	x.m.xvfb_shmid = -1;
+	return driver_main(&runner, &x.o, &x, argc, argv);
 }
