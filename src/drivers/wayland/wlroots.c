@@ -17,6 +17,7 @@
 #include <wayland-client.h>
 
 #include "damage.h"
+#include "wlout.h"
 #include "mirage-wayland.h"
 #include "wlr-screencopy-unstable-v1-client-protocol.h"
 #include "xdg-output-unstable-v1-client-protocol.h"
@@ -24,11 +25,10 @@
 #define MAX_OUTPUTS 16
 
 struct output {
+	struct wlout wlo;            /* the wl_output, its name */
 	struct wlr_backend_state *wb;
-	struct wl_output *wl;
 	struct zxdg_output_v1 *xdg;
 	uint32_t global;
-	char name[MIRAGE_MONITOR_NAME_MAX];
 	int32_t lx, ly, lw, lh;
 };
 
@@ -73,50 +73,6 @@ static struct wlr_backend_state *from_base(struct wayland_backend *b)
 /* Outputs                                                             */
 /* ------------------------------------------------------------------ */
 
-static void out_geometry(void *data, struct wl_output *o, int32_t x, int32_t y, int32_t pw, int32_t ph,
-			 int32_t sub, const char *make, const char *model, int32_t transform)
-{
-	(void)data; (void)o; (void)x; (void)y; (void)pw; (void)ph; (void)sub; (void)make; (void)model;
-	(void)transform;
-}
-
-static void out_mode(void *data, struct wl_output *o, uint32_t flags, int32_t w, int32_t h, int32_t r)
-{
-	(void)data; (void)o; (void)flags; (void)w; (void)h; (void)r;
-}
-
-static void out_done(void *data, struct wl_output *o)
-{
-	(void)data; (void)o;
-}
-
-static void out_scale(void *data, struct wl_output *o, int32_t f)
-{
-	(void)data; (void)o; (void)f;
-}
-
-static void out_name(void *data, struct wl_output *o, const char *name)
-{
-	struct output *out = data;
-
-	(void)o;
-	snprintf(out->name, sizeof(out->name), "%s", name);
-}
-
-static void out_description(void *data, struct wl_output *o, const char *d)
-{
-	(void)data; (void)o; (void)d;
-}
-
-static const struct wl_output_listener output_listener = {
-	.geometry = out_geometry,
-	.mode = out_mode,
-	.done = out_done,
-	.scale = out_scale,
-	.name = out_name,
-	.description = out_description,
-};
-
 static void xdg_position(void *data, struct zxdg_output_v1 *x, int32_t lx, int32_t ly)
 {
 	struct output *out = data;
@@ -154,8 +110,8 @@ static void xdg_name(void *data, struct zxdg_output_v1 *x, const char *name)
 	struct output *out = data;
 
 	(void)x;
-	if (!out->name[0])
-		snprintf(out->name, sizeof(out->name), "%s", name);
+	if (!out->wlo.name[0])
+		snprintf(out->wlo.name, sizeof(out->wlo.name), "%s", name);
 }
 
 static void xdg_description(void *data, struct zxdg_output_v1 *x, const char *d)
@@ -190,8 +146,7 @@ static void global_add(void *data, struct wl_registry *r, uint32_t name, const c
 		memset(out, 0, sizeof(*out));
 		out->wb = wb;
 		out->global = name;
-		out->wl = wl_registry_bind(r, name, &wl_output_interface, version < 4 ? version : 4);
-		wl_output_add_listener(out->wl, &output_listener, out);
+		wlout_bind(&out->wlo, r, name, version);
 	}
 }
 
@@ -429,7 +384,7 @@ static int request(struct wlr_backend_state *wb)
 {
 	wb->have_buffer = false;
 	wb->frame = zwlr_screencopy_manager_v1_capture_output(wb->screencopy, wb->base.overlay_cursor,
-							      wb->out->wl);
+							      wb->out->wlo.wl);
 	if (!wb->frame)
 		return -ENOMEM;
 	return zwlr_screencopy_frame_v1_add_listener(wb->frame, &frame_listener, wb) < 0 ? -EINVAL : 0;
@@ -467,14 +422,14 @@ static int wlr_open(struct wayland_backend *b)
 	}
 	if (wb->xdg_manager) {
 		for (int i = 0; i < wb->noutputs; i++) {
-			wb->outputs[i].xdg = zxdg_output_manager_v1_get_xdg_output(wb->xdg_manager, wb->outputs[i].wl);
+			wb->outputs[i].xdg = zxdg_output_manager_v1_get_xdg_output(wb->xdg_manager, wb->outputs[i].wlo.wl);
 			zxdg_output_v1_add_listener(wb->outputs[i].xdg, &xdg_output_listener, &wb->outputs[i]);
 		}
 		if (wl_display_roundtrip(wb->display) < 0)
 			return -EPIPE;
 	}
 	for (int i = 0; i < wb->noutputs && !wb->out; i++)
-		if (!b->output || !strcmp(b->output, wb->outputs[i].name))
+		if (!b->output || !strcmp(b->output, wb->outputs[i].wlo.name))
 			wb->out = &wb->outputs[i];
 	if (!wb->out) {
 		if (b->output)
@@ -483,7 +438,9 @@ static int wlr_open(struct wayland_backend *b)
 			LOG_ERROR(wb, "the compositor has no output");
 		return -ENODEV;
 	}
-	snprintf(b->output_name, sizeof(b->output_name), "%s", wb->out->name[0] ? wb->out->name : "0");
+	/* The surface header's monitor names are short: a long one is cut. */
+	snprintf(b->output_name, sizeof(b->output_name), "%.*s", (int)sizeof(b->output_name) - 1,
+		 wb->out->wlo.name[0] ? wb->out->wlo.name : "0");
 	b->lx = wb->out->lx, b->ly = wb->out->ly, b->lw = wb->out->lw, b->lh = wb->out->lh;
 	/* The buffer size is the mirror's size: ask for one frame's buffer event. */
 	if (request(wb) < 0)
@@ -596,8 +553,7 @@ static void wlr_destroy(struct wayland_backend *b)
 	for (int i = 0; i < wb->noutputs; i++) {
 		if (wb->outputs[i].xdg)
 			zxdg_output_v1_destroy(wb->outputs[i].xdg);
-		if (wb->outputs[i].wl)
-			wl_output_destroy(wb->outputs[i].wl);
+		wlout_release(&wb->outputs[i].wlo);
 	}
 	if (wb->xdg_manager)
 		zxdg_output_manager_v1_destroy(wb->xdg_manager);

@@ -141,18 +141,6 @@ int vnc_x11_start(struct vnc_driver **out, const struct vnc_options *opt, const 
 int vnc_wayland_start(struct vnc_driver **out, const char *display, int max_fps,
 		      const char **mirror)
 	__attribute__((warn_unused_result));
-/* A compositor's output, its name and current mode followed as its
- * events come (wayland.c, for the Wayland input backend too). */
-struct wl_output;
-struct wl_registry;
-struct vnc_wl_output {
-	struct wl_output *wl;
-	char name[48];
-	int width, height;
-};
-void vnc_wl_output_bind(struct vnc_wl_output *out, struct wl_registry *r, uint32_t id,
-			uint32_t version);
-
 /* Helpers shared by embedded.c's two starters. */
 int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
 const char *vnc_exe_dir(void);

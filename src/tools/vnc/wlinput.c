@@ -34,6 +34,7 @@
 #include "virtual-keyboard-unstable-v1-client-protocol.h"
 #include "wlr-data-control-unstable-v1-client-protocol.h"
 #include "wlr-virtual-pointer-unstable-v1-client-protocol.h"
+#include "wlout.h"
 
 #define QUEUE_MAX 512
 /* Keycodes 9..255: what X clients (Xwayland) can take. */
@@ -69,7 +70,7 @@ struct wlinput {
 	struct wl_display *dpy;
 	struct wl_registry *registry;
 	struct wl_seat *seat;
-	struct vnc_wl_output output; /* its mode: absolute motion's extent */
+	struct wlout output;         /* its mode: absolute motion's extent */
 	struct zwlr_virtual_pointer_manager_v1 *pointer_manager;
 	struct zwp_virtual_keyboard_manager_v1 *keyboard_manager;
 	struct zwlr_data_control_manager_v1 *control_manager;
@@ -126,7 +127,7 @@ static void global_add(void *data, struct wl_registry *r, uint32_t name, const c
 		in->seat = wl_registry_bind(r, name, &wl_seat_interface, 1);
 	} else if (!strcmp(iface, wl_output_interface.name) && !in->output.wl) {
 		/* The first output: the one --wayland's mirage-wayland mirrors. */
-		vnc_wl_output_bind(&in->output, r, name, version);
+		wlout_bind(&in->output, r, name, version);
 	} else if (!strcmp(iface, zwlr_virtual_pointer_manager_v1_interface.name)) {
 		in->pointer_manager_version = version < 2 ? version : 2;
 		in->pointer_manager = wl_registry_bind(r, name, &zwlr_virtual_pointer_manager_v1_interface,
