@@ -520,15 +520,14 @@ int rec_cmd_export(int argc, char **argv)
 		case 'S': salvage = true; break;
 		case 'q': quiet = true; break;
 		case 'h': fputs(export_help, stdout); return 0;
-		case ':': return rec_usage("%s needs an argument", argv[optind - 1]);
-		default: return rec_usage("unknown option \"%s\"", argv[optind - 1]);
+		default: return rec_option_error(opt, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return rec_usage(optind < argc ? "one recording expected" : "no recording given");
+	path = rec_one_recording(argc, argv);
+	if (!path)
+		return EXIT_USAGE;
 	if (!ex.out)
 		return rec_usage("no output given (-o OUT)");
-	path = argv[optind];
 	if (codec && !strcmp(codec, "png"))
 		ex.kind = OUT_PNG;
 	else if (codec && !strcmp(codec, "ppm"))

@@ -148,13 +148,12 @@ int rec_cmd_info(int argc, char **argv)
 		switch (opt) {
 		case 'j': json = true; break;
 		case 'h': fputs(info_help, stdout); return 0;
-		case ':': return rec_usage("%s needs an argument", argv[optind - 1]);
-		default: return rec_usage("unknown option \"%s\"", argv[optind - 1]);
+		default: return rec_option_error(opt, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return rec_usage(optind < argc ? "one recording expected" : "no recording given");
-	path = argv[optind];
+	path = rec_one_recording(argc, argv);
+	if (!path)
+		return EXIT_USAGE;
 	ret = rec_map_open(&map, path);
 	if (ret)
 		return ret;

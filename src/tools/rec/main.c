@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -62,6 +63,21 @@ int rec_usage(const char *fmt, ...)
 	fprintf(stderr, " (see 'mirage-rec %s%s--help')\n", rec_cmd ? rec_cmd : "",
 		rec_cmd ? " " : "");
 	return EXIT_USAGE;
+}
+
+int rec_option_error(int opt, char **argv)
+{
+	if (opt == ':')
+		return rec_usage("%s needs an argument", argv[optind - 1]);
+	return rec_usage("unknown option \"%s\"", argv[optind - 1]);
+}
+
+const char *rec_one_recording(int argc, char **argv)
+{
+	if (optind == argc - 1)
+		return argv[optind];
+	rec_usage(optind < argc ? "one recording expected" : "no recording given");
+	return NULL;
 }
 
 uint64_t rec_now_ns(void)

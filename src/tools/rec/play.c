@@ -275,15 +275,14 @@ int rec_cmd_play(int argc, char **argv)
 		case 'e': exit_at_end = true; break;
 		case 'S': salvage = true; break;
 		case 'h': fputs(play_help, stdout); return 0;
-		case ':': return rec_usage("%s needs an argument", argv[optind - 1]);
-		default: return rec_usage("unknown option \"%s\"", argv[optind - 1]);
+		default: return rec_option_error(opt, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return rec_usage(optind < argc ? "one recording expected" : "no recording given");
+	path = rec_one_recording(argc, argv);
+	if (!path)
+		return EXIT_USAGE;
 	if (loop && exit_at_end)
 		return rec_usage("--loop and --exit-at-end exclude each other");
-	path = argv[optind];
 	if (!name) {
 		default_name(path, namebuf, sizeof(namebuf));
 		name = namebuf;

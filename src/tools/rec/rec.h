@@ -25,6 +25,14 @@ void rec_warn(const char *fmt, ...);
 __attribute__((format(printf, 1, 2)))
 int rec_usage(const char *fmt, ...);
 
+/* getopt's answer ':' (an argument missing) or anything else it does
+ * not know, as a usage error; returns EXIT_USAGE. */
+int rec_option_error(int opt, char **argv);
+
+/* The one recording named after the options (argv[optind]), or NULL after
+ * a usage error (then exit EXIT_USAGE). */
+const char *rec_one_recording(int argc, char **argv);
+
 /* Set by main: the subcommand being run, for messages. */
 extern const char *rec_cmd;
 

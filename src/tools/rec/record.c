@@ -694,8 +694,7 @@ int rec_cmd_record(int argc, char **argv)
 		}
 		case 'q': quiet = true; break;
 		case 'h': fputs(record_help, stdout); return 0;
-		case ':': return rec_usage("%s needs an argument", argv[optind - 1]);
-		default: return rec_usage("unknown option \"%s\"", argv[optind - 1]);
+		default: return rec_option_error(opt, argv);
 		}
 	}
 	if (optind < argc)
