@@ -123,11 +123,6 @@ void mx_alias_stop(struct mx_screen *ms)
 
 	if (!ms->aliased)
 		return;
-	ms->aliased = false;
-	ms->need_full = true;
-	ms->stats.alias_stops++;
-	if (ms->drv)
-		mirage_driver_set_backing_in_force(ms->drv, 3);
 	if (pix->devPrivate.ptr == ms->alias_ptr) {
 		/* The surface holds the screen: copy it back into the
 		 * server's storage (which had this geometry when we took
@@ -139,9 +134,7 @@ void mx_alias_stop(struct mx_screen *ms)
 	}
 	/* Else the storage was replaced behind our back: nothing of ours is
 	 * referenced any more, and own_ptr may be gone; leave it alone. */
-	ms->alias_pixmap = NULL;
-	ms->alias_ptr = NULL;
-	ms->own_ptr = NULL;
+	mx_alias_forget(ms);
 }
 
 void mx_alias_update(struct mx_screen *ms)

@@ -16,6 +16,7 @@
 #include <dixevents.h>
 #include <inputstr.h>
 #include <mipointer.h>
+#include <mipointrst.h>
 #include <servermd.h>
 
 bool mx_cursor_set_shape(struct mx_screen *ms, const struct mirage_settings *set,
@@ -177,4 +178,160 @@ bool mx_cursor_draw(struct mx_screen *ms, const struct compose_surface *s,
 	*changed = ms->cur.drawn_box;
 	ms->stats.rec_cursor++;
 	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* The software cursor                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A driver without a hardware cursor for a shape (the dummy driver has
+ * none for ARGB cursors) leaves the cursor to misprite, which draws it into
+ * the framebuffer and takes it out again (restoring what was under it)
+ * before any drawing over it and inside GetImage.  None of that changes
+ * what the screen shows (GetImage never sees the cursor), so damage
+ * reported while the sprite draws is ignored, and batch.c reads the pixels
+ * around the cursor through the root window's GetImage, which takes it out
+ * first.
+ *
+ * misprite draws from the pointer's sprite functions (wrapped below) and
+ * from a block handler it puts on top of the chain whenever the cursor
+ * was taken out, with GCs and a Picture of its own: those are recognised
+ * as created or used while a sprite function runs, and marked.  The depth
+ * is per thread: the input thread moves hardware cursors while the main
+ * thread renders.
+ */
+static _Thread_local int sprite_depth;
+
+bool mx_in_sprite(void)
+{
+	return sprite_depth > 0;
+}
+
+void mx_sprite_enter(void)
+{
+	sprite_depth++;
+}
+
+void mx_sprite_leave(void)
+{
+	sprite_depth--;
+}
+
+bool mx_sprite_box(struct mx_screen *ms, BoxRec *box)
+{
+	DeviceIntPtr dev = inputInfo.pointer;
+	CursorPtr cur = dev ? GetSpriteCursor(dev) : NULL;
+	int x = 0, y = 0;
+	const int pad = 8; /* misprite saves a margin around the cursor */
+
+	if (!cur || miPointerGetScreen(dev) != ms->screen)
+		return false;
+	miPointerGetPosition(dev, &x, &y);
+	x -= cur->bits->xhot;
+	y -= cur->bits->yhot;
+	box->x1 = mx_clamp16(x - pad);
+	box->y1 = mx_clamp16(y - pad);
+	box->x2 = mx_clamp16(x + (int)cur->bits->width + pad);
+	box->y2 = mx_clamp16(y + (int)cur->bits->height + pad);
+	return true;
+}
+
+bool mx_sprite_mark(bool *mark)
+{
+	if (sprite_depth > 0)
+		*mark = true;
+	if (*mark)
+		sprite_depth++;
+	return *mark;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sprite functions                                                    */
+/* ------------------------------------------------------------------ */
+
+/* What we wrapped, per screen; kept past CloseScreen in case someone
+ * wrapped after us and our functions stay in the chain. */
+static miPointerSpriteFuncPtr sprite_below[MAXSCREENS];
+
+static miPointerSpriteFuncPtr sprite_funcs(ScreenPtr screen)
+{
+	return sprite_below[screen->myNum];
+}
+
+static Bool sprite_realize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
+{
+	return sprite_funcs(screen)->RealizeCursor(dev, screen, cursor);
+}
+
+static Bool sprite_unrealize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
+{
+	return sprite_funcs(screen)->UnrealizeCursor(dev, screen, cursor);
+}
+
+bool mx_screen_cursor = true;
+
+static void sprite_set(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor, int x, int y)
+{
+	/* ScreenCursor off: the layers below (a hardware cursor, misprite)
+	 * are only ever told to show none.  The pointer's cursor itself is
+	 * the dix sprite's, which the records follow (batch.c). */
+	if (!mx_screen_cursor)
+		cursor = NULL;
+	sprite_depth++;
+	sprite_funcs(screen)->SetCursor(dev, screen, cursor, x, y);
+	sprite_depth--;
+}
+
+static void sprite_move(DeviceIntPtr dev, ScreenPtr screen, int x, int y)
+{
+	sprite_depth++;
+	sprite_funcs(screen)->MoveCursor(dev, screen, x, y);
+	sprite_depth--;
+}
+
+static Bool sprite_init(DeviceIntPtr dev, ScreenPtr screen)
+{
+	Bool ret;
+
+	sprite_depth++;
+	ret = sprite_funcs(screen)->DeviceCursorInitialize(dev, screen);
+	sprite_depth--;
+	return ret;
+}
+
+static void sprite_cleanup(DeviceIntPtr dev, ScreenPtr screen)
+{
+	sprite_depth++;
+	sprite_funcs(screen)->DeviceCursorCleanup(dev, screen);
+	sprite_depth--;
+}
+
+static const miPointerSpriteFuncRec sprite_wrapper = {
+	.RealizeCursor = sprite_realize,
+	.UnrealizeCursor = sprite_unrealize,
+	.SetCursor = sprite_set,
+	.MoveCursor = sprite_move,
+	.DeviceCursorInitialize = sprite_init,
+	.DeviceCursorCleanup = sprite_cleanup,
+};
+
+void mx_sprite_wrap(struct mx_screen *ms)
+{
+	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
+
+	if (!mp || !mp->spriteFuncs || mp->spriteFuncs == &sprite_wrapper ||
+	    ms->screen->myNum < 0 || ms->screen->myNum >= MAXSCREENS)
+		return;
+	sprite_below[ms->screen->myNum] = mp->spriteFuncs;
+	mp->spriteFuncs = (miPointerSpriteFuncPtr)&sprite_wrapper;
+}
+
+void mx_sprite_unwrap(struct mx_screen *ms)
+{
+	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
+
+	/* Only if nobody wrapped after us; else ours stays and calls down. */
+	if (mp && mp->spriteFuncs == &sprite_wrapper)
+		mp->spriteFuncs = sprite_below[ms->screen->myNum];
 }

@@ -27,7 +27,7 @@
 struct gc_priv {
 	const GCFuncs *funcs;
 	const GCOps *ops;
-	bool sprite;            /* the software cursor's own (see below) */
+	bool sprite;            /* the software cursor's own (cursor.c) */
 };
 
 static struct gc_priv *gc_priv(GCPtr gc)
@@ -44,83 +44,6 @@ bool mx_drawable_on_screen(DrawablePtr d)
 		return screen->GetWindowPixmap((WindowPtr)d) == spix &&
 		       ((WindowPtr)d)->viewable;
 	return (PixmapPtr)d == spix;
-}
-
-/* ------------------------------------------------------------------ */
-/* The software cursor                                                 */
-/* ------------------------------------------------------------------ */
-
-/*
- * A driver without a hardware cursor for a shape (the dummy driver has
- * none for ARGB cursors) leaves the cursor to misprite, which draws it into
- * the framebuffer and takes it out again (restoring what was under it)
- * before any drawing over it and inside GetImage.  None of that changes
- * what the screen shows (GetImage never sees the cursor), so damage
- * reported while the sprite draws is ignored, and batch.c reads the pixels
- * around the cursor through the root window's GetImage, which takes it out
- * first.
- *
- * misprite draws from the pointer's sprite functions (wrapped below) and
- * from a block handler it puts on top of the chain whenever the cursor
- * was taken out, with GCs and a Picture of its own: those are recognised
- * as created or used while a sprite function runs, and marked.  The depth
- * is per thread: the input thread moves hardware cursors while the main
- * thread renders.
- */
-static _Thread_local int sprite_depth;
-
-bool mx_in_sprite(void)
-{
-	return sprite_depth > 0;
-}
-
-void mx_sprite_enter(void)
-{
-	sprite_depth++;
-}
-
-void mx_sprite_leave(void)
-{
-	sprite_depth--;
-}
-
-/* A coordinate as a BoxRec holds it. */
-static short clamp16(int v)
-{
-	return (short)max(min(v, 32767), -32768);
-}
-
-bool mx_sprite_box(struct mx_screen *ms, BoxRec *box)
-{
-	DeviceIntPtr dev = inputInfo.pointer;
-	CursorPtr cur = dev ? GetSpriteCursor(dev) : NULL;
-	int x = 0, y = 0;
-	const int pad = 8; /* misprite saves a margin around the cursor */
-
-	if (!cur || miPointerGetScreen(dev) != ms->screen)
-		return false;
-	miPointerGetPosition(dev, &x, &y);
-	x -= cur->bits->xhot;
-	y -= cur->bits->yhot;
-	box->x1 = clamp16(x - pad);
-	box->y1 = clamp16(y - pad);
-	box->x2 = clamp16(x + (int)cur->bits->width + pad);
-	box->y2 = clamp16(y + (int)cur->bits->height + pad);
-	return true;
-}
-
-/*
- * For a GC or Picture with mark: marks it when used inside the cursor's
- * drawing; true (and the depth raised, for the caller to lower) when the
- * op is the cursor's.
- */
-static bool sprite_mark(bool *mark)
-{
-	if (sprite_depth > 0)
-		*mark = true;
-	if (*mark)
-		sprite_depth++;
-	return *mark;
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,7 +138,7 @@ static const GCFuncs mx_gc_funcs = {
 	struct gc_priv *gp_ = gc_priv(gc); \
 	struct mx_screen *ms_ = mx_screen_get((d)->pScreen); \
 	struct mx_ctx saved_ = ms_->ctx; \
-	bool sprite_ = sprite_mark(&gp_->sprite); \
+	bool sprite_ = mx_sprite_mark(&gp_->sprite); \
 	(gc)->funcs = gp_->funcs; \
 	(gc)->ops = gp_->ops; \
 	if (ms_->active) \
@@ -223,7 +146,7 @@ static const GCFuncs mx_gc_funcs = {
 
 #define OP_EPILOGUE(gc) \
 	if (sprite_) \
-		sprite_depth--; \
+		mx_sprite_leave(); \
 	ms_->ctx = saved_; \
 	gp_->funcs = (gc)->funcs; \
 	gp_->ops = (gc)->ops; \
@@ -285,10 +208,10 @@ static void text_region(DrawablePtr d, GCPtr gc, int x, int y, int n, RegionPtr 
 		return;
 	x += d->x;
 	y += d->y;
-	box.x1 = clamp16(x + min(min(0, width), min(m->leftSideBearing, last + m->leftSideBearing)));
-	box.x2 = clamp16(x + max(max(0, width), max(m->rightSideBearing, last + m->rightSideBearing)));
-	box.y1 = clamp16(y - max(FONTASCENT(font), m->ascent));
-	box.y2 = clamp16(y + max(FONTDESCENT(font), m->descent));
+	box.x1 = mx_clamp16(x + min(min(0, width), min(m->leftSideBearing, last + m->leftSideBearing)));
+	box.x2 = mx_clamp16(x + max(max(0, width), max(m->rightSideBearing, last + m->rightSideBearing)));
+	box.y1 = mx_clamp16(y - max(FONTASCENT(font), m->ascent));
+	box.y2 = mx_clamp16(y + max(FONTDESCENT(font), m->descent));
 	if (clip && !clip->data) {
 		/* one rectangle (the usual unobscured window): no pixman */
 		box.x1 = max(box.x1, clip->extents.x1);
@@ -570,7 +493,7 @@ static Bool create_gc(GCPtr gc)
 	if (ret) {
 		gp->funcs = gc->funcs;
 		gp->ops = NULL;
-		gp->sprite = sprite_depth > 0;
+		gp->sprite = mx_in_sprite();
 		gc->funcs = &mx_gc_funcs;
 	}
 	return ret;
@@ -660,104 +583,14 @@ static void composite(CARD8 op, PicturePtr src, PicturePtr mask, PicturePtr dst,
 	ScreenPtr screen = dst->pDrawable->pScreen;
 	PictureScreenPtr ps = GetPictureScreen(screen);
 	struct mx_screen *ms = mx_screen_get(screen);
-	bool sprite = sprite_mark(dixLookupPrivate(&dst->devPrivates, &mx_picture_key));
+	bool sprite = mx_sprite_mark(dixLookupPrivate(&dst->devPrivates, &mx_picture_key));
 
 	ps->Composite = ms->Composite;
 	ps->Composite(op, src, mask, dst, xs, ys, xm, ym, xd, yd, w, h);
 	ms->Composite = ps->Composite;
 	ps->Composite = composite;
 	if (sprite)
-		sprite_depth--;
-}
-
-/* ------------------------------------------------------------------ */
-/* Sprite functions                                                    */
-/* ------------------------------------------------------------------ */
-
-/* What we wrapped, per screen; kept past CloseScreen in case someone
- * wrapped after us and our functions stay in the chain. */
-static miPointerSpriteFuncPtr sprite_below[MAXSCREENS];
-
-static miPointerSpriteFuncPtr sprite_funcs(ScreenPtr screen)
-{
-	return sprite_below[screen->myNum];
-}
-
-static Bool sprite_realize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
-{
-	return sprite_funcs(screen)->RealizeCursor(dev, screen, cursor);
-}
-
-static Bool sprite_unrealize(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor)
-{
-	return sprite_funcs(screen)->UnrealizeCursor(dev, screen, cursor);
-}
-
-bool mx_screen_cursor = true;
-
-static void sprite_set(DeviceIntPtr dev, ScreenPtr screen, CursorPtr cursor, int x, int y)
-{
-	/* ScreenCursor off: the layers below (a hardware cursor, misprite)
-	 * are only ever told to show none.  The pointer's cursor itself is
-	 * the dix sprite's, which the records follow (batch.c). */
-	if (!mx_screen_cursor)
-		cursor = NULL;
-	sprite_depth++;
-	sprite_funcs(screen)->SetCursor(dev, screen, cursor, x, y);
-	sprite_depth--;
-}
-
-static void sprite_move(DeviceIntPtr dev, ScreenPtr screen, int x, int y)
-{
-	sprite_depth++;
-	sprite_funcs(screen)->MoveCursor(dev, screen, x, y);
-	sprite_depth--;
-}
-
-static Bool sprite_init(DeviceIntPtr dev, ScreenPtr screen)
-{
-	Bool ret;
-
-	sprite_depth++;
-	ret = sprite_funcs(screen)->DeviceCursorInitialize(dev, screen);
-	sprite_depth--;
-	return ret;
-}
-
-static void sprite_cleanup(DeviceIntPtr dev, ScreenPtr screen)
-{
-	sprite_depth++;
-	sprite_funcs(screen)->DeviceCursorCleanup(dev, screen);
-	sprite_depth--;
-}
-
-static const miPointerSpriteFuncRec sprite_wrapper = {
-	.RealizeCursor = sprite_realize,
-	.UnrealizeCursor = sprite_unrealize,
-	.SetCursor = sprite_set,
-	.MoveCursor = sprite_move,
-	.DeviceCursorInitialize = sprite_init,
-	.DeviceCursorCleanup = sprite_cleanup,
-};
-
-static void sprite_wrap(struct mx_screen *ms)
-{
-	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
-
-	if (!mp || !mp->spriteFuncs || mp->spriteFuncs == &sprite_wrapper ||
-	    ms->screen->myNum < 0 || ms->screen->myNum >= MAXSCREENS)
-		return;
-	sprite_below[ms->screen->myNum] = mp->spriteFuncs;
-	mp->spriteFuncs = (miPointerSpriteFuncPtr)&sprite_wrapper;
-}
-
-static void sprite_unwrap(struct mx_screen *ms)
-{
-	miPointerScreenPtr mp = dixLookupPrivate(&ms->screen->devPrivates, miPointerScreenKey);
-
-	/* Only if nobody wrapped after us; else ours stays and calls down. */
-	if (mp && mp->spriteFuncs == &sprite_wrapper)
-		mp->spriteFuncs = sprite_below[ms->screen->myNum];
+		mx_sprite_leave();
 }
 
 bool mx_hooks_init(struct mx_screen *ms)
@@ -779,7 +612,7 @@ bool mx_hooks_init(struct mx_screen *ms)
 		ms->Composite = ps->Composite;
 		ps->Composite = composite;
 	}
-	sprite_wrap(ms);
+	mx_sprite_wrap(ms);
 	return true;
 }
 
@@ -796,5 +629,5 @@ void mx_hooks_finish(struct mx_screen *ms)
 		ps->Glyphs = ms->Glyphs;
 	if (ps && ms->Composite)
 		ps->Composite = ms->Composite;
-	sprite_unwrap(ms);
+	mx_sprite_unwrap(ms);
 }

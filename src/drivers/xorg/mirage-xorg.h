@@ -7,16 +7,17 @@
  *               libmirage callbacks (struct mirage_driver_impl, first in
  *               struct mx_screen, recovered with container_of)
  *   hooks.c     the wrapped screen procs and GC ops that classify
- *               operations (struct mx_ctx) and the software cursor's
- *               drawing (mx_in_sprite)
+ *               operations (struct mx_ctx)
  *   batch.c     struct mx_batch: the operation log of one batch, the
  *               surface update, the records (recs) and the statistics
  *   cursor.c    struct mx_cursor (ms->cur): shape, pointer polling and
- *               the cursor composed over a save-under (Pointer.Enabled=1)
+ *               the cursor composed over a save-under (Pointer.Enabled=1);
+ *               the software cursor: its drawing known (mx_in_sprite)
+ *               through the wrapped pointer sprite functions
  *   monitors.c  struct mx_monitors (ms->mon): the RandR monitor layout
  *   alias.c     Cap.DfbBackingMode 2: the screen pixmap in the surface
  *
- * Calls go one way: module.c -> hooks.c, batch.c, monitors.c, alias.c;
+ * Calls go one way: module.c -> hooks.c, batch.c, cursor.c, monitors.c, alias.c;
  * hooks.c -> batch.c, cursor.c, alias.c; batch.c -> cursor.c; cursor.c
  * and monitors.c call none of the others.  The exceptions go through the
  * server's own tables of callbacks (the wrapped procs, DAMAGE's report
@@ -249,23 +250,15 @@ void mx_damage_resume(struct mx_screen *ms);
 void mx_screen_fail(struct mx_screen *ms, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A coordinate as a BoxRec holds it. */
+static inline short mx_clamp16(int v)
+{
+	return (short)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+}
+
 /* hooks.c */
-/*
- * Option "ScreenCursor": false when the server is to draw no cursor on its
- * own screens (a headless server seen only through the mirror), so that
- * no software cursor ever lands in the framebuffer.  Set once, from the
- * configuration, before any screen exists.
- */
-extern bool mx_screen_cursor;
 bool mx_hooks_init(struct mx_screen *ms);
 void mx_hooks_finish(struct mx_screen *ms);
-/* Inside the software cursor's drawing (this thread): damage is ignored. */
-bool mx_in_sprite(void);
-void mx_sprite_enter(void);
-void mx_sprite_leave(void);
-/* The core pointer's cursor rectangle on this screen, padded; false when
- * it is not on this screen. */
-bool mx_sprite_box(struct mx_screen *ms, BoxRec *box);
 /* True when the drawable's pixels are the screen pixmap's. */
 bool mx_drawable_on_screen(DrawablePtr d);
 
@@ -284,6 +277,28 @@ Bool mx_alias_modify_pixmap_header(PixmapPtr pix, int width, int height, int dep
 				       int bpp, int stride, void *data);
 
 /* cursor.c */
+/*
+ * Option "ScreenCursor": false when the server is to draw no cursor on its
+ * own screens (a headless server seen only through the mirror), so that
+ * no software cursor ever lands in the framebuffer.  Set once, from the
+ * configuration, before any screen exists.
+ */
+extern bool mx_screen_cursor;
+/* Inside the software cursor's drawing (this thread): damage is ignored. */
+bool mx_in_sprite(void);
+void mx_sprite_enter(void);
+void mx_sprite_leave(void);
+/* For a GC or Picture with `mark`: marks it when used inside the cursor's
+ * drawing; true (and entered, for the caller to leave) when the op is the
+ * cursor's. */
+bool mx_sprite_mark(bool *mark);
+/* The core pointer's cursor rectangle on this screen, padded; false when
+ * it is not on this screen. */
+bool mx_sprite_box(struct mx_screen *ms, BoxRec *box);
+/* Wraps (and unwraps) the screen's pointer sprite functions, so the
+ * software cursor's drawing is known as such. */
+void mx_sprite_wrap(struct mx_screen *ms);
+void mx_sprite_unwrap(struct mx_screen *ms);
 struct compose_surface;
 /* Converts and keeps the shape; publishes it unless Pointer.Enabled=1
  * composes it (false: not published, logged). */
