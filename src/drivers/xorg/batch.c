@@ -22,6 +22,7 @@
 #include "mirage-xorg.h"
 #include "compose.h"
 #include "fold.h"
+#include "move.h"
 #include "shared.h"
 
 #include <errno.h>
@@ -270,56 +271,6 @@ static pixman_image_t *surf_image(struct mx_screen *ms, struct surf *s)
 		s->img = pixman_image_create_bits(surface_format(s->bpp), s->width, s->height,
 						  (uint32_t *)s->pixels, (int)s->stride);
 	return s->img;
-}
-
-/* Moves the surface boxes of one copy, in an order that never reads what
- * it already overwrote. */
-static void surface_copy(struct surf *s, const BoxRec *boxes, uint32_t n, int dx, int dy,
-			 struct mx_stats *st)
-{
-	uint32_t px = s->bpp / 8;
-	int32_t i, step;
-	uint32_t done = 0;
-
-	/* Bands top to bottom when moving up, bottom to top when moving down;
-	 * inside a band left to right when moving left.  Boxes are y-x banded. */
-	if (dy > 0 || (dy == 0 && dx > 0)) {
-		i = (int32_t)n - 1;
-		step = -1;
-	} else {
-		i = 0;
-		step = 1;
-	}
-	while (done < n) {
-		/* find the band containing box i, walk it in x order */
-		int32_t band_y = boxes[i].y1, first = i, last = i;
-
-		while (first - 1 >= 0 && boxes[first - 1].y1 == band_y)
-			first--;
-		while (last + 1 < (int32_t)n && boxes[last + 1].y1 == band_y)
-			last++;
-		for (int32_t k = 0; k <= last - first; k++) {
-			const BoxRec *b = &boxes[dx > 0 ? last - k : first + k];
-			int32_t x1 = b->x1, y1 = b->y1, x2 = b->x2, y2 = b->y2;
-			int32_t sx1 = x1 - dx, sy1 = y1 - dy;
-
-			/* clip destination and source to the visible surface */
-			if (x1 < 0) { sx1 -= x1; x1 = 0; }
-			if (y1 < 0) { sy1 -= y1; y1 = 0; }
-			if (sx1 < 0) { x1 -= sx1; sx1 = 0; }
-			if (sy1 < 0) { y1 -= sy1; sy1 = 0; }
-			if (x2 > s->width) x2 = s->width;
-			if (y2 > s->height) y2 = s->height;
-			if (x2 - x1 > s->width - sx1) x2 = x1 + s->width - sx1;
-			if (y2 - y1 > s->height - sy1) y2 = y1 + s->height - sy1;
-			if (x2 <= x1 || y2 <= y1)
-				continue;
-			copy_within(s->pixels, s->stride, px, x1, y1, x2 - x1, y2 - y1, sx1, sy1);
-			st->bytes_moved += (size_t)(x2 - x1) * px * (size_t)(y2 - y1);
-		}
-		done += (uint32_t)(last - first + 1);
-		i = step > 0 ? last + 1 : first - 1;
-	}
 }
 
 /* b clipped to [0,w) x [0,h); false when nothing is left. */
@@ -639,8 +590,11 @@ int mx_batch_flush(struct mx_screen *ms)
 			continue;
 		}
 		budget -= op->count + (uint32_t)RegionNumRects(&moved);
-		if (pixels)
-			surface_copy(&s, boxes, op->count, op->dx, op->dy, &ms->stats);
+		if (pixels) {
+			struct mx_move_surface mv = { s.pixels, s.stride, s.bpp, s.width, s.height };
+
+			ms->stats.bytes_moved += mx_move_boxes(&mv, boxes, op->count, op->dx, op->dy);
+		}
 		for (uint32_t k = 0; k < op->count; k++) {
 			const BoxRec *x = &boxes[k];
 
