@@ -115,13 +115,9 @@ static void flush(struct world *w, bool exact)
 	memcpy(before, w->fb, sizeof(before));
 	pixman_region32_init(&changed);
 	pixman_region32_init(&reported);
-	if (w->r.has_pend) {
-		pixman_region32_subtract(&w->r.pend, &w->r.pend, &w->r.dirty);
-		vnc_replay_move(&w->f, &w->r.pend, w->r.pdx, w->r.pdy);
-		pixman_region32_copy(&reported, &w->r.pend);
-		pixman_region32_clear(&w->r.pend);
-		w->r.has_pend = false;
-	}
+	int dx, dy;
+
+	(void)vnc_replay_take_copy(&w->r, &w->f, &reported, &dx, &dy);
 	vnc_replay_verify(&w->r, &w->f);
 	vnc_replay_read_dirty(&w->r, &w->f, &changed);
 	if (exact)

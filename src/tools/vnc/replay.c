@@ -205,21 +205,27 @@ int64_t vnc_region_area(pixman_region32_t *r)
 }
 
 
+/* Clips [x1, x2) x [y1, y2) to the framebuffer; false when nothing is left. */
+static bool clip(const struct vnc_frame *f, int *x1, int *y1, int *x2, int *y2)
+{
+	if (*x1 < 0)
+		*x1 = 0;
+	if (*y1 < 0)
+		*y1 = 0;
+	if (*x2 > f->w)
+		*x2 = f->w;
+	if (*y2 > f->h)
+		*y2 = f->h;
+	return *x1 < *x2 && *y1 < *y2;
+}
+
 void vnc_replay_add_dirty(struct vnc_replay *r, const struct vnc_frame *f,
 			  const struct mirage_rect *rect)
 {
 	int x1 = rect->left - f->ox, y1 = rect->top - f->oy;
 	int x2 = rect->right - f->ox, y2 = rect->bottom - f->oy;
 
-	if (x1 < 0)
-		x1 = 0;
-	if (y1 < 0)
-		y1 = 0;
-	if (x2 > f->w)
-		x2 = f->w;
-	if (y2 > f->h)
-		y2 = f->h;
-	if (x1 < x2 && y1 < y2)
+	if (clip(f, &x1, &y1, &x2, &y2))
 		pixman_region32_union_rect(&r->dirty, &r->dirty, x1, y1,
 					   (unsigned)(x2 - x1), (unsigned)(y2 - y1));
 }
@@ -255,6 +261,25 @@ void vnc_replay_move(const struct vnc_frame *f, pixman_region32_t *region, int d
 			move_box(f, &b[dx > 0 ? last - j : first + j], dx, dy);
 		i += last - first + 1;
 	}
+}
+
+bool vnc_replay_take_copy(struct vnc_replay *r, const struct vnc_frame *f, pixman_region32_t *moved,
+			  int *dx, int *dy)
+{
+	bool any = false;
+
+	if (r->has_pend) {
+		pixman_region32_subtract(&r->pend, &r->pend, &r->dirty);
+		any = pixman_region32_not_empty(&r->pend);
+		if (any)
+			vnc_replay_move(f, &r->pend, r->pdx, r->pdy);
+		pixman_region32_copy(moved, &r->pend);
+		*dx = r->pdx;
+		*dy = r->pdy;
+	}
+	pixman_region32_clear(&r->pend);
+	r->has_pend = false;
+	return any;
 }
 
 /*
@@ -327,17 +352,9 @@ void vnc_replay_copy(struct vnc_replay *r, const struct vnc_frame *f,
 	int cx2 = x2 < f->w + dx ? x2 : f->w + dx, cy2 = y2 < f->h + dy ? y2 : f->h + dy;
 	pixman_region32_t moved;
 
-	if (cx1 < 0)
-		cx1 = 0;
-	if (cy1 < 0)
-		cy1 = 0;
-	if (cx2 > f->w)
-		cx2 = f->w;
-	if (cy2 > f->h)
-		cy2 = f->h;
 	if (dx == 0 && dy == 0)
 		return;
-	if (cx1 >= cx2 || cy1 >= cy2) {
+	if (!clip(f, &cx1, &cy1, &cx2, &cy2)) {
 		vnc_replay_add_dirty(r, f, &rec->rect);
 		return;
 	}

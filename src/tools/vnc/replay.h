@@ -55,6 +55,14 @@ void vnc_replay_add_dirty(struct vnc_replay *r, const struct vnc_frame *f,
 /* A SCREEN_SCREEN record: composed into pend, dirty moved with it. */
 void vnc_replay_copy(struct vnc_replay *r, const struct vnc_frame *f,
 		     const struct mirage_record *rec);
+/*
+ * Ends the interval's composed copy: what of pend is not dirty anyway is
+ * moved once in the framebuffer and left in `moved` (the caller's,
+ * initialised) with its offset in *dx, *dy.  pend is empty afterwards.
+ * Returns whether anything moved.
+ */
+bool vnc_replay_take_copy(struct vnc_replay *r, const struct vnc_frame *f, pixman_region32_t *moved,
+			  int *dx, int *dy);
 /* Moves the framebuffer's pixels of region from region - (dx, dy). */
 void vnc_replay_move(const struct vnc_frame *f, pixman_region32_t *region, int dx, int dy);
 /* Adds to dirty the rows of `copied` that differ from the surface. */

@@ -117,30 +117,32 @@ static void copy_for(struct vnc_server *s, rfbClientPtr cl, sraRegionPtr dst, in
  */
 void vnc_viewers_copy(struct vnc_server *s)
 {
+	pixman_region32_t moved;
 	sraRegionPtr sra;
+	int dx = 0, dy = 0;
+	bool any;
 
 	if (!s->rp.has_pend)
 		return;
-	pixman_region32_subtract(&s->rp.pend, &s->rp.pend, &s->rp.dirty);
-	if (pixman_region32_not_empty(&s->rp.pend)) {
-		/* cursorMutex: as in flush(). */
-		pthread_mutex_lock(&s->screen->cursorMutex);
-		vnc_replay_move(&s->fr, &s->rp.pend, s->rp.pdx, s->rp.pdy);
-		pthread_mutex_unlock(&s->screen->cursorMutex);
-		pixman_region32_union(&s->touched, &s->touched, &s->rp.pend);
-		sra = vnc_to_sra(&s->rp.pend);
+	pixman_region32_init(&moved);
+	/* cursorMutex: as in flush(). */
+	pthread_mutex_lock(&s->screen->cursorMutex);
+	any = vnc_replay_take_copy(&s->rp, &s->fr, &moved, &dx, &dy);
+	pthread_mutex_unlock(&s->screen->cursorMutex);
+	if (any) {
+		pixman_region32_union(&s->touched, &s->touched, &moved);
+		sra = vnc_to_sra(&moved);
 		for (int i = 0; i < s->vw.n; i++) {
 			rfbClientPtr cl = s->vw.list[i]->cl;
 
 			pthread_mutex_lock(&cl->updateMutex);
-			copy_for(s, cl, sra, s->rp.pdx, s->rp.pdy);
+			copy_for(s, cl, sra, dx, dy);
 			pthread_mutex_unlock(&cl->updateMutex);
 		}
 		sraRgnDestroy(sra);
 		s->vw.marked = true;
 	}
-	pixman_region32_clear(&s->rp.pend);
-	s->rp.has_pend = false;
+	pixman_region32_fini(&moved);
 }
 
 /* ------------------------------------------------------------------ */
