@@ -8,7 +8,10 @@
 #   WL_BIN CTL_BIN  mirage-wayland and miragectl where the user can run them
 #   PIDS            add the PIDs you start; cleanup kills them
 #   same_pixels A B, settled WHAT (snapshot == grim), fail, pass, skip
-# Set WL_NEEDS to more programs the test needs before sourcing.
+#   free_port FROM TO  the first TCP port in FROM..TO nothing listens on
+#   wait_ready FILE PID WHAT  until PID has written its --ready-file FILE
+# Set WL_NEEDS to more programs the test needs before sourcing, and
+# WL_NO_SWAY=1 for no sway of lib.sh's.
 set -u
 : "${MIRAGE_WAYLAND:?set MIRAGE_WAYLAND to the mirage-wayland executable}"
 : "${MIRAGECTL:?set MIRAGECTL to the miragectl executable}"
@@ -41,6 +44,22 @@ fail() {
 	exit 1
 }
 pass() { echo "ok: $*"; }
+free_port() {
+	for p in $(seq "$1" "$2"); do
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+# wait_ready FILE PID WHAT: until FILE (a --ready-file) is written, 30 s
+# at most, while PID runs; fails naming WHAT otherwise.
+wait_ready() {
+	for _ in $(seq 300); do
+		[ -s "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || fail "$3 exited"
+		sleep 0.1
+	done
+	fail "$3 did not start serving"
+}
 
 useradd -M -d /nonexistent -s /usr/sbin/nologin "$U" 2>/dev/null || skip "cannot create a user"
 T=$(mktemp -d /tmp/mirage-wayland-test.XXXXXX)
@@ -100,10 +119,13 @@ start_sway() {
 		sleep 0.1
 	done
 }
-start_sway
 swaymsg_u() { as_user swaymsg -s "$T/xdg/$SOCK" "$@" > /dev/null; }
-swaymsg_u -t get_outputs || fail "sway's IPC does not answer"
-pass "sway up on $s"
+# WL_NO_SWAY=1: the test starts its compositor itself.
+if [ -z "${WL_NO_SWAY:-}" ]; then
+	start_sway
+	swaymsg_u -t get_outputs || fail "sway's IPC does not answer"
+	pass "sway up on $s"
+fi
 
 # same_pixels A B: two PPM files hold the same picture (headers may differ in spacing).
 same_pixels() {

@@ -22,11 +22,7 @@ if ! runuser -u "$U" -- sh -c "test -x '$MIRAGE_VNC' && test -x '$VNC_CHECK'"; t
 	CHECK_BIN="$T/tree/tests/vnc/vnc-check"
 fi
 
-PORT=""
-for p in $(seq 5970 5999); do
-	ss -Hltn "sport = :$p" | grep -q . || { PORT=$p; break; }
-done
-[ -n "$PORT" ] || fail "no free port in 5970-5999"
+PORT=$(free_port 5970 5999) || fail "no free port in 5970-5999"
 
 # Two foot windows side by side: "left" first, then "typed" (right,
 # focused), whose cat writes what it is typed into a file.
@@ -50,12 +46,7 @@ as_user "$VNC_BIN" --wayland wayland-mt --listen "127.0.0.1:$PORT" --http-port 0
 	--ready-file "$T/home/ready" > "$T/vnc.log" 2>&1 &
 VNC_PID=$!
 PIDS="$PIDS $VNC_PID"
-for _ in $(seq 200); do
-	[ -s "$T/home/ready" ] && break
-	kill -0 "$VNC_PID" 2>/dev/null || fail "mirage-vnc --wayland exited"
-	sleep 0.1
-done
-[ -s "$T/home/ready" ] || fail "mirage-vnc --wayland did not start serving"
+wait_ready "$T/home/ready" "$VNC_PID" "mirage-vnc --wayland"
 grep -q 'serving wl-HEADLESS-1' "$T/vnc.log" || fail "mirage-vnc does not serve wl-HEADLESS-1"
 pass "mirage-vnc --wayland serves wl-HEADLESS-1 on port $PORT"
 

@@ -9,8 +9,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,53 @@ struct vnc_driver {
 	pid_t pid;         /* 0: a mirror that was there already */
 };
 
+/*
+ * The user the children run as (--user), set once before the first
+ * child starts; unset, they run as mirage-vnc does.
+ */
+static struct {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+	char home[PATH_MAX];
+} child_user;
+
+int vnc_children_user(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw)
+		return errno ? -errno : -ENOENT;
+	if (strlen(pw->pw_name) >= sizeof(child_user.name) ||
+	    strlen(pw->pw_dir) >= sizeof(child_user.home))
+		return -ENAMETOOLONG;
+	child_user.uid = pw->pw_uid;
+	child_user.gid = pw->pw_gid;
+	snprintf(child_user.name, sizeof(child_user.name), "%s", pw->pw_name);
+	snprintf(child_user.home, sizeof(child_user.home), "%s", pw->pw_dir);
+	child_user.set = true;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* In the child, before exec: the group first (setuid drops the right to). */
+static int become_user(void)
+{
+	if (!child_user.set || (getuid() == child_user.uid && geteuid() == child_user.uid))
+		return 0;
+	if (setgid(child_user.gid) < 0 || initgroups(child_user.name, child_user.gid) < 0 ||
+	    setuid(child_user.uid) < 0)
+		return -errno;
+	setenv("HOME", child_user.home, 1);
+	setenv("USER", child_user.name, 1);
+	setenv("LOGNAME", child_user.name, 1);
+	return 0;
+}
+
 const char *vnc_exe_dir(void)
 {
 	static char dir[PATH_MAX];
@@ -75,8 +124,7 @@ static bool is_exec(const char *path)
 	return access(path, X_OK) == 0;
 }
 
-/* Finds prog in $PATH (for the default session). */
-static bool in_path(const char *prog)
+bool vnc_in_path(const char *prog)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
@@ -98,10 +146,11 @@ static bool in_path(const char *prog)
 /*
  * Forks and execs argv with stdout/stderr to log_fd (when >= 0) and
  * stdin from /dev/null; keep_fd stays open in the child.  display and bus,
- * when given, are its DISPLAY and DBUS_SYSTEM_BUS_ADDRESS.
+ * when given, are its DISPLAY and DBUS_SYSTEM_BUS_ADDRESS; env ("K=V",
+ * NULL-ended) more variables.  It runs as the --user when one is set.
  */
-static pid_t spawn(char *const argv[], const char *display, const char *bus, int log_fd,
-		   int keep_fd, bool group)
+static pid_t spawn_env(char *const argv[], const char *display, const char *bus,
+		       char *const env[], int log_fd, int keep_fd, bool group)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -132,9 +181,27 @@ static pid_t spawn(char *const argv[], const char *display, const char *bus, int
 	if (bus)
 		setenv("DBUS_SYSTEM_BUS_ADDRESS", bus, 1);
 	unsetenv("WAYLAND_DISPLAY");
+	for (size_t i = 0; env && env[i]; i++)
+		putenv(env[i]);
+	if (become_user() < 0) {
+		fprintf(stderr, "%s: cannot run %s as %s: %s\n", VNC_PROG, argv[0],
+			child_user.name, strerror(errno));
+		_exit(127);
+	}
 	execvp(argv[0], argv);
 	fprintf(stderr, "%s: %s: %s\n", VNC_PROG, argv[0], strerror(errno));
 	_exit(127);
+}
+
+static pid_t spawn(char *const argv[], const char *display, const char *bus, int log_fd,
+		   int keep_fd, bool group)
+{
+	return spawn_env(argv, display, bus, NULL, log_fd, keep_fd, group);
+}
+
+pid_t vnc_spawn(char *const argv[], char *const env[], int log_fd, bool group)
+{
+	return spawn_env(argv, NULL, NULL, env, log_fd, -1, group);
 }
 
 static bool alive(pid_t pid)
@@ -144,8 +211,7 @@ static bool alive(pid_t pid)
 	return pid > 0 && waitpid(pid, &status, WNOHANG) == 0;
 }
 
-/* SIGTERM, a grace period, then SIGKILL; reaps. */
-static void stop_pid(pid_t pid, bool group)
+void vnc_stop_pid(pid_t pid, bool group)
 {
 	if (pid <= 0)
 		return;
@@ -199,7 +265,7 @@ static void module_path(char *buf, size_t size)
 		snprintf(buf, size, "%s,/usr/lib/xorg/modules", MIRAGE_XORG_MODULEDIR);
 }
 
-static int write_file(const char *path, const char *text)
+int vnc_write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "we");
 
@@ -208,6 +274,17 @@ static int write_file(const char *path, const char *text)
 	fputs(text, f);
 	if (fclose(f) != 0)
 		return -errno;
+	return 0;
+}
+
+int vnc_temp_dir(char *buf, size_t size, const char *prefix)
+{
+	snprintf(buf, size, "/tmp/%s-XXXXXX", prefix);
+	if (!mkdtemp(buf)) {
+		int ret = -errno;
+		vnc_log("mkdtemp %s: %s", buf, strerror(errno));
+		return ret;
+	}
 	return 0;
 }
 
@@ -292,7 +369,7 @@ static int write_config(struct vnc_embedded *e, const struct vnc_options *opt)
 		 "EndSection\n",
 		 e->name, (vw * vh * 4 / 1024) + 4096, modes, names, vw, vh);
 	snprintf(path, sizeof(path), "%s/xorg.conf", e->dir);
-	return write_file(path, conf);
+	return vnc_write_file(path, conf);
 }
 
 /*
@@ -374,7 +451,7 @@ static void start_bus(struct vnc_embedded *e, int log_fd)
 	char conf[PATH_MAX], text[PATH_MAX + 512], conf_arg[PATH_MAX + 16], fd_arg[32];
 	int pfd[2], ret;
 
-	if (!in_path("dbus-daemon")) {
+	if (!vnc_in_path("dbus-daemon")) {
 		vnc_debug("no dbus-daemon: Xorg goes without a message bus");
 		return;
 	}
@@ -391,7 +468,7 @@ static void start_bus(struct vnc_embedded *e, int log_fd)
 		 "  </policy>\n"
 		 "</busconfig>\n",
 		 e->dir);
-	if (write_file(conf, text) < 0 || pipe2(pfd, O_CLOEXEC) < 0)
+	if (vnc_write_file(conf, text) < 0 || pipe2(pfd, O_CLOEXEC) < 0)
 		return;
 	snprintf(conf_arg, sizeof(conf_arg), "--config-file=%s", conf);
 	snprintf(fd_arg, sizeof(fd_arg), "--print-address=%d", pfd[1]);
@@ -409,7 +486,7 @@ static void start_bus(struct vnc_embedded *e, int log_fd)
 				  ret == -EPIPE || ret == -ECHILD ? "it exited" : strerror(-ret);
 
 		vnc_log("dbus-daemon did not start (%s): Xorg goes without a message bus", why);
-		stop_pid(e->bus, false);
+		vnc_stop_pid(e->bus, false);
 		e->bus = 0;
 		e->bus_addr[0] = '\0';
 		return;
@@ -445,10 +522,7 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	snprintf(e->dir, sizeof(e->dir), "/tmp/mirage-vnc-XXXXXX");
-	if (!mkdtemp(e->dir)) {
-		ret = -errno;
-		vnc_log("mkdtemp: %s", strerror(errno));
+	if ((ret = vnc_temp_dir(e->dir, sizeof(e->dir), "mirage-vnc")) < 0) {
 		free(e);
 		return ret;
 	}
@@ -520,9 +594,9 @@ int vnc_embedded_start(struct vnc_embedded **out, const struct vnc_options *opt,
 		 * font package has, and says so on stderr; it then draws in
 		 * "fixed" anyway, so it is told that one.
 		 */
-		if (in_path("twm")) {
+		if (vnc_in_path("twm")) {
 			snprintf(twmrc, sizeof(twmrc), "%s/twmrc", e->dir);
-			if (write_file(twmrc, "TitleFont \"fixed\"\nResizeFont \"fixed\"\n"
+			if (vnc_write_file(twmrc, "TitleFont \"fixed\"\nResizeFont \"fixed\"\n"
 					      "MenuFont \"fixed\"\nIconFont \"fixed\"\n"
 					      "IconManagerFont \"fixed\"\n"
 					      "RandomPlacement\nUsePPosition \"on\"\nNoGrabServer\n"
@@ -594,10 +668,10 @@ void vnc_embedded_stop(struct vnc_embedded *e)
 
 	if (!e)
 		return;
-	stop_pid(e->session, true);
-	stop_pid(e->wm, true);
-	stop_pid(e->xorg, false);
-	stop_pid(e->bus, false);
+	vnc_stop_pid(e->session, true);
+	vnc_stop_pid(e->wm, true);
+	vnc_stop_pid(e->xorg, false);
+	vnc_stop_pid(e->bus, false);
 	/* Keep the directory (with Xorg's log) only when asked to debug. */
 	if (!getenv("MIRAGE_VNC_KEEP")) {
 		const char *files[] = { "xorg.conf", "Xorg.log", "Xorg.log.old", "twmrc",
@@ -722,6 +796,6 @@ void vnc_driver_stop(struct vnc_driver *d)
 {
 	if (!d)
 		return;
-	stop_pid(d->pid, false);
+	vnc_stop_pid(d->pid, false);
 	free(d);
 }

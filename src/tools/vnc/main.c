@@ -6,11 +6,14 @@
  *   mirage-vnc --display :N             serve a running X display (mirage-x11)
  *   mirage-vnc --wayland [wayland-N]    serve a running wlroots compositor
  *   mirage-vnc --embedded [-- CMD ...]  a private headless Xorg, served
+ *   mirage-vnc --embedded --wayland [--user USER] [-- CMD ...]
+ *                                       a private headless sway, served
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +40,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s --mirror NAME | --display :N | --wayland [wayland-N]\n"
-		"       | --embedded [--geometry WxH] [-- COMMAND ...]\n"
+		"       | --embedded [--wayland [--user USER]] [--geometry WxH] [-- COMMAND ...]\n"
+		"  --embedded             serve a private headless Xorg running COMMAND\n"
+		"                         (default twm and xterm); with --wayland a private\n"
+		"                         headless sway (default COMMAND foot)\n"
+		"  --user USER            as root, run --embedded --wayland's sway, COMMAND and\n"
+		"                         mirage-wayland as USER (sway refuses root)\n"
+		"  --geometry WxH         the embedded screen's size (default 1280x800)\n"
 		"  --listen [ADDR:]PORT   where to listen (default 127.0.0.1:5900)\n"
 		"  --http-port PORT       noVNC over HTTP (default: RFB port - 100; 0: off)\n"
 		"  --http-dir DIR         files served over HTTP (default " NOVNC_DIR ")\n"
@@ -116,6 +125,7 @@ static int parse_int(const char *arg, int min, int max, int *out)
 
 struct children {
 	struct vnc_embedded *embedded;
+	struct vnc_wlembedded *wl;     /* --embedded --wayland: sway */
 	struct vnc_driver *driver; /* mirage-x11 or mirage-wayland */
 };
 
@@ -131,8 +141,15 @@ static int tick(void *data)
 	child_news = 0;
 	if (ch->embedded && (ret = vnc_embedded_check(ch->embedded)) < 0)
 		return ret;
-	if (ch->driver && (ret = vnc_driver_check(ch->driver)) < 0)
+	if (ch->wl && (ret = vnc_wlembedded_check(ch->wl, 0)) < 0)
 		return ret;
+	if (ch->driver && (ret = vnc_driver_check(ch->driver)) < 0) {
+		/* mirage-wayland goes first when sway ends: sway's normal end
+		 * then, given a moment. */
+		if (ch->wl && vnc_wlembedded_check(ch->wl, 1000) == -ECHILD)
+			return -ECHILD;
+		return ret;
+	}
 	return 0;
 }
 
@@ -171,7 +188,7 @@ int main(int argc, char **argv)
 		OPT_MIRROR = 256, OPT_DISPLAY, OPT_EMBEDDED, OPT_GEOMETRY, OPT_LISTEN, OPT_HTTP_PORT,
 		OPT_HTTP_DIR, OPT_PASSWORD, OPT_INSECURE, OPT_VIEW_ONLY, OPT_MAX_FPS, OPT_MONITOR,
 		OPT_INPUT_DISPLAY, OPT_SET, OPT_NO_ATTACH, OPT_READY, OPT_VERSION, OPT_HELP,
-		OPT_TLS_CERT, OPT_TLS_KEY, OPT_WAYLAND,
+		OPT_TLS_CERT, OPT_TLS_KEY, OPT_WAYLAND, OPT_USER,
 	};
 	static const struct option longopts[] = {
 		{ "mirror", required_argument, NULL, OPT_MIRROR },
@@ -179,6 +196,7 @@ int main(int argc, char **argv)
 		{ "wayland", optional_argument, NULL, OPT_WAYLAND },
 		{ "embedded", no_argument, NULL, OPT_EMBEDDED },
 		{ "geometry", required_argument, NULL, OPT_GEOMETRY },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "http-port", required_argument, NULL, OPT_HTTP_PORT },
 		{ "http-dir", required_argument, NULL, OPT_HTTP_DIR },
@@ -214,6 +232,7 @@ int main(int argc, char **argv)
 	char settings[1024] = "";
 	const char *input_display = NULL;
 	const char *wayland = NULL;
+	bool wayland_opt = false;
 	const struct vnc_input_impl *input_impl = &vnc_input_x11;
 	int modes = 0, c, ret;
 
@@ -231,12 +250,13 @@ int main(int argc, char **argv)
 			/* An optional argument also as its own word (not an option). */
 			if (!optarg && optind < argc && argv[optind][0] != '-')
 				optarg = argv[optind++];
-			wayland = optarg ? optarg : getenv("WAYLAND_DISPLAY");
-			if (!wayland || !*wayland) {
-				vnc_log("--wayland: no display given and WAYLAND_DISPLAY is not set");
-				return 2;
-			}
-			modes++;
+			/* Looked at once all options are in: with --embedded it
+			 * takes none. */
+			wayland = optarg;
+			wayland_opt = true;
+			break;
+		case OPT_USER:
+			o.user = optarg;
 			break;
 		case OPT_EMBEDDED:
 			o.embedded = true;
@@ -322,6 +342,48 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (wayland_opt && o.embedded) {
+		if (wayland) {
+			vnc_log("--embedded --wayland takes no display (its sway gets its own)");
+			return 2;
+		}
+		o.embedded_wayland = true;
+	} else if (wayland_opt) {
+		if (!wayland)
+			wayland = getenv("WAYLAND_DISPLAY");
+		if (!wayland || !*wayland) {
+			vnc_log("--wayland: no display given and WAYLAND_DISPLAY is not set");
+			return 2;
+		}
+		modes++;
+	}
+	if (o.user && !o.embedded_wayland) {
+		vnc_log("--user is only for --embedded --wayland");
+		return 2;
+	}
+	if (o.embedded_wayland) {
+		/* sway refuses root: a root mirage-vnc must be told whom to run it as. */
+		struct passwd *pw = o.user ? getpwnam(o.user) : NULL;
+
+		if (getuid() == 0 && !o.user) {
+			vnc_log("--embedded --wayland as root needs --user USER (sway refuses to run as root)");
+			return 2;
+		}
+		if (o.user && !pw) {
+			vnc_log("--user %s: no such user", o.user);
+			return 2;
+		}
+		if (o.user && pw->pw_uid == 0) {
+			vnc_log("--user %s: sway refuses to run as root; give an ordinary user", o.user);
+			return 2;
+		}
+		if (o.user && getuid() != 0 && pw->pw_uid != getuid()) {
+			vnc_log("--user %s: only root may run the session as another user", o.user);
+			return 2;
+		}
+		if (o.user && getuid() != 0)
+			o.user = NULL; /* ourselves: nothing to change */
+	}
 	if (modes != 1) {
 		vnc_log("give exactly one of --mirror NAME, --display :N, --wayland, --embedded");
 		usage(stderr);
@@ -369,20 +431,26 @@ int main(int argc, char **argv)
 		return 1;
 
 	ret = 0;
-	if (o.embedded) {
+	if (o.embedded_wayland || wayland) {
+#ifdef MIRAGE_VNC_WAYLAND
+		/* Its own sway first, then served as a running one. */
+		if (o.embedded_wayland)
+			ret = vnc_wlembedded_start(&ch.wl, &o, &wayland);
+		if (ret >= 0) {
+			input_display = wayland;
+			input_impl = &vnc_input_wayland;
+			ret = vnc_wayland_start(&ch.driver, wayland, o.max_fps, &o.mirror);
+		}
+#else
+		vnc_log("%s: this mirage-vnc was built without Wayland support",
+			o.embedded_wayland ? "--embedded --wayland" : "--wayland");
+		ret = -ENOTSUP;
+#endif
+	} else if (o.embedded) {
 		ret = vnc_embedded_start(&ch.embedded, &o, &input_display, &o.mirror);
 	} else if (o.display) {
 		input_display = o.display;
 		ret = vnc_x11_start(&ch.driver, &o, &o.mirror);
-	} else if (wayland) {
-#ifdef MIRAGE_VNC_WAYLAND
-		input_display = wayland;
-		input_impl = &vnc_input_wayland;
-		ret = vnc_wayland_start(&ch.driver, wayland, o.max_fps, &o.mirror);
-#else
-		vnc_log("--wayland: this mirage-vnc was built without Wayland support");
-		ret = -ENOTSUP;
-#endif
 	} else {
 		input_display = o.input_display;
 	}
@@ -427,6 +495,9 @@ out:
 	vnc_server_destroy(server);
 	vnc_input_destroy(input);
 	vnc_driver_stop(ch.driver);
+#ifdef MIRAGE_VNC_WAYLAND
+	vnc_wlembedded_stop(ch.wl);
+#endif
 	vnc_embedded_stop(ch.embedded);
 	return ret < 0 ? 1 : 0;
 }

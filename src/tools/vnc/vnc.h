@@ -31,6 +31,8 @@ struct vnc_options {
 	const char *display;       /* --display :N, or the embedded server's */
 	const char *input_display; /* --input-display :N for --mirror */
 	bool embedded;
+	bool embedded_wayland;     /* --embedded --wayland: a private sway */
+	const char *user;          /* --user: whom that sway runs as */
 	int width, height;         /* --geometry */
 	char **command;            /* after "--" for --embedded (NULL: default) */
 	char listen_addr[64];      /* dotted IPv4, default 127.0.0.1 */
@@ -141,9 +143,47 @@ int vnc_x11_start(struct vnc_driver **out, const struct vnc_options *opt, const 
 int vnc_wayland_start(struct vnc_driver **out, const char *display, int max_fps,
 		      const char **mirror)
 	__attribute__((warn_unused_result));
-/* Helpers shared by embedded.c's two starters. */
+/* Helpers shared by embedded.c's two starters and wlembedded.c. */
 int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
 const char *vnc_exe_dir(void);
+bool vnc_in_path(const char *prog);
+int vnc_write_file(const char *path, const char *text) __attribute__((warn_unused_result));
+/* A new directory /tmp/PREFIX-XXXXXX (mode 0700) into buf; 0 or -errno
+ * (logged). */
+int vnc_temp_dir(char *buf, size_t size, const char *prefix) __attribute__((warn_unused_result));
+/* Every child started from then on (the drivers too) runs as user
+ * (setgid, initgroups, setuid, HOME/USER/LOGNAME from its passwd entry);
+ * its ids into *uid, *gid; 0, or -ENOENT for no such user. */
+int vnc_children_user(const char *user, uid_t *uid, gid_t *gid)
+	__attribute__((warn_unused_result));
+/* Forks and execs argv (stdin /dev/null, stdout/stderr to log_fd when
+ * >= 0, env "K=V" NULL-ended added), dying with mirage-vnc; group: a
+ * process group of its own.  The pid, or -1 (errno). */
+pid_t vnc_spawn(char *const argv[], char *const env[], int log_fd, bool group);
+/* SIGTERM (to its group), a grace period, then SIGKILL; reaps. */
+void vnc_stop_pid(pid_t pid, bool group);
+
+/* ------------------------------------------------------------------ */
+/* wlembedded.c: --embedded --wayland, a private headless sway          */
+/* ------------------------------------------------------------------ */
+
+struct vnc_wlembedded;
+
+/*
+ * Starts sway (headless, pixman) in a private directory with its own
+ * XDG_RUNTIME_DIR and MIRAGE_DIR (both set in mirage-vnc's environment
+ * too, for the driver and the input backend) and the session command in
+ * it, as opt->user when given.  Sets *display (the socket's name, owned
+ * by w) once the session has started.  0 or -errno (logged).
+ */
+int vnc_wlembedded_start(struct vnc_wlembedded **out, const struct vnc_options *opt,
+			 const char **display) __attribute__((warn_unused_result));
+/* 0 while sway runs; -ECHILD once it has ended normally, -EPIPE after a
+ * crash.  wait_ms: how long to give a sway on its way out. */
+int vnc_wlembedded_check(struct vnc_wlembedded *w, int wait_ms);
+/* Stops sway and every process the session left (all of them
+ * mirage-vnc's children, as their subreaper), removes the directory. */
+void vnc_wlembedded_stop(struct vnc_wlembedded *w);
 
 /* close.c: makes closing a viewer safe while its sender thread may be
  * writing (server.c); from the newClientHook, for every viewer.  0 or
