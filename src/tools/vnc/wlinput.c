@@ -9,16 +9,16 @@
  * or slow compositor never blocks them: a full queue drops, and a lost
  * connection is said once and everything after it is dropped.
  *
- * The keymap is ours: every keysym a viewer sends gets a keycode of its
- * own with that keysym alone on it, so what is typed comes out exactly as
- * sent (uppercase, symbols) whatever layout the viewer has; a keysym not
- * yet in the keymap makes a new keymap, sent before its key.
+ * The keymap is ours (wlkeymap.c): every keysym a viewer sends gets a
+ * keycode of its own with that keysym alone on it, so what is typed comes
+ * out exactly as sent (uppercase, symbols) whatever layout the viewer
+ * has; a keysym not yet in the keymap makes a new keymap, sent before its
+ * key.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +27,16 @@
 #include <unistd.h>
 
 #include <wayland-client.h>
-#include <xkbcommon/xkbcommon.h>
 
 #include "input.h"
 #include "vnc.h"
 #include "virtual-keyboard-unstable-v1-client-protocol.h"
 #include "wlr-data-control-unstable-v1-client-protocol.h"
 #include "wlr-virtual-pointer-unstable-v1-client-protocol.h"
+#include "wlkeymap.h"
 #include "wlout.h"
 
 #define QUEUE_MAX 512
-/* Keycodes 9..255: what X clients (Xwayland) can take. */
-#define KEYS_MAX 247
 #define CLIP_MAX (1u << 20) /* the desktop's clipboard read at most */
 #define BTN_LEFT 0x110
 #define BTN_RIGHT 0x111
@@ -80,9 +78,7 @@ struct wlinput {
 	struct zwlr_data_control_device_v1 *device;
 
 	/* The thread's own (no lock). */
-	uint32_t keys[KEYS_MAX]; /* keysym of keycode 9 + i, 0 free */
-	bool key_down[KEYS_MAX];
-	int keys_used, keys_next;
+	struct vnc_keymap keymap;
 	int mask;                /* buttons down, as last sent */
 	struct zwlr_data_control_offer_v1 *clip_offer; /* the compositor's clipboard */
 	struct zwlr_data_control_source_v1 *clip_source, *primary_source; /* ours */
@@ -150,92 +146,10 @@ static const struct wl_registry_listener registry_listener = {
 /* Keys                                                                */
 /* ------------------------------------------------------------------ */
 
-/* The modifier a keysym's key carries in our keymap, or NULL. */
-static const char *modifier_of(uint32_t sym)
-{
-	switch (sym) {
-	case XKB_KEY_Shift_L: case XKB_KEY_Shift_R: return "Shift";
-	case XKB_KEY_Control_L: case XKB_KEY_Control_R: return "Control";
-	case XKB_KEY_Caps_Lock: return "Lock";
-	case XKB_KEY_Alt_L: case XKB_KEY_Alt_R: case XKB_KEY_Meta_L: case XKB_KEY_Meta_R: return "Mod1";
-	case XKB_KEY_Num_Lock: return "Mod2";
-	case XKB_KEY_Super_L: case XKB_KEY_Super_R: case XKB_KEY_Hyper_L: case XKB_KEY_Hyper_R:
-		return "Mod4";
-	case XKB_KEY_ISO_Level3_Shift: case XKB_KEY_Mode_switch: return "Mod5";
-	}
-	return NULL;
-}
-
-/* Appends to a growing string; false when out of memory. */
-static bool append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static bool append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return false;
-		if ((size_t)n < *cap - *len) {
-			*len += (size_t)n;
-			return true;
-		}
-		char *b = realloc(*buf, *cap * 2 + (size_t)n);
-		if (!b)
-			return false;
-		*buf = b;
-		*cap = *cap * 2 + (size_t)n;
-	}
-}
-
-/*
- * The keymap text for the keysyms in use: keycode 9 + i has keys[i] alone
- * (one level, so no modifier changes it), modifier keys are in the
- * modifier map.  Types and compat are xkb's own "complete" ones, which
- * give modifier keys their actions.  Caller frees.
- */
-static char *keymap_text(const struct wlinput *in)
-{
-	size_t len = 0, cap = 4096;
-	char *t = malloc(cap), name[64];
-	bool ok;
-
-	if (!t)
-		return NULL;
-	t[0] = '\0';
-	ok = append(&t, &len, &cap, "xkb_keymap {\nxkb_keycodes \"mirage\" {\n"
-		    " minimum = 8;\n maximum = 255;\n");
-	for (int i = 0; ok && i < KEYS_MAX; i++)
-		ok = append(&t, &len, &cap, " <K%d> = %d;\n", i + 9, i + 9);
-	ok = ok && append(&t, &len, &cap, "};\nxkb_types \"mirage\" { include \"complete\" };\n"
-			  "xkb_compatibility \"mirage\" { include \"complete\" };\n"
-			  "xkb_symbols \"mirage\" {\n");
-	for (int i = 0; ok && i < KEYS_MAX; i++) {
-		if (!in->keys[i])
-			continue;
-		if (xkb_keysym_get_name(in->keys[i], name, sizeof(name)) < 0)
-			continue;
-		ok = append(&t, &len, &cap, " key <K%d> { [ %s ] };\n", i + 9, name);
-		const char *mod = modifier_of(in->keys[i]);
-		if (ok && mod)
-			ok = append(&t, &len, &cap, " modifier_map %s { <K%d> };\n", mod, i + 9);
-	}
-	ok = ok && append(&t, &len, &cap, "};\n};\n");
-	if (!ok) {
-		free(t);
-		return NULL;
-	}
-	return t;
-}
-
 /* Sends the keymap to the compositor through a sealed memfd. */
 static int send_keymap(struct wlinput *in)
 {
-	char *text = keymap_text(in);
+	char *text = vnc_keymap_text(&in->keymap);
 	int fd = -1, ret = 0;
 	size_t size;
 
@@ -258,49 +172,20 @@ cleanup:
 	return ret;
 }
 
-/*
- * The keycode index of sym, given one (and a new keymap sent) when it has
- * none: a free one, else the next one not held down.  -1 when none can be.
- */
-static int key_index(struct wlinput *in, uint32_t sym)
-{
-	int i;
-
-	for (i = 0; i < KEYS_MAX; i++)
-		if (in->keys[i] == sym)
-			return i;
-	for (int n = 0; n < KEYS_MAX; n++) {
-		i = (in->keys_next + n) % KEYS_MAX;
-		if (!in->keys[i] || !in->key_down[i])
-			break;
-	}
-	if (in->keys[i] && in->key_down[i])
-		return -1;
-	in->keys_next = (i + 1) % KEYS_MAX;
-	in->keys[i] = sym;
-	if (send_keymap(in) < 0) {
-		vnc_log("wayland input: cannot make a keymap for keysym 0x%x", sym);
-		in->keys[i] = 0;
-		return -1;
-	}
-	return i;
-}
-
 static void do_key(struct wlinput *in, bool down, uint32_t sym)
 {
-	int i;
+	bool changed;
+	int i = vnc_keymap_key(&in->keymap, down, sym, &changed);
 
-	if (!down) {
-		/* Only a key we pressed is released (never a new keymap for it). */
-		for (i = 0; i < KEYS_MAX && in->keys[i] != sym; i++)
-			;
-		if (i == KEYS_MAX || !in->key_down[i])
-			return;
-	} else if ((i = key_index(in, sym)) < 0) {
+	if (i < 0)
+		return;
+	if (changed && send_keymap(in) < 0) {
+		vnc_log("wayland input: cannot make a keymap for keysym 0x%x", sym);
+		vnc_keymap_forget(&in->keymap, i);
 		return;
 	}
-	in->key_down[i] = down;
-	zwp_virtual_keyboard_v1_key(in->keyboard, now_ms(), (uint32_t)i + 1, /* evdev: xkb - 8 */
+	/* The virtual keyboard takes evdev codes: xkb's less 8. */
+	zwp_virtual_keyboard_v1_key(in->keyboard, now_ms(), (uint32_t)(VNC_KEYMAP_MIN + i - 8),
 				    down ? WL_KEYBOARD_KEY_STATE_PRESSED : WL_KEYBOARD_KEY_STATE_RELEASED);
 }
 
@@ -643,6 +528,7 @@ static int wl_create(void **out, const char *target)
 	if (!in)
 		return -ENOMEM;
 	pthread_mutex_init(&in->lock, NULL);
+	vnc_keymap_init(&in->keymap);
 	in->wake[0] = in->wake[1] = in->read_fd = -1;
 	if (pipe2(in->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		ret = -errno;
