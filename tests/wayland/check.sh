@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
 # Sourced after lib.sh by the tests that follow the mirror with wl-check
 # (the replica built only from the change records).  Gives:
-#   check_start        starts wl-check follow wl-HEADLESS-1 as the user; its
-#                      output (events, answers) in $T/check.out
+#   check_start        starts wl-check follow $CHECK_MIRROR (wl-HEADLESS-1) as
+#                      the user; its output (events, answers) in $T/check.out
 #   check_cmd CMD      sends CMD, waits for its "done N" line, sets REPLY
 #   replica_settled W  after settled W: the replica equals grim's screenshot
+#                      (or $CHECK_REF, the picture the lib's settled took)
 #   wait_event E [S]   waits up to S s (10) for "event E" in $T/check.out
 : "${WL_CHECK:?set WL_CHECK to the wl-check executable}"
+CHECK_MIRROR=${CHECK_MIRROR:-wl-HEADLESS-1}
+CHECK_REF=${CHECK_REF:-$T/home/grim.ppm}
 
 CHECK_BIN=$WL_CHECK
 if ! runuser -u "$U" -- test -x "$WL_CHECK"; then
@@ -19,7 +22,7 @@ CHECK_N=0
 check_start() {
 	mkfifo "$T/check.in"
 	chmod 644 "$T/check.in"
-	as_user "$CHECK_BIN" follow wl-HEADLESS-1 < "$T/check.in" > "$T/check.out" 2> "$T/check.log" &
+	as_user "$CHECK_BIN" follow "$CHECK_MIRROR" < "$T/check.in" > "$T/check.out" 2> "$T/check.log" &
 	CHECK_PID=$!
 	PIDS="$PIDS $CHECK_PID"
 	exec 3> "$T/check.in"
@@ -45,9 +48,9 @@ check_cmd() {
 replica_settled() {
 	settled "$1"
 	check_cmd "ppm $T/home/replica.ppm"
-	same_pixels "$T/home/grim.ppm" "$T/home/replica.ppm" ||
-		{ cp "$T/home/grim.ppm" "$T/home/replica.ppm" "$T/" 2>/dev/null; fail "$1: the replica built from the records differs from grim's screenshot"; }
-	pass "$1: the replica built from the records equals grim"
+	same_pixels "$CHECK_REF" "$T/home/replica.ppm" ||
+		{ cp "$CHECK_REF" "$T/home/replica.ppm" "$T/" 2>/dev/null; fail "$1: the replica built from the records differs from the screen"; }
+	pass "$1: the replica built from the records equals the screen"
 }
 
 wait_event() {

@@ -17,33 +17,10 @@ set -u
 : "${MIRAGECTL:?set MIRAGECTL to the miragectl executable}"
 WL_NEEDS=${WL_NEEDS:-}
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root to create a user"
-for p in sway swaymsg foot grim useradd userdel runuser python3 $WL_NEEDS; do
-	command -v "$p" > /dev/null || skip "$p not installed"
-done
+kill_sway() { [ -s "$T/home/sway.pid" ] && kill -9 "$(cat "$T/home/sway.pid")" 2>/dev/null; }
+USER_PREFIX=mwl USER_NEEDS="sway swaymsg foot grim python3 $WL_NEEDS" USER_CLEANUP=kill_sway
+. "$(dirname "$0")/../common/user.sh"
 
-U="mwl$$"
-T=""
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	[ -n "$T" ] && [ -s "$T/home/sway.pid" ] && kill -9 "$(cat "$T/home/sway.pid")" 2>/dev/null
-	# Whatever else runs as the throwaway user (runuser may outlive a
-	# killed test and keep its child): the user is this test's alone.
-	id "$U" > /dev/null 2>&1 && pkill -KILL -u "$U" 2>/dev/null
-	if [ -n "${KEEP:-}" ]; then echo "kept $T"; elif [ -n "$T" ]; then rm -rf "$T"; fi
-	id "$U" > /dev/null 2>&1 && userdel "$U" 2>/dev/null
-}
-trap cleanup EXIT INT TERM
-fail() {
-	echo "FAIL: $*"
-	for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
-	exit 1
-}
-pass() { echo "ok: $*"; }
 free_port() {
 	for p in $(seq "$1" "$2"); do
 		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
@@ -61,26 +38,9 @@ wait_ready() {
 	fail "$3 did not start serving"
 }
 
-useradd -M -d /nonexistent -s /usr/sbin/nologin "$U" 2>/dev/null || skip "cannot create a user"
-T=$(mktemp -d /tmp/mirage-wayland-test.XXXXXX)
-chmod 755 "$T"
-mkdir -m 700 "$T/run" "$T/xdg" "$T/home"
-chown "$U:" "$T/run" "$T/xdg" "$T/home"
-
-# The binaries where the user can run them: the build tree's layout
-# (RUNPATH $ORIGIN/../../lib) copied when it cannot reach the original.
-WL_BIN=$MIRAGE_WAYLAND
-CTL_BIN=$MIRAGECTL
-if ! runuser -u "$U" -- sh -c "test -x '$MIRAGE_WAYLAND' && test -x '$MIRAGECTL'"; then
-	mkdir -p "$T/tree/src/drivers/wayland" "$T/tree/src/tools" "$T/tree/src/lib"
-	cp "$MIRAGE_WAYLAND" "$T/tree/src/drivers/wayland/"
-	cp "$MIRAGECTL" "$T/tree/src/tools/"
-	for f in "$(dirname "$MIRAGECTL")"/../lib/libmirage.so*; do
-		[ -d "$f" ] || cp -P "$f" "$T/tree/src/lib/"
-	done
-	WL_BIN="$T/tree/src/drivers/wayland/mirage-wayland"
-	CTL_BIN="$T/tree/src/tools/miragectl"
-fi
+# The binaries where the user can run them.
+user_bin WL_BIN "$MIRAGE_WAYLAND"
+user_bin CTL_BIN "$MIRAGECTL"
 
 cat > "$T/sway.conf" <<EOF
 output HEADLESS-1 resolution 1280x800
