@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mirage-wayland [--display wayland-N] [--output NAME] [--name NAME]
- *                [--backend auto|wlroots] [--set KEY=VALUE ...] [--wait]
+ *                [--backend auto|gnome|wlroots] [--set KEY=VALUE ...] [--wait]
  *
  * Publishes a mirage pipe for one output of a running Wayland compositor.
  * One thread, one poll(): the compositor connection, the control socket and
@@ -43,12 +43,21 @@ struct wayland_main {
 	int max_fps;                 /* --max-fps, 0: as fast as the compositor gives */
 };
 
-/* The backend --backend names; auto is wlroots until another exists. */
+#ifdef MIRAGE_WAYLAND_GNOME
+#define BACKENDS "auto, gnome, wlroots"
+#else
+#define BACKENDS "auto, wlroots"
+#endif
+
+/* The backend --backend names; auto: gnome when mutter's ScreenCast is on
+ * the session bus, else wlroots. */
 static struct wayland_backend *backend_create(const char *name)
 {
-	if (!strcmp(name, "auto") || !strcmp(name, "wlroots"))
-		return wayland_wlroots_create();
-	return NULL;
+#ifdef MIRAGE_WAYLAND_GNOME
+	if (!strcmp(name, "gnome") || (!strcmp(name, "auto") && wayland_gnome_present()))
+		return wayland_gnome_create();
+#endif
+	return wayland_wlroots_create();
 }
 
 /*
@@ -111,7 +120,9 @@ static enum driver_life run_once(struct wayland_main *x, int sigfd)
 	if (x->o.name)
 		snprintf(name, sizeof(name), "%s", x->o.name);
 	else
-		snprintf(name, sizeof(name), "wl-%s", m->backend->output_name);
+		snprintf(name, sizeof(name), "%s-%s",
+			 m->backend->impl->mirror_prefix ? m->backend->impl->mirror_prefix : "wl",
+			 m->backend->output_name);
 	cfg.name = name;
 
 	m->setting_up = true;
@@ -187,10 +198,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mirage-wayland [--display wayland-N] [--output NAME] [--name NAME]\n"
-		"                      [--backend auto|wlroots] [--set KEY=VALUE ...] [--max-fps N]\n"
+		"                      [--backend " BACKENDS "] [--set KEY=VALUE ...] [--max-fps N]\n"
 		"                      [--wait] [--verbose]\n"
 		"Publishes a mirage pipe for one output of a running Wayland compositor\n"
-		"(default $WAYLAND_DISPLAY, its first output), named wl-OUTPUT, until interrupted.\n");
+		"(default $WAYLAND_DISPLAY, its first output), named wl-OUTPUT (gnome-CONNECTOR\n"
+		"for mutter), until interrupted.\n");
 }
 
 static int take_option(void *data, int c, const char *arg)
@@ -204,8 +216,12 @@ static int take_option(void *data, int c, const char *arg)
 		x->output = arg;
 		return 0;
 	case 'b':
-		if (strcmp(arg, "auto") && strcmp(arg, "wlroots")) {
-			fprintf(stderr, "mirage-wayland: --backend %s: not a backend (auto, wlroots)\n", arg);
+		if (strcmp(arg, "auto") && strcmp(arg, "wlroots")
+#ifdef MIRAGE_WAYLAND_GNOME
+		    && strcmp(arg, "gnome")
+#endif
+		) {
+			fprintf(stderr, "mirage-wayland: --backend %s: not a backend (" BACKENDS ")\n", arg);
 			return 2;
 		}
 		x->backend = arg;

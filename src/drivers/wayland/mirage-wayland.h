@@ -6,6 +6,8 @@
  *   main.c     options, signals, the event loop, losing and regaining the compositor
  *   mirror.c   a captured frame into the surface: refine, detect scrolls, post, publish
  *   wlroots.c  the wlroots backend: wlr-screencopy copy_with_damage into shm, xdg-output
+ *   gnome.c    the GNOME backend: a mutter ScreenCast session's PipeWire stream
+ *   screencast.c  its D-Bus half (screencast.h)
  *
  * The capture sits behind struct wayland_backend_impl so that other
  * compositors' capture (GNOME: ScreenCast + PipeWire) can plug in beside
@@ -52,6 +54,8 @@ typedef int (*wayland_frame_fn)(void *data, const struct wayland_frame *frame);
  */
 struct wayland_backend_impl {
 	const char *name;
+	/* The mirror's default name is PREFIX-OUTPUT; NULL: "wl". */
+	const char *mirror_prefix;
 	int (*open)(struct wayland_backend *b);
 	int (*start)(struct wayland_backend *b);
 	void (*stop)(struct wayland_backend *b);
@@ -87,6 +91,13 @@ struct wayland_backend {
 
 /* The wlroots backend; NULL on out of memory. */
 struct wayland_backend *wayland_wlroots_create(void);
+
+#ifdef MIRAGE_WAYLAND_GNOME
+/* The GNOME backend (gnome.c); NULL on out of memory. */
+struct wayland_backend *wayland_gnome_create(void);
+/* Whether mutter's ScreenCast is on the session bus (--backend auto). */
+bool wayland_gnome_present(void);
+#endif
 
 struct wayland_mirror {
 	struct mirage_driver_impl impl; /* first: recovered with container_of */
