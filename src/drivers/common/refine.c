@@ -305,6 +305,22 @@ cleanup:
 	return ret;
 }
 
+/*
+ * An area clipped to the surface, when it is at least min_w x min_h and
+ * all of it is fresh in next (inside `valid`); else false.
+ */
+static bool usable_area(const struct refine_image *surface, const pixman_region32_t *valid,
+			pixman_box32_t *b, int32_t min_w, int32_t min_h)
+{
+	if (b->x1 < 0) b->x1 = 0;
+	if (b->y1 < 0) b->y1 = 0;
+	if (b->x2 > surface->width) b->x2 = surface->width;
+	if (b->y2 > surface->height) b->y2 = surface->height;
+	if (b->x2 - b->x1 < min_w || b->y2 - b->y1 < min_h)
+		return false;
+	return pixman_region32_contains_rectangle((pixman_region32_t *)valid, b) == PIXMAN_REGION_IN;
+}
+
 int refine_scrolls(struct refine_image *surface, const struct refine_image *next,
 		       const pixman_region32_t *valid, const pixman_box32_t *areas, int n,
 		       struct refine_stats *st, refine_copy_fn fn, void *data)
@@ -314,16 +330,319 @@ int refine_scrolls(struct refine_image *surface, const struct refine_image *next
 	for (int i = 0; i < n; i++) {
 		pixman_box32_t b = areas[i];
 
-		if (b.x1 < 0) b.x1 = 0;
-		if (b.y1 < 0) b.y1 = 0;
-		if (b.x2 > surface->width) b.x2 = surface->width;
-		if (b.y2 > surface->height) b.y2 = surface->height;
-		if (b.x2 - b.x1 < SCROLL_MIN_W || b.y2 - b.y1 < SCROLL_MIN_H)
+		if (usable_area(surface, valid, &b, SCROLL_MIN_W, SCROLL_MIN_H))
+			copies += scroll_rect(surface, next, valid, &b, st, fn, data);
+	}
+	return copies;
+}
+
+/*
+ * 2-D copies: a window moved by (dx, dy), found from the pixels alone.
+ *
+ * Why this design.  The offset can be anything, so one image must be
+ * searched at every x; searching it at every row too would cost more than
+ * the tile compare a copy saves.  So the surface is searched on one row in
+ * MOVE_STEP of the area only (a rolling hash of MOVE_SEG pixels at every x
+ * of those rows), and next gives a few anchors -- segments of MOVE_SEG
+ * pixels with some texture that changed -- on rows of every residue modulo
+ * MOVE_STEP: whatever dy is, the anchors of one residue land on searched
+ * rows.  Each side then reads about 1/MOVE_STEP of the area once.  An
+ * anchor found at a few places votes for each (weighted by 1/places); one
+ * found at more than MOVE_PLACES (an edge, a repeated pattern) says nothing
+ * and is left out.  The columns a copy may span come from the voting
+ * anchors' rows (how far left and right the match runs); its rows, and
+ * every pixel of it, are then verified by refine_copy: the hashes only
+ * choose what to verify, so a collision or a decoy costs a failed memcmp,
+ * never a wrong copy.  No allocation: everything is bounded and on the stack.
+ */
+#define MOVE_SEG 32          /* pixels in a segment */
+#define MOVE_STEP 16         /* the surface is searched on one row in MOVE_STEP */
+#define MOVE_ROWS 4          /* rows of next looked at for anchors, per residue */
+#define MOVE_PER_ROW 3       /* anchors taken from one row */
+#define MOVE_ANCHORS (MOVE_STEP * MOVE_ROWS * MOVE_PER_ROW)
+#define MOVE_PLACES 8        /* an anchor found at more places is left out */
+#define MOVE_TRIES 2         /* offsets verified, best voted first */
+#define MOVE_MIN_W (2 * MOVE_SEG)
+#define MOVE_MIN_H 24
+#define MOVE_MIN_ROWS 8
+#define MOVE_HASH_B 0x9e3779b97f4a7c15ull
+#define MOVE_TABLE 512       /* power of two, over 2 * MOVE_ANCHORS */
+#define MOVE_VOTES 2048      /* power of two, over MOVE_ANCHORS * MOVE_PLACES */
+_Static_assert(MOVE_TABLE > 2 * MOVE_ANCHORS, "the anchor table must stay sparse");
+_Static_assert(MOVE_VOTES > MOVE_ANCHORS * MOVE_PLACES, "every vote must find a slot");
+
+struct anchor {
+	int32_t x, y;            /* the segment's first pixel in next */
+	uint64_t hash;
+	int places;              /* where the surface holds it (may exceed MOVE_PLACES) */
+	int32_t dx[MOVE_PLACES], dy[MOVE_PLACES];
+};
+
+struct moves {
+	struct refine_image *surface;
+	const struct refine_image *next;
+	pixman_box32_t box;
+	uint32_t bytes;          /* bytes a pixel */
+	uint64_t b_seg;          /* MOVE_HASH_B ^ MOVE_SEG: what leaves the rolling hash */
+	struct anchor anchors[MOVE_ANCHORS];
+	int nanchors;
+	int16_t table[MOVE_TABLE]; /* anchor hash -> index into anchors, -1 empty */
+};
+
+struct vote {
+	int16_t dx, dy;          /* offsets past 32767 pixels are not voted for */
+	uint32_t weight;         /* 0: empty slot */
+};
+
+static inline uint32_t pixel_value(const uint8_t *p, uint32_t bytes)
+{
+	uint32_t v = 0;
+
+	if (bytes == 3)
+		return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+	memcpy(&v, p, bytes);
+	return v;
+}
+
+static inline uint32_t table_slot(uint64_t h)
+{
+	return (uint32_t)(h >> 40) & (MOVE_TABLE - 1);
+}
+
+static uint64_t segment_hash(const uint8_t *p, uint32_t bytes)
+{
+	uint64_t h = 0;
+
+	for (int i = 0; i < MOVE_SEG; i++)
+		h = h * MOVE_HASH_B + pixel_value(p + (size_t)i * bytes, bytes);
+	return h;
+}
+
+/* Worth an anchor: not flat (three changes of colour at least) and changed. */
+static bool distinctive(const struct moves *mv, int32_t x, int32_t y)
+{
+	const uint8_t *p = at(mv->next, x, y);
+	size_t seg = (size_t)MOVE_SEG * mv->bytes;
+	int changes = 0;
+
+	if (memcmp(p, p + mv->bytes, seg - mv->bytes) == 0)
+		return false;
+	for (size_t i = mv->bytes; i < seg && changes < 3; i += mv->bytes)
+		changes += memcmp(p + i - mv->bytes, p + i, mv->bytes) != 0;
+	return changes >= 3 && memcmp(p, at(mv->surface, x, y), seg) != 0;
+}
+
+/* Adds the segment at (x, y) of next; false when an equal one is in already. */
+static bool add_anchor(struct moves *mv, int32_t x, int32_t y)
+{
+	uint64_t h = segment_hash(at(mv->next, x, y), mv->bytes);
+	uint32_t i = table_slot(h);
+	struct anchor *a;
+
+	for (; mv->table[i] >= 0; i = (i + 1) & (MOVE_TABLE - 1))
+		if (mv->anchors[mv->table[i]].hash == h)
+			return false;
+	a = &mv->anchors[mv->nanchors];
+	memset(a, 0, sizeof(*a));
+	a->x = x;
+	a->y = y;
+	a->hash = h;
+	mv->table[i] = (int16_t)mv->nanchors++;
+	return true;
+}
+
+/*
+ * Anchors on MOVE_ROWS rows of each residue, spread evenly over the area,
+ * MOVE_PER_ROW on each row: a row's quota is its own, so that segments in
+ * the area a window left (changed too) cannot use up the others'.  A row's
+ * segments lie on a grid; they are tried alternately from either half of
+ * the row, from a column that changes from row to row.
+ */
+static void find_anchors(struct moves *mv)
+{
+	int32_t w = mv->box.x2 - mv->box.x1, h = mv->box.y2 - mv->box.y1;
+	int32_t cols = w / MOVE_SEG, half = (cols + 1) / 2;
+
+	for (int32_t r = 0; r < MOVE_STEP && r < h; r++) {
+		int32_t rows = (h - 1 - r) / MOVE_STEP + 1;
+
+		for (int k = 0; k < MOVE_ROWS && k < rows; k++) {
+			/* Evenly spread: any band of rows over 1/MOVE_ROWS of the area holds one. */
+			int32_t j = rows <= MOVE_ROWS ? k : (2 * k + 1) * rows / (2 * MOVE_ROWS);
+			int32_t y = mv->box.y1 + r + MOVE_STEP * j, in_row = 0, start = r * 5 + k * 7;
+
+			for (int32_t i = 0; i < 2 * half && in_row < MOVE_PER_ROW; i++) {
+				int32_t c = (i % 2) * half + (start + i / 2) % half, x = mv->box.x1 + c * MOVE_SEG;
+
+				if (c < cols && distinctive(mv, x, y) && add_anchor(mv, x, y))
+					in_row++;
+			}
+		}
+	}
+}
+
+/* A segment of the surface whose hash an anchor has: where it lies, if equal. */
+static void place(struct moves *mv, struct anchor *a, int32_t sx, int32_t sy)
+{
+	if (memcmp(at(mv->next, a->x, a->y), at(mv->surface, sx, sy), (size_t)MOVE_SEG * mv->bytes) != 0)
+		return;
+	if (a->places < MOVE_PLACES) {
+		a->dx[a->places] = sx - a->x;
+		a->dy[a->places] = sy - a->y;
+	}
+	a->places++;
+}
+
+/* One searched row of the surface: every segment's hash looked up among the anchors'. */
+static void search_row(struct moves *mv, int32_t sy)
+{
+	const uint8_t *row = at(mv->surface, 0, sy);
+	uint32_t bytes = mv->bytes;
+	uint64_t h = 0;
+
+	for (int32_t x = mv->box.x1; x < mv->box.x2; x++) {
+		int32_t start = x - MOVE_SEG + 1;
+		uint32_t i;
+
+		h = h * MOVE_HASH_B + pixel_value(row + (size_t)x * bytes, bytes);
+		if (start <= mv->box.x1) {
+			if (start < mv->box.x1)
+				continue;
+		} else {
+			h -= mv->b_seg * pixel_value(row + (size_t)(start - 1) * bytes, bytes);
+		}
+		for (i = table_slot(h); mv->table[i] >= 0; i = (i + 1) & (MOVE_TABLE - 1)) {
+			struct anchor *a = &mv->anchors[mv->table[i]];
+
+			if (a->hash == h) {
+				place(mv, a, start, sy);
+				break;
+			}
+		}
+	}
+}
+
+static void vote(struct vote *votes, int32_t dx, int32_t dy, uint32_t weight)
+{
+	uint32_t i = ((uint32_t)dx * 2654435761u ^ (uint32_t)dy * 40503u) & (MOVE_VOTES - 1);
+
+	if (dx < INT16_MIN || dx > INT16_MAX || dy < INT16_MIN || dy > INT16_MAX)
+		return;
+	for (; votes[i].weight; i = (i + 1) & (MOVE_VOTES - 1))
+		if (votes[i].dx == dx && votes[i].dy == dy)
+			break;
+	votes[i].dx = (int16_t)dx;
+	votes[i].dy = (int16_t)dy;
+	votes[i].weight += weight;
+}
+
+static inline bool same_pixel(const struct moves *mv, int32_t x, int32_t y, int32_t dx, int32_t dy)
+{
+	return memcmp(at(mv->next, x, y), at(mv->surface, x + dx, y + dy), mv->bytes) == 0;
+}
+
+/*
+ * The columns a copy by (dx, dy) may span: on the row of each anchor that
+ * found it there, how far the match runs left and right of the segment
+ * (inside the area, the source on the surface); the columns common to all.
+ */
+static bool move_columns(const struct moves *mv, int32_t dx, int32_t dy, int32_t *x1, int32_t *x2)
+{
+	int32_t lo = mv->box.x1, hi = mv->box.x2;
+
+	if (lo + dx < 0)
+		lo = -dx;
+	if (hi + dx > mv->surface->width)
+		hi = mv->surface->width - dx;
+	*x1 = lo;
+	*x2 = hi;
+	for (int i = 0; i < mv->nanchors; i++) {
+		const struct anchor *a = &mv->anchors[i];
+		bool voted = false;
+		int32_t l, r;
+
+		for (int p = 0; p < a->places && p < MOVE_PLACES; p++)
+			voted |= a->places <= MOVE_PLACES && a->dx[p] == dx && a->dy[p] == dy;
+		if (!voted)
 			continue;
-		/* Only areas whose pixels are all fresh in next. */
-		if (pixman_region32_contains_rectangle((pixman_region32_t *)valid, &b) != PIXMAN_REGION_IN)
-			continue;
-		copies += scroll_rect(surface, next, valid, &b, st, fn, data);
+		for (l = a->x; l > lo && same_pixel(mv, l - 1, a->y, dx, dy); l--)
+			;
+		for (r = a->x + MOVE_SEG; r < hi && same_pixel(mv, r, a->y, dx, dy); r++)
+			;
+		if (l > *x1)
+			*x1 = l;
+		if (r < *x2)
+			*x2 = r;
+	}
+	return *x2 - *x1 >= MOVE_SEG;
+}
+
+static int move_rect(struct refine_image *surface, const struct refine_image *next,
+		     const pixman_region32_t *valid, const pixman_box32_t *box,
+		     struct refine_stats *st, refine_copy_fn fn, void *data)
+{
+	struct moves *mv;
+	struct vote *votes;
+	int ret = 0;
+
+	/* Some 20 KiB: more than a caller's stack should have to hold. */
+	mv = malloc(sizeof(*mv));
+	votes = calloc(MOVE_VOTES, sizeof(*votes));
+	if (!mv || !votes)
+		goto cleanup;
+	mv->surface = surface;
+	mv->next = next;
+	mv->box = *box;
+	mv->bytes = surface->bpp / 8;
+	mv->nanchors = 0;
+	mv->b_seg = 1;
+	for (int i = 0; i < MOVE_SEG; i++)
+		mv->b_seg *= MOVE_HASH_B;
+	memset(mv->table, 0xff, sizeof(mv->table));
+
+	find_anchors(mv);
+	if (!mv->nanchors)
+		goto cleanup;
+	for (int32_t y = box->y1; y < box->y2; y += MOVE_STEP)
+		search_row(mv, y);
+	for (int i = 0; i < mv->nanchors; i++) {
+		const struct anchor *a = &mv->anchors[i];
+
+		/* 840 is divisible by every count of places up to MOVE_PLACES. */
+		for (int p = 0; a->places <= MOVE_PLACES && p < a->places; p++)
+			vote(votes, a->dx[p], a->dy[p], 840 / (uint32_t)a->places);
+	}
+	for (int t = 0; t < MOVE_TRIES && !ret; t++) {
+		struct vote *best = NULL;
+		int32_t x1, x2;
+
+		for (int i = 0; i < MOVE_VOTES; i++)
+			if (votes[i].weight && (!best || votes[i].weight > best->weight))
+				best = &votes[i];
+		if (!best)
+			break;
+		if (move_columns(mv, best->dx, best->dy, &x1, &x2))
+			ret = refine_copy(surface, next, valid, (pixman_box32_t){ x1, box->y1, x2, box->y2 },
+					      best->dx, best->dy, MOVE_MIN_ROWS, st, fn, data);
+		best->weight = 0;
+	}
+cleanup:
+	free(mv);
+	free(votes);
+	return ret;
+}
+
+int refine_moves(struct refine_image *surface, const struct refine_image *next,
+		     const pixman_region32_t *valid, const pixman_box32_t *areas, int n,
+		     struct refine_stats *st, refine_copy_fn fn, void *data)
+{
+	int copies = 0;
+
+	for (int i = 0; i < n; i++) {
+		pixman_box32_t b = areas[i];
+
+		if (usable_area(surface, valid, &b, MOVE_MIN_W, MOVE_MIN_H))
+			copies += move_rect(surface, next, valid, &b, st, fn, data);
 	}
 	return copies;
 }

@@ -84,6 +84,20 @@ int refine_scrolls(struct refine_image *surface, const struct refine_image *next
 		       struct refine_stats *st, refine_copy_fn fn, void *data);
 
 /*
+ * Looks for a 2-D copy (a window moved by any dx, dy; a scroll too) inside
+ * each of the n `areas` (damage rectangles as the server reported them,
+ * whose pixels must all lie in `valid`), from the pixels alone: short
+ * segments of next at a few distinctive places are looked up on sampled
+ * rows of the surface inside the area, and the offsets they vote for are
+ * tried, best first, with refine_copy.  At most one copy an area; only
+ * verified copies are applied and reported through fn.  Costs a small
+ * fraction of refine_tiles() on the same area.  Returns the number of copies.
+ */
+int refine_moves(struct refine_image *surface, const struct refine_image *next,
+		     const pixman_region32_t *valid, const pixman_box32_t *areas, int n,
+		     struct refine_stats *st, refine_copy_fn fn, void *data);
+
+/*
  * The refinery proper: compares `damage` tile by tile (tile x tile pixels)
  * between next and surface, copies the rows that differ into surface and
  * adds the changed tiles to `changed`.
