@@ -541,6 +541,13 @@ int main(int argc, char **argv)
 			ok = false;
 		}
 	}
+	if (ok && expect_w) {
+		/* A resize the workload causes may reach the mirror after the
+		 * workload returned: the old picture would settle at once. */
+		int64_t end = now_ms() + timeout * 1000;
+		while (now_ms() < end && (cl->width != expect_w || cl->height != expect_h) && pump(cl))
+			;
+	}
 	if (ok && settle(cl, &t, timeout * 1000, &diff) < 0) {
 		fprintf(stderr, "vnc-check: framebuffer not equal to the surface "
 			"(%ld pixels differ in %dx%d+%d+%d)\n", diff,

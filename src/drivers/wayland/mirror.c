@@ -180,7 +180,11 @@ int wayland_mirror_frame(void *data, const struct wayland_frame *f)
 
 		convert(m, f, &damage);
 		areas = pixman_region32_rectangles(&damage, &n);
-		if (mirage_driver_settings(m->drv)->blt_copybits)
+		/* Copies from the pixels alone: Wayland tells a client no window
+		 * positions.  A move (any direction) first; a vertical scroll's
+		 * row hashes when no move was found. */
+		if (mirage_driver_settings(m->drv)->blt_copybits &&
+		    refine_moves(&s, &m->next, &damage, areas, n, &m->stats, on_copy, m) == 0)
 			refine_scrolls(&s, &m->next, &damage, areas, n, &m->stats, on_copy, m);
 		refine_tiles(&s, &m->next, &damage, TILE, &changed, &m->stats);
 		post_region(m, &changed);
