@@ -84,7 +84,7 @@ done
 # its cleanup (sway, the user, $T); the servers are stopped before it.
 WL_NEEDS="wayvnc ss awk"
 set +e
-. "$SRC/tests/wayland/lib.sh"
+MIRAGE_TESTS="$SRC/tests" . "$SRC/tests/wayland/lib.sh"
 set -e
 B="$T/bench"
 mkdir -m 755 "$B"

@@ -19,7 +19,7 @@ WL_NEEDS=${WL_NEEDS:-}
 
 kill_sway() { [ -s "$T/home/sway.pid" ] && kill -9 "$(cat "$T/home/sway.pid")" 2>/dev/null; }
 USER_PREFIX=mwl USER_NEEDS="sway swaymsg foot grim python3 $WL_NEEDS" USER_CLEANUP=kill_sway
-. "$(dirname "$0")/../common/user.sh"
+. "${MIRAGE_TESTS:-$(dirname "$0")/..}/common/user.sh"
 
 free_port() {
 	for p in $(seq "$1" "$2"); do
