@@ -13,6 +13,9 @@
 #   user_bin VAR PATH  VAR=PATH when the user can run it, else a copy under
 #                  $T/tree in the build tree's layout (RUNPATH $ORIGIN/../../lib,
 #                  libmirage beside it); MIRAGECTL names the build tree
+#   start_mirror ARGS  mirage-wayland ($WL_BIN) ARGS as the user (as_user, the
+#                  lib's), its log in $T/wayland.log, runuser's PID in WL_PID,
+#                  once miragectl ($CTL_BIN) lists $MIRROR
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root to create a user"
 for p in useradd userdel runuser pkill $USER_NEEDS; do
@@ -62,4 +65,16 @@ user_bin() {
 		[ -d "$f" ] || cp -P "$f" "$T/tree/src/lib/"
 	done
 	eval "$1=\$T/tree/\$_rel"
+}
+
+start_mirror() {
+	as_user "$WL_BIN" "$@" > "$T/wayland.log" 2>&1 &
+	WL_PID=$!
+	PIDS="$PIDS $WL_PID"
+	for _ in $(seq 300); do
+		as_user "$CTL_BIN" list --no-header 2>/dev/null | grep -q "^$MIRROR " && return 0
+		kill -0 "$WL_PID" 2>/dev/null || fail "mirage-wayland exited"
+		sleep 0.1
+	done
+	fail "mirage-wayland never listed $MIRROR"
 }

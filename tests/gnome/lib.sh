@@ -122,20 +122,8 @@ settled() {
 	fail "$1: the snapshot never equalled an independent ScreenCast frame"
 }
 
-# start_mirror ARGS...: mirage-wayland ARGS as the user (its log in
-# $T/wayland.log, runuser's PID in WL_PID), once miragectl lists $MIRROR.
+# The mirror start_mirror (tests/common/user.sh) waits for.
 MIRROR=gnome-$CONNECTOR
-start_mirror() {
-	as_user "$WL_BIN" "$@" > "$T/wayland.log" 2>&1 &
-	WL_PID=$!
-	PIDS="$PIDS $WL_PID"
-	for _ in $(seq 300); do
-		as_user "$CTL_BIN" list --no-header 2>/dev/null | grep -q "^$MIRROR " && return 0
-		kill -0 "$WL_PID" 2>/dev/null || fail "mirage-wayland exited"
-		sleep 0.1
-	done
-	fail "mirage-wayland never listed $MIRROR"
-}
 
 # mirror_pid: mirage-wayland's own PID (WL_PID is runuser's), from the mirror's status.
 mirror_pid() {

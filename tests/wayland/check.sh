@@ -11,12 +11,7 @@
 CHECK_MIRROR=${CHECK_MIRROR:-wl-HEADLESS-1}
 CHECK_REF=${CHECK_REF:-$T/home/grim.ppm}
 
-CHECK_BIN=$WL_CHECK
-if ! runuser -u "$U" -- test -x "$WL_CHECK"; then
-	mkdir -p "$T/tree/tests/wayland"
-	cp "$WL_CHECK" "$T/tree/tests/wayland/"
-	CHECK_BIN="$T/tree/tests/wayland/wl-check"
-fi
+user_bin CHECK_BIN "$WL_CHECK"
 CHECK_N=0
 
 check_start() {

@@ -123,16 +123,5 @@ settled() {
 }
 
 
-# start_mirror ARGS...: mirage-wayland ARGS as the user (its log in
-# $T/wayland.log, its PID in WL_PID), once miragectl lists wl-HEADLESS-1.
-start_mirror() {
-	as_user "$WL_BIN" "$@" > "$T/wayland.log" 2>&1 &
-	WL_PID=$!
-	PIDS="$PIDS $WL_PID"
-	for _ in $(seq 300); do
-		as_user "$CTL_BIN" list --no-header 2>/dev/null | grep -q '^wl-HEADLESS-1' && return 0
-		kill -0 "$WL_PID" 2>/dev/null || fail "mirage-wayland exited"
-		sleep 0.1
-	done
-	fail "mirage-wayland never listed wl-HEADLESS-1"
-}
+# The mirror start_mirror (tests/common/user.sh) waits for.
+MIRROR=wl-HEADLESS-1
