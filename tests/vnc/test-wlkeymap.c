@@ -57,6 +57,8 @@ static void test_round_trip(void)
 		XKB_KEY_Shift_R, XKB_KEY_Control_L, XKB_KEY_Alt_L, XKB_KEY_Meta_L,
 		XKB_KEY_Super_L, XKB_KEY_Hyper_R, XKB_KEY_ISO_Level3_Shift, XKB_KEY_Mode_switch,
 		XKB_KEY_Caps_Lock, XKB_KEY_Num_Lock, XKB_KEY_dead_acute, 0x1234567,
+		/* Names that begin with a digit: written as numbers. */
+		XKB_KEY_3270_FieldMark, XKB_KEY_3270_Enter,
 	};
 	struct vnc_keymap km;
 	bool changed;

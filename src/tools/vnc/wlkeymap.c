@@ -18,15 +18,19 @@ void vnc_keymap_init(struct vnc_keymap *km)
 }
 
 /*
- * How sym is written in a keymap: its name, or (a keysym without one)
- * its number.  False when the keymap would read back another keysym:
- * xkb's parser takes the numbers 0 to 9 for the digit keys, and a name
- * shared by two keysyms reads back as one of them.
+ * How sym is written in a keymap: its name, or its number when it has no
+ * name or a name xkb's parser does not read as one (the 3270_* keysyms
+ * begin with a digit: the parser sees a number).  False when the keymap
+ * would read back another keysym: xkb's parser takes the numbers 0 to 9
+ * for the digit keys, and a name shared by two keysyms reads back as one
+ * of them.
  */
 static bool sym_word(uint32_t sym, char *buf, size_t size)
 {
 	if (sym == XKB_KEY_NoSymbol || xkb_keysym_get_name(sym, buf, size) < 0)
 		return false;
+	if (buf[0] >= '0' && buf[0] <= '9' && strncmp(buf, "0x", 2))
+		snprintf(buf, size, "0x%x", sym);
 	if (!strncmp(buf, "0x", 2))
 		return sym >= 10;
 	return xkb_keysym_from_name(buf, XKB_KEYSYM_NO_FLAGS) == sym;
