@@ -358,15 +358,24 @@ static int gn_dispatch(struct wayland_backend *b)
 /* The table                                                           */
 /* ------------------------------------------------------------------ */
 
+static void sc_log(enum mirage_log_level level, const char *text)
+{
+	wayland_log(level, "%s", text);
+}
+
 static int gn_open(struct wayland_backend *b)
 {
 	struct gnome_backend *g = from_base(b);
-	enum screencast_cursor mode = b->overlay_cursor ? SCREENCAST_CURSOR_EMBEDDED : SCREENCAST_CURSOR_HIDDEN;
+	struct screencast_request req = {
+		.connector = b->output,
+		.cursor = b->overlay_cursor ? SCREENCAST_CURSOR_EMBEDDED : SCREENCAST_CURSOR_HIDDEN,
+	};
 	int64_t deadline;
 	int ret;
 
 	g->sc.quiet = b->quiet;
-	if ((ret = screencast_open(&g->sc, b->output, mode)) < 0)
+	g->sc.log = sc_log;
+	if ((ret = screencast_open(&g->sc, &req)) < 0)
 		return ret;
 	g->loop = pw_loop_new(NULL);
 	g->context = g->loop ? pw_context_new(g->loop, NULL, 0) : NULL;
