@@ -8,6 +8,7 @@
 #   as_user CMD...   runs CMD as that user in the session (D-Bus, Wayland set)
 #   WL_BIN CTL_BIN   mirage-wayland and miragectl where the user can run them
 #   FRAME_BIN        gn-frame (an independent ScreenCast reader) likewise
+#   INPUT_BIN        gn-input (input through RemoteDesktop), when GN_INPUT is set
 #   PIDS             add the PIDs you start; cleanup kills them
 #   MUTTER_PID       mutter's own PID
 #   same_pixels A B, screen_frame FILE, settled WHAT, start_mirror ARGS,
@@ -26,6 +27,7 @@ USER_PREFIX=mgn USER_NEEDS="mutter pipewire wireplumber dbus-daemon dbus-send cm
 user_bin WL_BIN "$MIRAGE_WAYLAND"
 user_bin CTL_BIN "$MIRAGECTL"
 user_bin FRAME_BIN "$GN_FRAME"
+[ -n "${GN_INPUT:-}" ] && user_bin INPUT_BIN "$GN_INPUT"
 
 BUS="unix:path=$T/xdg/bus"
 # as_user CMD...: runs CMD as the user in the test's session.

@@ -38,6 +38,11 @@
 #define FIRST_FRAME_MS 5000
 /* Damage rectangles asked for in SPA_META_VideoDamage. */
 #define MAX_DAMAGE 16
+/* SPA_META_Cursor's size for a w x h bitmap.  Mutter offers one fixed
+ * size (64 or 384 square, by version): any is taken, mirage's cursor area
+ * preferred; a bigger shape is clipped to that area. */
+#define CURSOR_META_SIZE(w, h) ((int)(sizeof(struct spa_meta_cursor) + sizeof(struct spa_meta_bitmap) + \
+				      (w) * (h) * 4))
 
 struct gnome_backend {
 	struct wayland_backend base; /* first: recovered with container_of */
@@ -61,6 +66,11 @@ struct gnome_backend {
 	struct pw_buffer *held;     /* the newest picture, not queued back */
 	pixman_region32_t damage;   /* since the last frame handed on */
 	bool damage_all;
+
+	/* The pointer as the cursor metadata last said (Pointer.Enabled=0). */
+	struct wayland_cursor cursor;
+	uint32_t *shape;            /* cursor.argb's pixels, owned */
+	bool have_cursor;
 };
 
 static struct gnome_backend *from_base(struct wayland_backend *b)
@@ -161,13 +171,97 @@ static void deliver(struct gnome_backend *g, bool full)
 	g->damage_all = false;
 }
 
+/*
+ * The shape in a cursor meta's bitmap into g->shape: 0, or -EINVAL when
+ * the bitmap does not fit the meta or is in a format not read here.
+ * Mutter's bitmaps are premultiplied RGBA bytes.
+ */
+static int take_shape(struct gnome_backend *g, const struct spa_meta *meta, const struct spa_meta_cursor *c)
+{
+	const struct spa_meta_bitmap *bm;
+	uint64_t end;
+	uint32_t w, h, *argb;
+
+	if ((uint64_t)c->bitmap_offset + sizeof(*bm) > meta->size)
+		return -EINVAL;
+	bm = SPA_PTROFF(c, c->bitmap_offset, const struct spa_meta_bitmap);
+	w = bm->size.width, h = bm->size.height;
+	if (bm->format == SPA_VIDEO_FORMAT_UNKNOWN || w == 0 || h == 0) {
+		/* Mutter's empty sprite: the pointer is off this monitor. */
+		g->cursor.visible = false;
+		return 0;
+	}
+	end = (uint64_t)c->bitmap_offset + bm->offset + (uint64_t)bm->stride * (h - 1) + (uint64_t)w * 4;
+	if (bm->stride < 0 || (uint32_t)bm->stride < w * 4 || w > 4096 || h > 4096 || end > meta->size ||
+	    (bm->format != SPA_VIDEO_FORMAT_RGBA && bm->format != SPA_VIDEO_FORMAT_BGRA))
+		return -EINVAL;
+	argb = malloc((size_t)w * h * 4);
+	if (!argb)
+		return -ENOMEM;
+	for (uint32_t y = 0; y < h; y++) {
+		const uint8_t *p = (const uint8_t *)bm + bm->offset + (size_t)bm->stride * y;
+
+		for (uint32_t x = 0; x < w; x++, p += 4) {
+			uint32_t r = p[0], b = p[2];
+
+			if (bm->format == SPA_VIDEO_FORMAT_BGRA)
+				r = p[2], b = p[0];
+			argb[(size_t)y * w + x] = (uint32_t)p[3] << 24 | r << 16 | (uint32_t)p[1] << 8 | b;
+		}
+	}
+	free(g->shape);
+	g->shape = argb;
+	g->cursor.argb = argb;
+	g->cursor.width = w, g->cursor.height = h;
+	g->cursor.hot_x = c->hotspot.x, g->cursor.hot_y = c->hotspot.y;
+	g->cursor.visible = true;
+	return 0;
+}
+
+/* What b's cursor metadata says, handed on when started. */
+static void take_cursor(struct gnome_backend *g, const struct pw_buffer *b)
+{
+	struct spa_meta *m = spa_buffer_find_meta(b->buffer, SPA_META_Cursor);
+	const struct spa_meta_cursor *c;
+	struct wayland_cursor was = g->cursor;
+	bool shaped = false;
+
+	if (!m || m->size < sizeof(*c) || !(c = m->data) || !spa_meta_cursor_is_valid(c))
+		return; /* id 0: nothing new about the pointer */
+	/* A bitmap says whether there is a cursor to see; a position alone
+	 * (bitmap_offset 0) moves the one there is. */
+	if (c->bitmap_offset) {
+		int ret = take_shape(g, m, c);
+
+		if (ret < 0) {
+			LOG_ERROR(g, "monitor %s: a cursor bitmap mutter sent is not one this backend reads",
+				  g->sc.connector);
+			return;
+		}
+		shaped = g->cursor.argb != was.argb;
+	}
+	g->cursor.x = c->position.x;
+	g->cursor.y = c->position.y;
+	g->have_cursor = true;
+	if (g->started && g->base.cursor_fn && (shaped || g->cursor.visible != was.visible ||
+						 g->cursor.x != was.x || g->cursor.y != was.y)) {
+		struct wayland_cursor now = g->cursor;
+
+		if (!shaped)
+			now.argb = NULL;
+		g->base.cursor_fn(g->base.frame_data, &now);
+	}
+}
+
 static void on_process(void *data)
 {
 	struct gnome_backend *g = data;
 	struct pw_buffer *b, *newest = NULL;
 
-	/* Only the newest picture matters; the damage of every one counts. */
+	/* Only the newest picture matters; the damage of every one counts;
+	 * the pointer comes in buffers with and without a picture. */
 	while ((b = pw_stream_dequeue_buffer(g->stream))) {
+		take_cursor(g, b);
 		if (!has_picture(g, b)) {
 			pw_stream_queue_buffer(g->stream, b);
 			continue;
@@ -200,9 +294,10 @@ static void on_remove_buffer(void *data, struct pw_buffer *b)
 static void on_param(void *data, uint32_t id, const struct spa_pod *param)
 {
 	struct gnome_backend *g = data;
-	uint8_t buf[512];
+	uint8_t buf[1024];
 	struct spa_pod_builder pb = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
-	const struct spa_pod *params[3];
+	const struct spa_pod *params[4];
+	uint32_t n = 3;
 
 	if (id != SPA_PARAM_Format || !param)
 		return;
@@ -225,7 +320,13 @@ static void on_param(void *data, uint32_t id, const struct spa_pod *param)
 		SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(sizeof(struct spa_meta_region) * MAX_DAMAGE,
 							      sizeof(struct spa_meta_region) * 1,
 							      sizeof(struct spa_meta_region) * MAX_DAMAGE));
-	if (pw_stream_update_params(g->stream, params, 3) < 0)
+	if (!g->base.overlay_cursor)
+		params[n++] = spa_pod_builder_add_object(&pb, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+			SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Cursor),
+			SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(CURSOR_META_SIZE(MIRAGE_CURSOR_MAX, MIRAGE_CURSOR_MAX),
+								      CURSOR_META_SIZE(1, 1),
+								      CURSOR_META_SIZE(1024, 1024)));
+	if (pw_stream_update_params(g->stream, params, n) < 0)
 		g->failed = true;
 }
 
@@ -368,7 +469,8 @@ static int gn_open(struct wayland_backend *b)
 	struct gnome_backend *g = from_base(b);
 	struct screencast_request req = {
 		.connector = b->output,
-		.cursor = b->overlay_cursor ? SCREENCAST_CURSOR_EMBEDDED : SCREENCAST_CURSOR_HIDDEN,
+		/* Pointer.Enabled=0: the pointer apart, as PTR_* records. */
+		.cursor = b->overlay_cursor ? SCREENCAST_CURSOR_EMBEDDED : SCREENCAST_CURSOR_METADATA,
 	};
 	int64_t deadline;
 	int ret;
@@ -431,6 +533,9 @@ static int gn_start(struct wayland_backend *b)
 	g->pending_full = true;
 	pixman_region32_clear(&g->damage);
 	g->damage_all = false;
+	/* The pointer as it is, for the new pipe. */
+	if (g->have_cursor && g->base.cursor_fn)
+		g->base.cursor_fn(g->base.frame_data, &g->cursor);
 	return 0;
 }
 
@@ -489,6 +594,7 @@ static void gn_destroy(struct wayland_backend *b)
 		close(g->epfd);
 	screencast_close(&g->sc);
 	pixman_region32_fini(&g->damage);
+	free(g->shape);
 	free(g);
 }
 

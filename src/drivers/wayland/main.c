@@ -173,6 +173,7 @@ static int life_open(void *data, bool quiet)
 	b->min_interval_ms = x->max_fps ? 1000 / x->max_fps : 0;
 	b->frame_fn = wayland_mirror_frame;
 	b->frame_data = &x->m;
+	b->cursor_fn = wayland_mirror_cursor;
 	b->quiet = quiet;
 	return b->impl->open(b);
 }

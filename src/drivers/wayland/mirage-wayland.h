@@ -45,6 +45,20 @@ struct wayland_backend;
 typedef int (*wayland_frame_fn)(void *data, const struct wayland_frame *frame);
 
 /*
+ * The pointer, from a backend that has it apart from the frames (GNOME's
+ * cursor metadata).  x, y: the hotspot in buffer pixels; argb (premultiplied
+ * 0xAARRGGBB, rows of width) is the new shape, NULL when it did not change.
+ */
+struct wayland_cursor {
+	bool visible;
+	int32_t x, y;
+	const uint32_t *argb;
+	uint32_t width, height;
+	int32_t hot_x, hot_y;
+};
+typedef void (*wayland_cursor_fn)(void *data, const struct wayland_cursor *cursor);
+
+/*
  * A capture backend.  open connects and picks the output (fills width,
  * height, output_name, logical); start asks for frames, each delivered to
  * frame_fn once the compositor has one with damage (none while the screen
@@ -82,6 +96,7 @@ struct wayland_backend {
 	int min_interval_ms;        /* --max-fps: frames at least this far apart */
 	wayland_frame_fn frame_fn;
 	void *frame_data;
+	wayland_cursor_fn cursor_fn;    /* NULL: the pointer is not followed */
 	/* Filled by open (and kept current by dispatch). */
 	char output_name[MIRAGE_MONITOR_NAME_MAX];
 	int32_t width, height;      /* the captured buffer, output pixels */
@@ -123,6 +138,8 @@ void wayland_mirror_stop(struct wayland_mirror *m);
 void wayland_mirror_monitors(struct wayland_mirror *m);
 /* The backend's frame callback. */
 int wayland_mirror_frame(void *data, const struct wayland_frame *f);
+/* The backend's cursor callback: PTR_SHAPE, PTR_ENGAGE, PTR_AVERT. */
+void wayland_mirror_cursor(void *data, const struct wayland_cursor *c);
 
 void wayland_log(enum mirage_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

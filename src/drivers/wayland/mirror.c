@@ -196,6 +196,31 @@ int wayland_mirror_frame(void *data, const struct wayland_frame *f)
 	return 0;
 }
 
+void wayland_mirror_cursor(void *data, const struct wayland_cursor *c)
+{
+	struct wayland_mirror *m = data;
+
+	if (c->argb) {
+		/* The surface holds at most MIRAGE_CURSOR_MAX square: the top
+		 * left part of a bigger shape, rows kept. */
+		uint32_t w = c->width < MIRAGE_CURSOR_MAX ? c->width : MIRAGE_CURSOR_MAX;
+		uint32_t h = c->height < MIRAGE_CURSOR_MAX ? c->height : MIRAGE_CURSOR_MAX;
+		uint32_t *argb = w == c->width ? NULL : malloc((size_t)w * h * 4);
+		const uint32_t *shape = argb ? argb : c->argb;
+
+		if (argb)
+			for (uint32_t y = 0; y < h; y++)
+				memcpy(argb + (size_t)y * w, c->argb + (size_t)y * c->width, (size_t)w * 4);
+		if (w != c->width && !argb)
+			wayland_log(MIRAGE_LOG_WARNING, "out of memory for a %ux%u cursor", c->width, c->height);
+		else if (mirage_driver_set_cursor_shape(m->drv, w, h, c->hot_x, c->hot_y, shape) < 0)
+			wayland_log(MIRAGE_LOG_WARNING, "cursor shape: %s", mirage_last_error());
+		free(argb);
+	}
+	mirage_driver_set_cursor_position(m->drv, c->x, c->y, c->visible);
+	mirage_driver_publish(m->drv);
+}
+
 /* ------------------------------------------------------------------ */
 /* The driver callbacks                                                */
 /* ------------------------------------------------------------------ */
