@@ -5,8 +5,9 @@
  * RemoteDesktop session when asked), RecordMonitor or RecordVirtual,
  * Start, then the stream's PipeWireStreamAdded signal with the node.
  * Mutter leaving the bus (NameOwnerChanged of its unique name) or closing
- * a session (Closed) marks it gone; DisplayConfig's MonitorsChanged is
- * noted for the caller.
+ * marks it gone; a session Closed while mutter stays (it restarts its
+ * streams on a monitor change) marks it closed; DisplayConfig's
+ * MonitorsChanged is noted for the caller.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -146,7 +147,7 @@ static int on_closed(sd_bus_message *m, void *data, sd_bus_error *err)
 	(void)m; (void)err;
 	/* Mutter closes its sessions when it quits: main says it went. */
 	say(sc, MIRAGE_LOG_DEBUG, "mutter closed the screen cast session of monitor %s", sc->connector);
-	sc->gone = true;
+	sc->closed = true;
 	return 0;
 }
 
@@ -374,7 +375,7 @@ int screencast_open(struct screencast *sc, const struct screencast_request *req)
 	if (ret < 0)
 		goto cleanup;
 	deadline = now_us() + NODE_TIMEOUT_US;
-	while (!sc->have_node && !sc->gone) {
+	while (!sc->have_node && !sc->gone && !sc->closed) {
 		uint64_t t = now_us();
 
 		ret = sd_bus_process(sc->bus, NULL);
@@ -392,7 +393,7 @@ int screencast_open(struct screencast *sc, const struct screencast_request *req)
 		}
 		(void)sd_bus_wait(sc->bus, deadline - t);
 	}
-	if (sc->gone) {
+	if (sc->gone || sc->closed) {
 		LOG_ERROR(sc, "mutter closed the screen cast of monitor %s as it started", sc->connector);
 		ret = -EPIPE;
 		goto cleanup;
@@ -432,7 +433,7 @@ void screencast_close(struct screencast *sc)
 		const char *path = sc->remote ? sc->remote : sc->session;
 		const char *iface = sc->remote ? RD_NAME ".Session" : SC_NAME ".Session";
 
-		if (path && !sc->gone)
+		if (path && !sc->gone && !sc->closed)
 			(void)sd_bus_call_method_async(sc->bus, NULL, sc->mutter, path, iface, "Stop", NULL, NULL,
 						       "");
 		sd_bus_flush_close_unref(sc->bus);

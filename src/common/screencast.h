@@ -57,7 +57,8 @@ struct screencast {
 	uint32_t node;              /* the PipeWire node of the stream */
 	bool have_node;
 	int32_t x, y, w, h;         /* the monitor in the compositor's (logical) space */
-	bool gone;                  /* mutter left the bus or closed the session */
+	bool gone;                  /* mutter left the bus */
+	bool closed;                /* mutter closed the session (and may stay) */
 	bool monitors_changed;      /* DisplayConfig's MonitorsChanged since last cleared */
 };
 
@@ -75,7 +76,8 @@ int screencast_open(struct screencast *sc, const struct screencast_request *req)
 	__attribute__((warn_unused_result));
 /* The connection's fd, to poll for reading. */
 int screencast_fd(const struct screencast *sc);
-/* Sends what is queued and handles what arrived; -EPIPE once gone. */
+/* Sends what is queued and handles what arrived; -EPIPE once gone (not
+ * merely closed: the caller looks at closed). */
 int screencast_dispatch(struct screencast *sc) __attribute__((warn_unused_result));
 /* Stops the session and frees everything; the caller's fields are kept. */
 void screencast_close(struct screencast *sc);

@@ -36,6 +36,10 @@
 
 /* How long the first picture may take after the stream was connected. */
 #define FIRST_FRAME_MS 5000
+/* A session mutter closed is opened again this much later (mutter quitting
+ * has left the bus by then), at most MAX_RESTARTS times without a frame. */
+#define RESTART_DELAY_MS 300
+#define MAX_RESTARTS 5
 /* Damage rectangles asked for in SPA_META_VideoDamage. */
 #define MAX_DAMAGE 16
 /* SPA_META_Cursor's size for a w x h bitmap.  Mutter offers one fixed
@@ -46,6 +50,7 @@
 
 struct gnome_backend {
 	struct wayland_backend base; /* first: recovered with container_of */
+	struct screencast_request req;
 	struct screencast sc;
 	struct pw_loop *loop;
 	struct pw_context *context;
@@ -60,6 +65,9 @@ struct gnome_backend {
 	uint32_t masks[3];
 	bool have_format;
 	bool lost, failed;          /* PipeWire went away; a frame could not be taken */
+	int64_t restart_at;         /* ms: mutter closed the session, open it again then */
+	int restarts;               /* since the last frame */
+	int restart_error;          /* the restart failed: the end of the mirror */
 
 	bool started;
 	bool pending_full;          /* start: hand the held frame on at the next timeout */
@@ -165,6 +173,7 @@ static void deliver(struct gnome_backend *g, bool full)
 	};
 	g->base.width = w;
 	g->base.height = h;
+	g->restarts = 0;
 	if (g->base.frame_fn(g->base.frame_data, &f) < 0)
 		g->failed = true;
 	pixman_region32_clear(&g->damage);
@@ -389,6 +398,12 @@ static int connect_stream(struct gnome_backend *g)
 	struct spa_pod_builder pb = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
 	const struct spa_pod *params[1];
 	int fps = g->base.min_interval_ms > 0 ? 1000 / g->base.min_interval_ms : 60;
+	/* A virtual monitor is as big as its consumer asks: just that size. */
+	bool virt = g->base.virtual_w > 0;
+	struct spa_rectangle size = virt ? SPA_RECTANGLE((uint32_t)g->base.virtual_w, (uint32_t)g->base.virtual_h) :
+					   SPA_RECTANGLE(1920, 1080);
+	struct spa_rectangle min = virt ? size : SPA_RECTANGLE(1, 1);
+	struct spa_rectangle max = virt ? size : SPA_RECTANGLE(16384, 16384);
 	int ret;
 
 	g->core = pw_context_connect(g->context, NULL, 0);
@@ -409,9 +424,7 @@ static int connect_stream(struct gnome_backend *g)
 		SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(5, SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_BGRx,
 								SPA_VIDEO_FORMAT_BGRA, SPA_VIDEO_FORMAT_RGBx,
 								SPA_VIDEO_FORMAT_RGBA),
-		SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(&SPA_RECTANGLE(1920, 1080),
-								      &SPA_RECTANGLE(1, 1),
-								      &SPA_RECTANGLE(16384, 16384)),
+		SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(&size, &min, &max),
 		SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction(&SPA_FRACTION(0, 1)),
 		SPA_FORMAT_VIDEO_maxFramerate, SPA_POD_CHOICE_RANGE_Fraction(&SPA_FRACTION(fps, 1),
 									     &SPA_FRACTION(1, 1),
@@ -433,11 +446,23 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* What the events of a dispatch left behind, as the table's error codes. */
+/*
+ * What the events of a dispatch left behind, as the table's error codes.
+ * A session or stream mutter ended while it stays on the bus is no error:
+ * mutter restarts its streams on a monitor change; the session is opened
+ * again (restart).
+ */
 static int status(struct gnome_backend *g)
 {
-	if (g->sc.gone || g->lost)
+	if (g->restart_error)
+		return g->restart_error;
+	if (g->sc.gone)
 		return -EPIPE;
+	if (g->sc.closed || g->lost) {
+		if (!g->restart_at)
+			g->restart_at = now_ms() + RESTART_DELAY_MS;
+		return 0;
+	}
 	return g->failed ? -EIO : 0;
 }
 
@@ -456,7 +481,7 @@ static int gn_dispatch(struct wayland_backend *b)
 }
 
 /* ------------------------------------------------------------------ */
-/* The table                                                           */
+/* The session                                                         */
 /* ------------------------------------------------------------------ */
 
 static void sc_log(enum mirage_log_level level, const char *text)
@@ -464,21 +489,97 @@ static void sc_log(enum mirage_log_level level, const char *text)
 	wayland_log(level, "%s", text);
 }
 
+/* The ScreenCast session and its stream, connected; 0 or -errno, logged. */
+static int open_session(struct gnome_backend *g)
+{
+	int ret;
+
+	g->sc.quiet = g->base.quiet;
+	g->sc.log = sc_log;
+	if ((ret = screencast_open(&g->sc, &g->req)) < 0)
+		return ret;
+	if ((ret = watch(g->epfd, screencast_fd(&g->sc))) < 0) {
+		LOG_ERROR(g, "epoll: %s", strerror(-ret));
+		return ret;
+	}
+	return connect_stream(g);
+}
+
+/* The stream and the session gone; the PipeWire loop and context stay. */
+static void close_session(struct gnome_backend *g)
+{
+	if (g->stream) {
+		if (g->held)
+			pw_stream_queue_buffer(g->stream, g->held);
+		g->held = NULL;
+		pw_stream_destroy(g->stream);
+		g->stream = NULL;
+	}
+	if (g->core)
+		pw_core_disconnect(g->core);
+	g->core = NULL;
+	if (g->sc.bus)
+		(void)epoll_ctl(g->epfd, EPOLL_CTL_DEL, screencast_fd(&g->sc), NULL);
+	screencast_close(&g->sc);
+	g->have_format = g->lost = false;
+}
+
+/*
+ * Mutter closed the session and stayed (a monitor changed): a new session
+ * of the same monitor, whose first frame is handed on whole.  A monitor
+ * gone is -ENODEV (the output removed), mutter gone -EPIPE.
+ */
+static int restart(struct gnome_backend *g)
+{
+	struct wayland_backend *b = &g->base;
+	int ret;
+
+	if (++g->restarts > MAX_RESTARTS) {
+		LOG_ERROR(g, "monitor %s: mutter ended the stream %d times without a frame", g->sc.connector,
+			  MAX_RESTARTS);
+		return -EIO;
+	}
+	wayland_log(MIRAGE_LOG_INFO, "monitor %s: mutter restarted its stream; a new session", b->output_name);
+	close_session(g);
+	ret = open_session(g);
+	if (ret == -ENODEV) {
+		LOG_ERROR(g, "monitor %s was removed", b->output_name);
+		return -ENODEV;
+	}
+	if (ret < 0)
+		return ret == -EIO || ret == -ENOMEM ? ret : -EPIPE;
+	g->pending_full = true;
+	if (g->sc.w > 0 && g->sc.h > 0 &&
+	    (g->sc.x != b->lx || g->sc.y != b->ly || g->sc.w != b->lw || g->sc.h != b->lh)) {
+		b->lx = g->sc.x, b->ly = g->sc.y, b->lw = g->sc.w, b->lh = g->sc.h;
+		b->layout_changed = true;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table                                                           */
+/* ------------------------------------------------------------------ */
+
 static int gn_open(struct wayland_backend *b)
 {
 	struct gnome_backend *g = from_base(b);
-	struct screencast_request req = {
-		.connector = b->output,
-		/* Pointer.Enabled=0: the pointer apart, as PTR_* records. */
-		.cursor = b->overlay_cursor ? SCREENCAST_CURSOR_EMBEDDED : SCREENCAST_CURSOR_METADATA,
-	};
 	int64_t deadline;
 	int ret;
 
+	g->req = (struct screencast_request){
+		.connector = b->output,
+		.virtual_monitor = b->virtual_w > 0,
+		/* Pointer.Enabled=0: the pointer apart, as PTR_* records. */
+		.cursor = b->overlay_cursor ? SCREENCAST_CURSOR_EMBEDDED : SCREENCAST_CURSOR_METADATA,
+	};
 	g->sc.quiet = b->quiet;
 	g->sc.log = sc_log;
-	if ((ret = screencast_open(&g->sc, &req)) < 0)
+	/* Mutter first: its absence is the likelier failure, and says more. */
+	if ((ret = screencast_present() ? 0 : -ENOTSUP) < 0) {
+		LOG_ERROR(g, "no org.gnome.Mutter.ScreenCast on the session bus (is mutter running?)");
 		return ret;
+	}
 	g->loop = pw_loop_new(NULL);
 	g->context = g->loop ? pw_context_new(g->loop, NULL, 0) : NULL;
 	g->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -488,16 +589,15 @@ static int gn_open(struct wayland_backend *b)
 	}
 	pw_loop_enter(g->loop);
 	g->entered = true;
-	if ((ret = watch(g->epfd, pw_loop_get_fd(g->loop))) < 0 ||
-	    (ret = watch(g->epfd, screencast_fd(&g->sc))) < 0) {
+	if ((ret = watch(g->epfd, pw_loop_get_fd(g->loop))) < 0) {
 		LOG_ERROR(g, "epoll: %s", strerror(-ret));
 		return ret;
 	}
-	if ((ret = connect_stream(g)) < 0)
+	if ((ret = open_session(g)) < 0)
 		return ret;
 	/* The size is the mirror's: wait for the format and a first picture. */
 	deadline = now_ms() + FIRST_FRAME_MS;
-	while (!g->held && !status(g)) {
+	while (!g->held && !status(g) && !g->restart_at) {
 		int64_t left = deadline - now_ms();
 		struct epoll_event ev;
 
@@ -509,9 +609,9 @@ static int gn_open(struct wayland_backend *b)
 			return -errno;
 		(void)gn_dispatch(b);
 	}
-	if ((ret = status(g)) < 0) {
+	if ((ret = status(g)) < 0 || g->restart_at) {
 		LOG_ERROR(g, "monitor %s: the PipeWire stream ended before its first frame", g->sc.connector);
-		return ret;
+		return ret < 0 ? ret : -EPIPE;
 	}
 	snprintf(b->output_name, sizeof(b->output_name), "%s", g->sc.connector);
 	b->width = (int32_t)g->format.size.width;
@@ -563,6 +663,17 @@ static int gn_timeout(struct wayland_backend *b)
 {
 	struct gnome_backend *g = from_base(b);
 
+	if (g->restart_at) {
+		int64_t left = g->restart_at - now_ms();
+		int ret;
+
+		if (left > 0)
+			return (int)left;
+		g->restart_at = 0;
+		if (!g->sc.gone && (ret = restart(g)) < 0)
+			g->restart_error = ret;
+		return 0;
+	}
 	if (!g->pending_full || !g->started || !g->held)
 		return -1;
 	g->pending_full = false;

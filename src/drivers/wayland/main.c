@@ -41,6 +41,7 @@ struct wayland_main {
 	const char *output;          /* --output, NULL: the first */
 	const char *backend;         /* --backend */
 	int max_fps;                 /* --max-fps, 0: as fast as the compositor gives */
+	int virtual_w, virtual_h;    /* --virtual WxH (GNOME), 0: a monitor of mutter's */
 };
 
 #ifdef MIRAGE_WAYLAND_GNOME
@@ -51,11 +52,14 @@ struct wayland_main {
 
 /* The backend --backend names; auto: gnome when mutter's ScreenCast is on
  * the session bus, else wlroots. */
-static struct wayland_backend *backend_create(const char *name)
+static struct wayland_backend *backend_create(const char *name, bool virtual_monitor)
 {
 #ifdef MIRAGE_WAYLAND_GNOME
-	if (!strcmp(name, "gnome") || (!strcmp(name, "auto") && wayland_gnome_present()))
+	/* Only mutter makes virtual monitors: --virtual means gnome. */
+	if (!strcmp(name, "gnome") || (!strcmp(name, "auto") && (virtual_monitor || wayland_gnome_present())))
 		return wayland_gnome_create();
+#else
+	(void)virtual_monitor;
 #endif
 	return wayland_wlroots_create();
 }
@@ -159,7 +163,7 @@ cleanup:
 static int life_open(void *data, bool quiet)
 {
 	struct wayland_main *x = data;
-	struct wayland_backend *b = backend_create(x->backend);
+	struct wayland_backend *b = backend_create(x->backend, x->virtual_w > 0);
 
 	wayland_verbose = x->o.verbose;
 	x->m.backend = b;
@@ -169,6 +173,8 @@ static int life_open(void *data, bool quiet)
 	}
 	b->display = x->o.display;
 	b->output = x->output;
+	b->virtual_w = x->virtual_w;
+	b->virtual_h = x->virtual_h;
 	b->overlay_cursor = x->o.settings.pointer_enabled;
 	b->min_interval_ms = x->max_fps ? 1000 / x->max_fps : 0;
 	b->frame_fn = wayland_mirror_frame;
@@ -200,10 +206,19 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mirage-wayland [--display wayland-N] [--output NAME] [--name NAME]\n"
 		"                      [--backend " BACKENDS "] [--set KEY=VALUE ...] [--max-fps N]\n"
-		"                      [--wait] [--verbose]\n"
+		"                      [--wait] [--verbose]"
+#ifdef MIRAGE_WAYLAND_GNOME
+		" [--virtual WxH]"
+#endif
+		"\n"
 		"Publishes a mirage pipe for one output of a running Wayland compositor\n"
 		"(default $WAYLAND_DISPLAY, its first output), named wl-OUTPUT (gnome-CONNECTOR\n"
-		"for mutter), until interrupted.\n");
+		"for mutter), until interrupted.\n"
+#ifdef MIRAGE_WAYLAND_GNOME
+		"  --virtual WxH   (mutter) a new monitor of that size, for the mirror alone,\n"
+		"                  named gnome-Virtual\n"
+#endif
+		);
 }
 
 static int take_option(void *data, int c, const char *arg)
@@ -235,6 +250,19 @@ static int take_option(void *data, int c, const char *arg)
 		}
 		x->max_fps = (int)v;
 		return 0;
+#ifdef MIRAGE_WAYLAND_GNOME
+	case 'V': {
+		int w, h, n = 0;
+
+		if (sscanf(arg, "%dx%d%n", &w, &h, &n) != 2 || arg[n] || w < 1 || h < 1 || w > 16384 || h > 16384) {
+			fprintf(stderr, "mirage-wayland: --virtual %s: expected WIDTHxHEIGHT, 1 to 16384 each\n",
+				arg);
+			return 2;
+		}
+		x->virtual_w = w, x->virtual_h = h;
+		return 0;
+	}
+#endif
 	}
 	return 2;
 }
@@ -243,6 +271,9 @@ static const struct option options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "backend", required_argument, NULL, 'b' },
 	{ "max-fps", required_argument, NULL, 'f' },
+#ifdef MIRAGE_WAYLAND_GNOME
+	{ "virtual", required_argument, NULL, 'V' },
+#endif
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -250,7 +281,7 @@ static const struct driver_runner runner = {
 	.prog = "mirage-wayland",
 	.waiting = "the compositor and its output",
 	.options = options,
-	.letters = "o:b:f:",
+	.letters = "o:b:f:V:",
 	.option = take_option,
 	.usage = usage,
 	.open = life_open,

@@ -91,6 +91,7 @@ struct wayland_backend {
 	/* Set by the caller before open. */
 	const char *display;        /* NULL: $WAYLAND_DISPLAY */
 	const char *output;         /* NULL: the first output */
+	int32_t virtual_w, virtual_h; /* > 0: a virtual monitor of this size (GNOME) */
 	bool overlay_cursor;        /* Pointer.Enabled: the cursor composited in */
 	bool quiet;                 /* --wait retrying: no repeated errors */
 	int min_interval_ms;        /* --max-fps: frames at least this far apart */
