@@ -26,6 +26,16 @@ rotate() {
 		"[(0, 0, 1.0, uint32 $1, true, [('$CONNECTOR', '1280x800@60.000', @a{sv} {})])]" '@a{sv} {}' \
 		> /dev/null || fail "mutter refused transform $1"
 }
+# turn T: rotate T, then waits for the mirror's ASSERT_OFF (10 s at most).
+turn() {
+	off=$(grep -c '^event ASSERT_OFF$' "$T/check.out")
+	rotate "$1"
+	for _ in $(seq 100); do
+		[ "$(grep -c '^event ASSERT_OFF$' "$T/check.out")" -gt "$off" ] && return 0
+		sleep 0.1
+	done
+	fail "no ASSERT_OFF when the monitor turned to transform $1"
+}
 # size_is W H: the snapshot (settled's) is W x H, and so is the layout.
 size_is() {
 	head -2 "$T/home/snap.ppm" | tr '\n' ' ' | grep -q "^P6 $1 $2 " ||
@@ -45,25 +55,14 @@ replica_settled "a window on the monitor"
 CHANGED_FROM=
 size_is 1280 800
 
-off=$(grep -c '^event ASSERT_OFF$' "$T/check.out")
-rotate 1
-for _ in $(seq 100); do
-	[ "$(grep -c '^event ASSERT_OFF$' "$T/check.out")" -gt "$off" ] && break
-	sleep 0.1
-done
-[ "$(grep -c '^event ASSERT_OFF$' "$T/check.out")" -gt "$off" ] || fail "no ASSERT_OFF when the monitor turned"
+turn 1
 wait_event ASSERT_ON || fail "no ASSERT_ON on the new pipe"
 replica_settled "the monitor turned 90 degrees"
 size_is 800 1280
 grep -q 'mutter restarted its stream' "$T/wayland.log" || fail "no word of the restart: $(cat "$T/wayland.log")"
 pass "turned: ASSERT_OFF, a new 800x1280 pipe, ASSERT_ON, equal to the screen"
 
-off=$(grep -c '^event ASSERT_OFF$' "$T/check.out")
-rotate 0
-for _ in $(seq 100); do
-	[ "$(grep -c '^event ASSERT_OFF$' "$T/check.out")" -gt "$off" ] && break
-	sleep 0.1
-done
+turn 0
 replica_settled "the monitor turned back"
 size_is 1280 800
 kill -0 "$WL_PID" || fail "mirage-wayland exited"
