@@ -223,19 +223,14 @@ static int create_object(struct screencast *sc, const char *path, const char *if
 			 const char *types, ...)
 {
 	sd_bus_error err = SD_BUS_ERROR_NULL;
-	sd_bus_message *call = NULL, *reply = NULL;
+	sd_bus_message *reply = NULL;
 	const char *s;
 	va_list ap;
 	int ret;
 
-	ret = sd_bus_message_new_method_call(sc->bus, &call, sc->mutter, path, iface, method);
-	if (ret >= 0) {
-		va_start(ap, types);
-		ret = sd_bus_message_appendv(call, types, ap);
-		va_end(ap);
-	}
-	if (ret >= 0)
-		ret = sd_bus_call(sc->bus, call, 0, &err, &reply);
+	va_start(ap, types);
+	ret = sd_bus_call_methodv(sc->bus, sc->mutter, path, iface, method, &err, &reply, types, ap);
+	va_end(ap);
 	if (ret >= 0)
 		ret = sd_bus_message_read(reply, "o", &s);
 	if (ret < 0) {
@@ -253,7 +248,6 @@ static int create_object(struct screencast *sc, const char *path, const char *if
 	if (ret < 0)
 		LOG_ERROR(sc, "cannot watch %s: %s", member, strerror(-ret));
 cleanup:
-	sd_bus_message_unref(call);
 	sd_bus_message_unref(reply);
 	sd_bus_error_free(&err);
 	return ret;

@@ -42,23 +42,16 @@ static void fail(const char *what, int err)
 static void call(const char *method, const char *types, ...)
 {
 	sd_bus_error err = SD_BUS_ERROR_NULL;
-	sd_bus_message *m = NULL;
 	va_list ap;
 	int ret;
 
-	ret = sd_bus_message_new_method_call(sc.bus, &m, sc.mutter, sc.remote, RD_SESSION, method);
-	if (ret >= 0) {
-		va_start(ap, types);
-		ret = sd_bus_message_appendv(m, types, ap);
-		va_end(ap);
-	}
-	if (ret >= 0)
-		ret = sd_bus_call(sc.bus, m, 0, &err, NULL);
+	va_start(ap, types);
+	ret = sd_bus_call_methodv(sc.bus, sc.mutter, sc.remote, RD_SESSION, method, &err, NULL, types, ap);
+	va_end(ap);
 	if (ret < 0) {
 		fprintf(stderr, "gn-input: %s: %s\n", method, err.message ? err.message : strerror(-ret));
 		exit(1);
 	}
-	sd_bus_message_unref(m);
 	sd_bus_error_free(&err);
 }
 

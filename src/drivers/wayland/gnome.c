@@ -575,11 +575,6 @@ static int gn_open(struct wayland_backend *b)
 	};
 	g->sc.quiet = b->quiet;
 	g->sc.log = sc_log;
-	/* Mutter first: its absence is the likelier failure, and says more. */
-	if ((ret = screencast_present() ? 0 : -ENOTSUP) < 0) {
-		LOG_ERROR(g, "no org.gnome.Mutter.ScreenCast on the session bus (is mutter running?)");
-		return ret;
-	}
 	g->loop = pw_loop_new(NULL);
 	g->context = g->loop ? pw_context_new(g->loop, NULL, 0) : NULL;
 	g->epfd = epoll_create1(EPOLL_CLOEXEC);
