@@ -115,6 +115,7 @@ static int pick_monitor(struct screencast *sc, const char *want)
 	ret = sd_bus_call_method(sc->bus, DC_NAME, DC_PATH, DC_NAME, "GetCurrentState", &err, &reply, "");
 	if (ret < 0) {
 		LOG_ERROR(sc, "mutter's DisplayConfig GetCurrentState failed: %s", why(&err, ret));
+		ret = sd_bus_error_has_name(&err, SD_BUS_ERROR_SERVICE_UNKNOWN) ? -ENOTSUP : ret;
 		goto cleanup;
 	}
 	ret = screencast_read_monitors(reply, want, sc->connector, sizeof(sc->connector));
@@ -127,6 +128,25 @@ static int pick_monitor(struct screencast *sc, const char *want)
 cleanup:
 	sd_bus_message_unref(reply);
 	sd_bus_error_free(&err);
+	return ret;
+}
+
+int screencast_find_monitor(const char *want, char *connector, size_t size,
+			    void (*log)(enum mirage_log_level level, const char *text))
+{
+	struct screencast sc = { .log = log };
+	int ret = sd_bus_open_user(&sc.bus);
+
+	if (ret < 0) {
+		LOG_ERROR(&sc, "cannot connect to the session bus: %s", strerror(-ret));
+		return -ECONNREFUSED;
+	}
+	ret = pick_monitor(&sc, want);
+	if (ret == 0 && strlen(sc.connector) >= size)
+		ret = -ENAMETOOLONG;
+	if (ret == 0)
+		memcpy(connector, sc.connector, strlen(sc.connector) + 1);
+	sd_bus_flush_close_unref(sc.bus);
 	return ret;
 }
 

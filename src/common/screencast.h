@@ -66,6 +66,16 @@ struct screencast {
 bool screencast_present(void);
 
 /*
+ * The connector of the monitor a session for `want` would record (NULL:
+ * mutter's first) into connector, asked of mutter's DisplayConfig on the
+ * session bus: what names the mirror before the driver runs.  0 or -errno
+ * as screencast_open, with one line logged through log (NULL: stderr).
+ */
+int screencast_find_monitor(const char *want, char *connector, size_t size,
+			    void (*log)(enum mirage_log_level level, const char *text))
+	__attribute__((warn_unused_result));
+
+/*
  * Connects to the session bus, creates the session(s) for `req`, starts
  * them and waits for the stream's node.  0 or -errno with one line
  * logged: -ECONNREFUSED no session bus, -ENOTSUP no mutter on it, -ENODEV

@@ -13,6 +13,8 @@
 #   user_bin VAR PATH  VAR=PATH when the user can run it, else a copy under
 #                  $T/tree in the build tree's layout (RUNPATH $ORIGIN/../../lib,
 #                  libmirage beside it); MIRAGECTL names the build tree
+#   free_port FROM TO  the first TCP port in FROM..TO nothing listens on (ss)
+#   wait_ready FILE PID WHAT  until PID has written its --ready-file FILE
 #   start_mirror ARGS  mirage-wayland ($WL_BIN) ARGS as the user (as_user, the
 #                  lib's), its log in $T/wayland.log, runuser's PID in WL_PID,
 #                  once miragectl ($CTL_BIN) lists $MIRROR
@@ -77,4 +79,21 @@ start_mirror() {
 		sleep 0.1
 	done
 	fail "mirage-wayland never listed $MIRROR"
+}
+
+free_port() {
+	for p in $(seq "$1" "$2"); do
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+# wait_ready FILE PID WHAT: until FILE (a --ready-file) is written, 30 s
+# at most, while PID runs; fails naming WHAT otherwise.
+wait_ready() {
+	for _ in $(seq 300); do
+		[ -s "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || fail "$3 exited"
+		sleep 0.1
+	done
+	fail "$3 did not start serving"
 }

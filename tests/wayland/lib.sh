@@ -21,23 +21,6 @@ kill_sway() { [ -s "$T/home/sway.pid" ] && kill -9 "$(cat "$T/home/sway.pid")" 2
 USER_PREFIX=mwl USER_NEEDS="sway swaymsg foot grim python3 $WL_NEEDS" USER_CLEANUP=kill_sway
 . "${MIRAGE_TESTS:-$(dirname "$0")/..}/common/user.sh"
 
-free_port() {
-	for p in $(seq "$1" "$2"); do
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
-# wait_ready FILE PID WHAT: until FILE (a --ready-file) is written, 30 s
-# at most, while PID runs; fails naming WHAT otherwise.
-wait_ready() {
-	for _ in $(seq 300); do
-		[ -s "$1" ] && return 0
-		kill -0 "$2" 2>/dev/null || fail "$3 exited"
-		sleep 0.1
-	done
-	fail "$3 did not start serving"
-}
-
 # The binaries where the user can run them.
 user_bin WL_BIN "$MIRAGE_WAYLAND"
 user_bin CTL_BIN "$MIRAGECTL"

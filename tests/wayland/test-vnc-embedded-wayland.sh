@@ -50,7 +50,7 @@ usage_error() {
 usage_error "--user of no such user" "no such user" --embedded --wayland --user "nouser$$"
 usage_error "--user root" "root" --embedded --wayland --user root
 usage_error "--user without --embedded --wayland" "--user" --embedded --user "$U"
-"$VNC_BIN" --help | grep -q -- '--embedded \[--wayland \[--user USER\]\]' ||
+"$VNC_BIN" --help | grep -q -- '--embedded \[--wayland | --gnome \[--user USER\]\]' ||
 	fail "--help does not show --embedded --wayland --user"
 "$VNC_BIN" --help | grep -q -- '^  --user USER ' || fail "--help does not explain --user"
 pass "--help shows --embedded --wayland and --user"

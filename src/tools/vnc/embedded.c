@@ -7,6 +7,7 @@
  * mirage-vnc even when mirage-vnc is killed; the session runs in its own
  * process group so that stopping it stops what it started.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -286,6 +287,100 @@ int vnc_temp_dir(char *buf, size_t size, const char *prefix)
 		return ret;
 	}
 	return 0;
+}
+
+int vnc_user_dir(const char *path, const struct vnc_options *opt, uid_t uid, gid_t gid)
+{
+	if (mkdir(path, 0700) < 0 || (opt->user && chown(path, uid, gid) < 0)) {
+		int ret = -errno;
+		vnc_log("%s: %s", path, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Removes what is below dirfd and closes it, never following a link:
+ * the directories below are the session user's, who could have put one
+ * there.
+ */
+static void remove_below(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+
+	if (!d) {
+		close(dirfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == 0)
+			continue;
+		int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			remove_below(sub);
+			unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+		}
+	}
+	closedir(d);
+}
+
+/* The pids whose parent is us (orphans we adopted too), at most max. */
+static size_t children(pid_t *out, size_t max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[300], buf[512];
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		/* "pid (comm) state ppid": comm may hold anything, ')' too. */
+		char *end = strrchr(buf, ')');
+		int ppid;
+		if (end && sscanf(end + 1, " %*c %d", &ppid) == 1 && ppid == getpid())
+			out[n++] = atoi(de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+void vnc_sweep(void)
+{
+	pid_t pids[256];
+
+	for (int round = 0; round < 100; round++) {
+		size_t n = children(pids, sizeof(pids) / sizeof(pids[0]));
+		if (n == 0)
+			return;
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], round < 50 ? SIGTERM : SIGKILL);
+		usleep(20 * 1000);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+}
+
+void vnc_remove_dir(const char *dir)
+{
+	if (getenv("MIRAGE_VNC_KEEP"))
+		return;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		remove_below(fd);
+	rmdir(dir);
 }
 
 /*

@@ -46,6 +46,7 @@ struct vnc_input_impl {
 
 extern const struct vnc_input_impl vnc_input_x11;
 extern const struct vnc_input_impl vnc_input_wayland;
+extern const struct vnc_input_impl vnc_input_gnome;
 
 struct vnc_input;
 

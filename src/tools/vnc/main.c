@@ -4,10 +4,12 @@
  *
  *   mirage-vnc --mirror NAME            serve an existing mirror
  *   mirage-vnc --display :N             serve a running X display (mirage-x11)
- *   mirage-vnc --wayland [wayland-N]    serve a running wlroots compositor
+ *   mirage-vnc --wayland [wayland-N]    serve a running wlroots compositor,
+ *                                       or GNOME where mutter is on the bus
+ *   mirage-vnc --gnome                  serve a running GNOME session
  *   mirage-vnc --embedded [-- CMD ...]  a private headless Xorg, served
- *   mirage-vnc --embedded --wayland [--user USER] [-- CMD ...]
- *                                       a private headless sway, served
+ *   mirage-vnc --embedded --wayland|--gnome [--user USER] [-- CMD ...]
+ *                                       a private headless sway or mutter
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +26,9 @@
 #include <mirage/client.h>
 
 #include "vnc.h"
+#ifdef MIRAGE_VNC_GNOME
+#include "screencast.h"
+#endif
 
 #ifndef MIRAGE_VNC_VERSION
 #define MIRAGE_VNC_VERSION "0"
@@ -39,13 +44,20 @@ static void cut_text(void *data, const char *text, size_t len)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s --mirror NAME | --display :N | --wayland [wayland-N]\n"
-		"       | --embedded [--wayland [--user USER]] [--geometry WxH] [-- COMMAND ...]\n"
+		"usage: %s --mirror NAME | --display :N | --wayland [wayland-N] | --gnome\n"
+		"       | --embedded [--wayland | --gnome [--user USER]] [--geometry WxH]\n"
+		"         [-- COMMAND ...]\n"
+		"  --wayland [wayland-N]  serve a running Wayland compositor: GNOME's mutter\n"
+		"                         when it is on the session bus, else a wlroots one\n"
+		"  --gnome                serve a running GNOME session (mutter's ScreenCast\n"
+		"                         and RemoteDesktop on the session bus)\n"
 		"  --embedded             serve a private headless Xorg running COMMAND\n"
 		"                         (default twm and xterm); with --wayland a private\n"
-		"                         headless sway (default COMMAND foot)\n"
-		"  --user USER            as root, run --embedded --wayland's sway, COMMAND and\n"
-		"                         mirage-wayland as USER (sway refuses root)\n"
+		"                         headless sway (default COMMAND foot); with --gnome a\n"
+		"                         private session bus, pipewire and headless mutter\n"
+		"                         (default COMMAND gtk3-demo)\n"
+		"  --user USER            as root, run --embedded --wayland's sway (--gnome's\n"
+		"                         mutter), COMMAND and mirage-wayland as USER\n"
 		"  --geometry WxH         the embedded screen's size (default 1280x800)\n"
 		"  --listen [ADDR:]PORT   where to listen (default 127.0.0.1:5900)\n"
 		"  --http-port PORT       noVNC over HTTP (default: RFB port - 100; 0: off)\n"
@@ -126,6 +138,7 @@ static int parse_int(const char *arg, int min, int max, int *out)
 struct children {
 	struct vnc_embedded *embedded;
 	struct vnc_wlembedded *wl;     /* --embedded --wayland: sway */
+	struct vnc_gnembedded *gn;     /* --embedded --gnome: mutter and its pieces */
 	struct vnc_driver *driver; /* mirage-x11 or mirage-wayland */
 };
 
@@ -143,11 +156,19 @@ static int tick(void *data)
 		return ret;
 	if (ch->wl && (ret = vnc_wlembedded_check(ch->wl, 0)) < 0)
 		return ret;
+#ifdef MIRAGE_VNC_GNOME
+	if (ch->gn && (ret = vnc_gnembedded_check(ch->gn, 0)) < 0)
+		return ret;
+#endif
 	if (ch->driver && (ret = vnc_driver_check(ch->driver)) < 0) {
 		/* mirage-wayland goes first when sway ends: sway's normal end
-		 * then, given a moment. */
+		 * then, given a moment; mutter's end is named likewise. */
 		if (ch->wl && vnc_wlembedded_check(ch->wl, 1000) == -ECHILD)
 			return -ECHILD;
+#ifdef MIRAGE_VNC_GNOME
+		if (ch->gn && vnc_gnembedded_check(ch->gn, 1000) == -ECHILD)
+			return -ECHILD;
+#endif
 		return ret;
 	}
 	return 0;
@@ -188,12 +209,13 @@ int main(int argc, char **argv)
 		OPT_MIRROR = 256, OPT_DISPLAY, OPT_EMBEDDED, OPT_GEOMETRY, OPT_LISTEN, OPT_HTTP_PORT,
 		OPT_HTTP_DIR, OPT_PASSWORD, OPT_INSECURE, OPT_VIEW_ONLY, OPT_MAX_FPS, OPT_MONITOR,
 		OPT_INPUT_DISPLAY, OPT_SET, OPT_NO_ATTACH, OPT_READY, OPT_VERSION, OPT_HELP,
-		OPT_TLS_CERT, OPT_TLS_KEY, OPT_WAYLAND, OPT_USER,
+		OPT_TLS_CERT, OPT_TLS_KEY, OPT_WAYLAND, OPT_GNOME, OPT_USER,
 	};
 	static const struct option longopts[] = {
 		{ "mirror", required_argument, NULL, OPT_MIRROR },
 		{ "display", required_argument, NULL, OPT_DISPLAY },
 		{ "wayland", optional_argument, NULL, OPT_WAYLAND },
+		{ "gnome", no_argument, NULL, OPT_GNOME },
 		{ "embedded", no_argument, NULL, OPT_EMBEDDED },
 		{ "geometry", required_argument, NULL, OPT_GEOMETRY },
 		{ "user", required_argument, NULL, OPT_USER },
@@ -232,7 +254,8 @@ int main(int argc, char **argv)
 	char settings[1024] = "";
 	const char *input_display = NULL;
 	const char *wayland = NULL;
-	bool wayland_opt = false;
+	bool wayland_opt = false, gnome_opt = false, gnome = false;
+	char connector[MIRAGE_MONITOR_NAME_MAX] = "";
 	const struct vnc_input_impl *input_impl = &vnc_input_x11;
 	int modes = 0, c, ret;
 
@@ -254,6 +277,9 @@ int main(int argc, char **argv)
 			 * takes none. */
 			wayland = optarg;
 			wayland_opt = true;
+			break;
+		case OPT_GNOME:
+			gnome_opt = true;
 			break;
 		case OPT_USER:
 			o.user = optarg;
@@ -342,31 +368,50 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (wayland_opt && gnome_opt) {
+		vnc_log("give one of --wayland and --gnome");
+		return 2;
+	}
 	if (wayland_opt && o.embedded) {
 		if (wayland) {
 			vnc_log("--embedded --wayland takes no display (its sway gets its own)");
 			return 2;
 		}
 		o.embedded_wayland = true;
+	} else if (gnome_opt && o.embedded) {
+		o.embedded_gnome = true;
+	} else if (gnome_opt) {
+		gnome = true;
+		modes++;
 	} else if (wayland_opt) {
-		if (!wayland)
+#ifdef MIRAGE_VNC_GNOME
+		/* GNOME's compositor gives the screen only through ScreenCast. */
+		gnome = screencast_present();
+		if (gnome)
+			vnc_debug("--wayland: mutter's ScreenCast is on the session bus: serving GNOME");
+#endif
+		if (!gnome && !wayland)
 			wayland = getenv("WAYLAND_DISPLAY");
-		if (!wayland || !*wayland) {
-			vnc_log("--wayland: no display given and WAYLAND_DISPLAY is not set");
+		if (!gnome && (!wayland || !*wayland)) {
+			vnc_log("--wayland: no display given, WAYLAND_DISPLAY is not set and no GNOME "
+				"session is on the session bus");
 			return 2;
 		}
 		modes++;
 	}
-	if (o.user && !o.embedded_wayland) {
-		vnc_log("--user is only for --embedded --wayland");
+	if (o.user && !o.embedded_wayland && !o.embedded_gnome) {
+		vnc_log("--user is only for --embedded --wayland and --embedded --gnome");
 		return 2;
 	}
-	if (o.embedded_wayland) {
-		/* sway refuses root: a root mirage-vnc must be told whom to run it as. */
+	if (o.embedded_wayland || o.embedded_gnome) {
+		/* sway and mutter refuse root: a root mirage-vnc must be told
+		 * whom to run them as. */
 		struct passwd *pw = o.user ? getpwnam(o.user) : NULL;
+		const char *what = o.embedded_wayland ? "--embedded --wayland" : "--embedded --gnome";
+		const char *who = o.embedded_wayland ? "sway" : "mutter";
 
 		if (getuid() == 0 && !o.user) {
-			vnc_log("--embedded --wayland as root needs --user USER (sway refuses to run as root)");
+			vnc_log("%s as root needs --user USER (%s should not run as root)", what, who);
 			return 2;
 		}
 		if (o.user && !pw) {
@@ -374,7 +419,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (o.user && pw->pw_uid == 0) {
-			vnc_log("--user %s: sway refuses to run as root; give an ordinary user", o.user);
+			vnc_log("--user %s: %s should not run as root; give an ordinary user", o.user, who);
 			return 2;
 		}
 		if (o.user && getuid() != 0 && pw->pw_uid != getuid()) {
@@ -385,7 +430,7 @@ int main(int argc, char **argv)
 			o.user = NULL; /* ourselves: nothing to change */
 	}
 	if (modes != 1) {
-		vnc_log("give exactly one of --mirror NAME, --display :N, --wayland, --embedded");
+		vnc_log("give exactly one of --mirror NAME, --display :N, --wayland, --gnome, --embedded");
 		usage(stderr);
 		return 2;
 	}
@@ -431,7 +476,23 @@ int main(int argc, char **argv)
 		return 1;
 
 	ret = 0;
-	if (o.embedded_wayland || wayland) {
+	if (o.embedded_gnome || gnome) {
+#ifdef MIRAGE_VNC_GNOME
+		/* Its own mutter first, then served as a running one. */
+		if (o.embedded_gnome)
+			ret = vnc_gnembedded_start(&ch.gn, &o);
+		if (ret >= 0)
+			ret = vnc_gnome_start(&ch.driver, o.max_fps, &o.mirror, connector, sizeof(connector));
+		if (ret >= 0) {
+			input_display = connector;
+			input_impl = &vnc_input_gnome;
+		}
+#else
+		vnc_log("%s: this mirage-vnc was built without GNOME support (libsystemd)",
+			o.embedded_gnome ? "--embedded --gnome" : gnome_opt ? "--gnome" : "--wayland");
+		ret = -ENOTSUP;
+#endif
+	} else if (o.embedded_wayland || wayland) {
 #ifdef MIRAGE_VNC_WAYLAND
 		/* Its own sway first, then served as a running one. */
 		if (o.embedded_wayland)
@@ -497,6 +558,9 @@ out:
 	vnc_driver_stop(ch.driver);
 #ifdef MIRAGE_VNC_WAYLAND
 	vnc_wlembedded_stop(ch.wl);
+#endif
+#ifdef MIRAGE_VNC_GNOME
+	vnc_gnembedded_stop(ch.gn);
 #endif
 	vnc_embedded_stop(ch.embedded);
 	return ret < 0 ? 1 : 0;

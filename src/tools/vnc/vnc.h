@@ -32,7 +32,8 @@ struct vnc_options {
 	const char *input_display; /* --input-display :N for --mirror */
 	bool embedded;
 	bool embedded_wayland;     /* --embedded --wayland: a private sway */
-	const char *user;          /* --user: whom that sway runs as */
+	bool embedded_gnome;       /* --embedded --gnome: a private headless mutter */
+	const char *user;          /* --user: whom that sway or mutter runs as */
 	int width, height;         /* --geometry */
 	char **command;            /* after "--" for --embedded (NULL: default) */
 	char listen_addr[64];      /* dotted IPv4, default 127.0.0.1 */
@@ -143,7 +144,12 @@ int vnc_x11_start(struct vnc_driver **out, const struct vnc_options *opt, const 
 int vnc_wayland_start(struct vnc_driver **out, const char *display, int max_fps,
 		      const char **mirror)
 	__attribute__((warn_unused_result));
-/* Helpers shared by embedded.c's two starters and wlembedded.c. */
+/* --gnome (or --wayland on GNOME): mirage-wayland's GNOME backend for a
+ * running mutter's first monitor (gnome.c), whose connector it puts in
+ * connector (for the input backend); *mirror is "gnome-CONNECTOR". */
+int vnc_gnome_start(struct vnc_driver **out, int max_fps, const char **mirror, char *connector,
+		    size_t size) __attribute__((warn_unused_result));
+/* Helpers shared by embedded.c's two starters, wlembedded.c and gnembedded.c. */
 int vnc_wait_mirror(const char *name, pid_t pid, int timeout_ms);
 const char *vnc_exe_dir(void);
 bool vnc_in_path(const char *prog);
@@ -156,6 +162,16 @@ int vnc_temp_dir(char *buf, size_t size, const char *prefix) __attribute__((warn
  * its ids into *uid, *gid; 0, or -ENOENT for no such user. */
 int vnc_children_user(const char *user, uid_t *uid, gid_t *gid)
 	__attribute__((warn_unused_result));
+/* A directory of the session user's (the --user's, else ours), 0700; 0
+ * or -errno (logged). */
+int vnc_user_dir(const char *path, const struct vnc_options *opt, uid_t uid, gid_t gid)
+	__attribute__((warn_unused_result));
+/* Removes dir and what is below it, never following a link (the session
+ * user could have put one there); kept with MIRAGE_VNC_KEEP set. */
+void vnc_remove_dir(const char *dir);
+/* SIGTERM to every child of ours (each one's orphans come to us in turn,
+ * as their subreaper), SIGKILL after a second; reaps them all. */
+void vnc_sweep(void);
 /* Forks and execs argv (stdin /dev/null, stdout/stderr to log_fd when
  * >= 0, env "K=V" NULL-ended added), dying with mirage-vnc; group: a
  * process group of its own.  The pid, or -1 (errno). */
@@ -190,5 +206,28 @@ void vnc_wlembedded_stop(struct vnc_wlembedded *w);
  * -errno. */
 struct _rfbClientRec;
 int vnc_close_guard(struct _rfbClientRec *cl);
+
+/* ------------------------------------------------------------------ */
+/* gnembedded.c: --embedded --gnome, a private headless mutter          */
+/* ------------------------------------------------------------------ */
+
+struct vnc_gnembedded;
+
+/*
+ * Starts a session bus, pipewire, wireplumber and a headless mutter with
+ * one virtual monitor of opt's size, in a private directory with its own
+ * XDG_RUNTIME_DIR and MIRAGE_DIR (set in mirage-vnc's environment too,
+ * with DBUS_SESSION_BUS_ADDRESS), then the session command on mutter, all
+ * as opt->user when given.  0 or -errno (logged).
+ */
+int vnc_gnembedded_start(struct vnc_gnembedded **out, const struct vnc_options *opt)
+	__attribute__((warn_unused_result));
+/* 0 while all of it runs; -ECHILD once the session command has ended,
+ * -EPIPE once a piece has (named in the log).  wait_ms: how long to give
+ * one on its way out. */
+int vnc_gnembedded_check(struct vnc_gnembedded *g, int wait_ms);
+/* Stops the session command, mutter, wireplumber, pipewire and the bus, in
+ * that order, and every process they left; removes the directory. */
+void vnc_gnembedded_stop(struct vnc_gnembedded *g);
 
 #endif /* MIRAGE_VNC_H */

@@ -14,7 +14,6 @@
  * any process group we could signal: mirage-vnc is their subreaper, so
  * they all end up its children, and stopping sweeps them.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -97,93 +96,6 @@ static int write_config(struct vnc_wlembedded *w, const struct vnc_options *opt)
 fail:
 	vnc_log("%s: %s", path, strerror(-ret));
 	return ret;
-}
-
-/* A directory of the session user's, 0700; 0 or -errno (logged). */
-static int user_dir(const char *path, const struct vnc_options *opt, uid_t uid, gid_t gid)
-{
-	if (mkdir(path, 0700) < 0 || (opt->user && chown(path, uid, gid) < 0)) {
-		int ret = -errno;
-		vnc_log("%s: %s", path, strerror(errno));
-		return ret;
-	}
-	return 0;
-}
-
-/*
- * Removes what is below dirfd and closes it, never following a link:
- * the directories below are the session user's, who could have put one
- * there.
- */
-static void remove_below(int dirfd)
-{
-	DIR *d = fdopendir(dirfd);
-	struct dirent *de;
-
-	if (!d) {
-		close(dirfd);
-		return;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (unlinkat(dirfd, de->d_name, 0) == 0)
-			continue;
-		int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0) {
-			remove_below(sub);
-			unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
-		}
-	}
-	closedir(d);
-}
-
-/* The pids whose parent is us (orphans we adopted too), at most max. */
-static size_t children(pid_t *out, size_t max)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	char path[300], buf[512];
-	size_t n = 0;
-
-	if (!d)
-		return 0;
-	while (n < max && (de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-		/* "pid (comm) state ppid": comm may hold anything, ')' too. */
-		char *end = strrchr(buf, ')');
-		int ppid;
-		if (end && sscanf(end + 1, " %*c %d", &ppid) == 1 && ppid == getpid())
-			out[n++] = atoi(de->d_name);
-	}
-	closedir(d);
-	return n;
-}
-
-/* SIGTERM to every child (each one's orphans come to us in turn), SIGKILL
- * after a second; reaps them all. */
-static void sweep(void)
-{
-	pid_t pids[256];
-
-	for (int round = 0; round < 100; round++) {
-		size_t n = children(pids, sizeof(pids) / sizeof(pids[0]));
-		if (n == 0)
-			return;
-		for (size_t i = 0; i < n; i++)
-			kill(pids[i], round < 50 ? SIGTERM : SIGKILL);
-		usleep(20 * 1000);
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-	}
 }
 
 /* The session's first line in xdg/session-started: its socket's name. */
@@ -269,7 +181,7 @@ int vnc_wlembedded_start(struct vnc_wlembedded **out, const struct vnc_options *
 	}
 	snprintf(w->xdg, sizeof(w->xdg), "%s/xdg", w->dir);
 	snprintf(mirage, sizeof(mirage), "%s/mirage", w->dir);
-	if ((ret = user_dir(w->xdg, opt, uid, gid)) < 0 || (ret = user_dir(mirage, opt, uid, gid)) < 0 ||
+	if ((ret = vnc_user_dir(w->xdg, opt, uid, gid)) < 0 || (ret = vnc_user_dir(mirage, opt, uid, gid)) < 0 ||
 	    (ret = write_config(w, opt)) < 0)
 		goto fail;
 	setenv("XDG_RUNTIME_DIR", w->xdg, 1);
@@ -340,12 +252,7 @@ void vnc_wlembedded_stop(struct vnc_wlembedded *w)
 	if (!w)
 		return;
 	vnc_stop_pid(w->sway, true);
-	sweep();
-	if (!getenv("MIRAGE_VNC_KEEP")) {
-		int fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0)
-			remove_below(fd);
-		rmdir(w->dir);
-	}
+	vnc_sweep();
+	vnc_remove_dir(w->dir);
 	free(w);
 }

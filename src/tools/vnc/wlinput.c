@@ -4,10 +4,9 @@
  * the pointer through zwlr_virtual_pointer_v1, the clipboard both ways
  * through wlr-data-control.
  *
- * One thread owns the Wayland connection.  The viewers' threads only
- * queue what they send (under lock) and wake it through a pipe, so a dead
- * or slow compositor never blocks them: a full queue drops, and a lost
- * connection is said once and everything after it is dropped.
+ * One thread owns the Wayland connection; the viewers' threads only queue
+ * what they send (inqueue.c), so a dead or slow compositor never blocks
+ * them.
  *
  * The keymap is ours (wlkeymap.c): every keysym a viewer sends gets a
  * keycode of its own with that keysym alone on it, so what is typed comes
@@ -28,6 +27,7 @@
 
 #include <wayland-client.h>
 
+#include "inqueue.h"
 #include "input.h"
 #include "vnc.h"
 #include "virtual-keyboard-unstable-v1-client-protocol.h"
@@ -36,20 +36,9 @@
 #include "wlkeymap.h"
 #include "wlout.h"
 
-#define QUEUE_MAX 512
-#define CLIP_MAX (1u << 20) /* the desktop's clipboard read at most */
 #define BTN_LEFT 0x110
 #define BTN_RIGHT 0x111
 #define BTN_MIDDLE 0x112
-
-enum ev_kind { EV_KEY, EV_POINTER };
-
-struct ev {
-	enum ev_kind kind;
-	bool down;
-	uint32_t keysym;
-	int mask, x, y;
-};
 
 /* What a data-control offer offers (one bit a text type). */
 enum {
@@ -65,6 +54,7 @@ static const char *const mime_names[] = {
 #define MIME_COUNT (sizeof(mime_names) / sizeof(mime_names[0]))
 
 struct wlinput {
+	struct vnc_inqueue q;        /* first: the table's key, pointer, clipboard */
 	struct wl_display *dpy;
 	struct wl_registry *registry;
 	struct wl_seat *seat;
@@ -82,24 +72,12 @@ struct wlinput {
 	int mask;                /* buttons down, as last sent */
 	struct zwlr_data_control_offer_v1 *clip_offer; /* the compositor's clipboard */
 	struct zwlr_data_control_source_v1 *clip_source, *primary_source; /* ours */
-	int read_fd;             /* the offer being read, or -1 */
-	char *read_buf;
-	size_t read_len;
-	char *sent;              /* last text given to the sink (no repeats) */
+	struct vnc_clip_reader reader; /* the offer being read */
 	bool dead;               /* the connection is gone (said once) */
 
-	pthread_mutex_t lock;    /* the fields below */
-	struct ev queue[QUEUE_MAX];
-	int q_head, q_len;
-	bool q_full_said;
-	char *clip;              /* a viewer's text, not yet set */
-	size_t clip_len;
-	bool clip_pending;
-	bool gone;               /* the thread saw the connection go */
 	struct vnc_input_sink sink;
-	int wake[2];
 	pthread_t thread;
-	bool started, stopping;
+	bool started;
 };
 
 static uint32_t now_ms(void)
@@ -226,34 +204,14 @@ static void do_pointer(struct wlinput *in, int mask, int x, int y)
 /* The clipboard                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Writes all of buf to a pasting client; gives up on one that stalls 1 s. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		if (n == 0 || errno != EAGAIN || poll(&p, 1, 1000) <= 0)
-			return;
-	}
-}
-
 static void source_send(void *data, struct zwlr_data_control_source_v1 *src, const char *mime, int32_t fd)
 {
 	struct wlinput *in = data;
 
-	pthread_mutex_lock(&in->lock);
-	char *text = in->clip ? strndup(in->clip, in->clip_len) : NULL;
-	pthread_mutex_unlock(&in->lock);
+	char *text = vnc_inqueue_clip(&in->q);
+
 	if (text)
-		write_all(fd, text, strlen(text));
+		(void)vnc_write_all(fd, text, strlen(text));
 	free(text);
 	close(fd);
 }
@@ -323,16 +281,6 @@ static void device_data_offer(void *data, struct zwlr_data_control_device_v1 *de
 	zwlr_data_control_offer_v1_add_listener(offer, &offer_listener, NULL);
 }
 
-static void stop_reading(struct wlinput *in)
-{
-	if (in->read_fd >= 0)
-		close(in->read_fd);
-	in->read_fd = -1;
-	free(in->read_buf);
-	in->read_buf = NULL;
-	in->read_len = 0;
-}
-
 static void device_selection(void *data, struct zwlr_data_control_device_v1 *dev,
 			     struct zwlr_data_control_offer_v1 *offer)
 {
@@ -349,13 +297,12 @@ static void device_selection(void *data, struct zwlr_data_control_device_v1 *dev
 	mask = (uintptr_t)zwlr_data_control_offer_v1_get_user_data(offer);
 	if (!mask)
 		return; /* not text */
-	stop_reading(in);
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return;
 	/* The first text type offered, in the order of preference. */
 	zwlr_data_control_offer_v1_receive(offer, mime_names[__builtin_ctz((unsigned)mask)], p[1]);
 	close(p[1]);
-	in->read_fd = p[0];
+	vnc_clip_reader_start(&in->reader, p[0]);
 }
 
 static void device_finished(void *data, struct zwlr_data_control_device_v1 *dev)
@@ -381,67 +328,28 @@ static const struct zwlr_data_control_device_v1_listener device_listener = {
 	.primary_selection = device_primary,
 };
 
-/* Reads what the offer's owner writes; at its end, the text to the sink. */
-static void read_offer(struct wlinput *in)
-{
-	char chunk[4096];
-	ssize_t n;
-
-	while ((n = read(in->read_fd, chunk, sizeof(chunk))) > 0) {
-		if (in->read_len + (size_t)n > CLIP_MAX) {
-			vnc_debug("wayland clipboard: more than %u bytes, not sent", CLIP_MAX);
-			stop_reading(in);
-			return;
-		}
-		char *b = realloc(in->read_buf, in->read_len + (size_t)n + 1);
-		if (!b) {
-			stop_reading(in);
-			return;
-		}
-		in->read_buf = b;
-		memcpy(b + in->read_len, chunk, (size_t)n);
-		in->read_len += (size_t)n;
-		b[in->read_len] = '\0';
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (in->read_buf && (!in->sent || strcmp(in->sent, in->read_buf))) {
-		free(in->sent);
-		in->sent = strdup(in->read_buf);
-		in->sink.cut_text(in->sink.data, in->read_buf, in->read_len);
-	}
-	stop_reading(in);
-}
-
 /* ------------------------------------------------------------------ */
 /* The thread                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Sends what the viewers queued. */
-static void drain(struct wlinput *in)
+/* Sends what the viewers queued; false once stopping. */
+static bool drain(struct wlinput *in)
 {
-	struct ev batch[QUEUE_MAX];
+	struct vnc_ev batch[VNC_INQUEUE_MAX];
 	bool clip;
-	int n;
+	int n = vnc_inqueue_take(&in->q, batch, &clip);
 
-	pthread_mutex_lock(&in->lock);
-	n = in->q_len;
-	for (int i = 0; i < n; i++)
-		batch[i] = in->queue[(in->q_head + i) % QUEUE_MAX];
-	in->q_head = (in->q_head + n) % QUEUE_MAX;
-	in->q_len = 0;
-	in->q_full_said = false;
-	clip = in->clip_pending;
-	in->clip_pending = false;
-	pthread_mutex_unlock(&in->lock);
+	if (n < 0)
+		return false;
 	for (int i = 0; i < n; i++) {
-		if (batch[i].kind == EV_KEY)
+		if (batch[i].kind == VNC_EV_KEY)
 			do_key(in, batch[i].down, batch[i].keysym);
 		else
 			do_pointer(in, batch[i].mask, batch[i].x, batch[i].y);
 	}
 	if (clip)
 		do_set_clipboard(in);
+	return true;
 }
 
 static void lost(struct wlinput *in)
@@ -449,11 +357,7 @@ static void lost(struct wlinput *in)
 	if (in->dead)
 		return;
 	in->dead = true;
-	vnc_log("wayland input: the compositor went away; input and clipboard are off");
-	pthread_mutex_lock(&in->lock);
-	in->gone = true;
-	in->q_len = 0;
-	pthread_mutex_unlock(&in->lock);
+	vnc_inqueue_gone(&in->q, "the compositor went away");
 }
 
 static void *wl_thread(void *data)
@@ -463,9 +367,9 @@ static void *wl_thread(void *data)
 
 	while (!in->dead) {
 		struct pollfd p[3] = {
-			{ .fd = in->wake[0], .events = POLLIN },
+			{ .fd = in->q.wake[0], .events = POLLIN },
 			{ .fd = fd, .events = POLLIN },
-			{ .fd = in->read_fd, .events = POLLIN },
+			{ .fd = in->reader.fd, .events = POLLIN },
 		};
 		while (wl_display_prepare_read(in->dpy) != 0)
 			if (wl_display_dispatch_pending(in->dpy) < 0)
@@ -473,7 +377,7 @@ static void *wl_thread(void *data)
 		/* A full socket waits for POLLOUT; nothing else blocks here. */
 		if (wl_display_flush(in->dpy) < 0 && errno == EAGAIN)
 			p[1].events |= POLLOUT;
-		if (poll(p, in->read_fd >= 0 ? 3 : 2, -1) < 0) {
+		if (poll(p, in->reader.fd >= 0 ? 3 : 2, -1) < 0) {
 			wl_display_cancel_read(in->dpy);
 			continue;
 		}
@@ -485,19 +389,10 @@ static void *wl_thread(void *data)
 		}
 		if (wl_display_dispatch_pending(in->dpy) < 0)
 			goto gone;
-		if (p[0].revents & POLLIN) {
-			char b[64];
-			while (read(in->wake[0], b, sizeof(b)) > 0)
-				;
-			pthread_mutex_lock(&in->lock);
-			bool stop = in->stopping;
-			pthread_mutex_unlock(&in->lock);
-			if (stop)
-				break;
-			drain(in);
-		}
-		if (in->read_fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
-			read_offer(in);
+		if ((p[0].revents & POLLIN) && !drain(in))
+			break;
+		if (in->reader.fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+			vnc_clip_reader_read(&in->reader, &in->sink);
 		if (wl_display_flush(in->dpy) < 0 && errno != EAGAIN)
 			goto gone;
 	}
@@ -505,12 +400,6 @@ static void *wl_thread(void *data)
 gone:
 	lost(in);
 	return NULL;
-}
-
-static void wake(struct wlinput *in)
-{
-	ssize_t r = write(in->wake[1], "", 1);
-	(void)r; /* a full pipe is already a wake-up */
 }
 
 /* ------------------------------------------------------------------ */
@@ -527,12 +416,11 @@ static int wl_create(void **out, const char *target)
 	in = calloc(1, sizeof(*in));
 	if (!in)
 		return -ENOMEM;
-	pthread_mutex_init(&in->lock, NULL);
 	vnc_keymap_init(&in->keymap);
-	in->wake[0] = in->wake[1] = in->read_fd = -1;
-	if (pipe2(in->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ret = -errno;
-		goto fail;
+	vnc_clip_reader_init(&in->reader, "wayland clipboard");
+	if ((ret = vnc_inqueue_init(&in->q, "wayland input")) < 0) {
+		free(in);
+		return ret;
 	}
 	in->dpy = wl_display_connect(target);
 	if (!in->dpy) {
@@ -607,10 +495,7 @@ static void wl_stop(void *state)
 
 	if (!in->started)
 		return;
-	pthread_mutex_lock(&in->lock);
-	in->stopping = true;
-	pthread_mutex_unlock(&in->lock);
-	wake(in);
+	vnc_inqueue_stop(&in->q);
 	pthread_join(in->thread, NULL);
 	in->started = false;
 }
@@ -620,69 +505,11 @@ static void wl_destroy(void *state)
 	struct wlinput *in = state;
 
 	wl_stop(in);
-	stop_reading(in);
+	vnc_clip_reader_fini(&in->reader);
 	if (in->dpy)
 		wl_display_disconnect(in->dpy); /* the compositor frees our objects */
-	for (int i = 0; i < 2; i++)
-		if (in->wake[i] >= 0)
-			close(in->wake[i]);
-	free(in->clip);
-	free(in->sent);
-	pthread_mutex_destroy(&in->lock);
+	vnc_inqueue_fini(&in->q);
 	free(in);
-}
-
-/* Queues one event for the thread; drops it when full or gone. */
-static void enqueue(struct wlinput *in, const struct ev *ev)
-{
-	bool said = true;
-
-	pthread_mutex_lock(&in->lock);
-	if (in->gone) {
-		pthread_mutex_unlock(&in->lock);
-		return;
-	}
-	struct ev *last = in->q_len ? &in->queue[(in->q_head + in->q_len - 1) % QUEUE_MAX] : NULL;
-	if (ev->kind == EV_POINTER && last && last->kind == EV_POINTER && last->mask == ev->mask) {
-		*last = *ev; /* a motion replaces the one not yet sent */
-	} else if (in->q_len < QUEUE_MAX) {
-		in->queue[(in->q_head + in->q_len++) % QUEUE_MAX] = *ev;
-	} else {
-		said = in->q_full_said;
-		in->q_full_said = true;
-	}
-	pthread_mutex_unlock(&in->lock);
-	if (!said)
-		vnc_log("wayland input: the compositor is not keeping up; input dropped");
-	wake(in);
-}
-
-static void wl_key(void *state, bool down, uint32_t keysym)
-{
-	if (keysym == 0)
-		return;
-	enqueue(state, &(struct ev){ .kind = EV_KEY, .down = down, .keysym = keysym });
-}
-
-static void wl_pointer(void *state, int mask, int x, int y)
-{
-	enqueue(state, &(struct ev){ .kind = EV_POINTER, .mask = mask, .x = x, .y = y });
-}
-
-static void wl_set_clipboard(void *state, const char *text, size_t len)
-{
-	struct wlinput *in = state;
-	char *copy = strndup(text, len);
-
-	if (!copy)
-		return;
-	pthread_mutex_lock(&in->lock);
-	free(in->clip);
-	in->clip = copy;
-	in->clip_len = strlen(copy);
-	in->clip_pending = true;
-	pthread_mutex_unlock(&in->lock);
-	wake(in);
 }
 
 const struct vnc_input_impl vnc_input_wayland = {
@@ -691,8 +518,8 @@ const struct vnc_input_impl vnc_input_wayland = {
 	.start = wl_start,
 	.stop = wl_stop,
 	.destroy = wl_destroy,
-	.key = wl_key,
-	.pointer = wl_pointer,
-	.set_clipboard = wl_set_clipboard,
+	.key = vnc_inqueue_key,
+	.pointer = vnc_inqueue_pointer,
+	.set_clipboard = vnc_inqueue_clipboard,
 	.resize = NULL, /* an output's size is the compositor's to set */
 };
