@@ -21,7 +21,7 @@ set -u
 GN_NEEDS=${GN_NEEDS:-}
 
 USER_PREFIX=mgn USER_NEEDS="mutter pipewire wireplumber dbus-daemon dbus-send cmp $GN_NEEDS"
-. "$(dirname "$0")/../common/user.sh"
+. "${MIRAGE_TESTS:-$(dirname "$0")/..}/common/user.sh"
 
 # The binaries where the user can run them.
 user_bin WL_BIN "$MIRAGE_WAYLAND"
