@@ -18,7 +18,7 @@ PACKAGES="
   tigervnc-viewer tigervnc-scraping-server tigervnc-standalone-server x11vnc
   sway foot grim libwayland-dev libwayland-bin wayland-protocols
   librust-wayland-protocols-dev libxkbcommon-dev wayvnc wl-clipboard
-  mutter pipewire wireplumber libpipewire-0.3-dev libsystemd-dev gtk-3-examples gnome-remote-desktop
+  mutter pipewire wireplumber libpipewire-0.3-dev libsystemd-dev gtk-3-examples zenity gnome-remote-desktop
 "
 
 if [ "${1:-}" = "--list" ]; then
